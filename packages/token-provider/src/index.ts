@@ -1,0 +1,17 @@
+/**
+ * DingTalk access tokens: fetched once, cached, refreshed ahead of expiry.
+ *
+ * ```ts
+ * import { createMemoryTokenProvider, internalAppToken } from '@dingtalk-gateway/token-provider';
+ *
+ * const tokens = createMemoryTokenProvider({ fetchToken: internalAppToken({ appKey, appSecret }) });
+ * const { token } = await tokens.getToken();
+ * // after DingTalk answers InvalidAuthentication for `token`:
+ * await tokens.invalidate(token);
+ * ```
+ */
+export * from './interface.js';
+export { createMemoryTokenProvider, type MemoryTokenProviderOptions, type TokenFetchEvent } from './memory.js';
+export { internalAppToken, corpAccessToken, DINGTALK_BASE_URL, type FetchLike } from './fetchers.js';
+export { DEFAULT_LIFETIME_POLICY, lifetimeMs, tokenTimes, type LifetimePolicy, type TokenTimes } from './lifetime.js';
+export { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.js';
