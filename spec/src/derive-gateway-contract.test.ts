@@ -61,6 +61,13 @@ describe('deriveGatewayContract', () => {
     expect(responseCodes(gateway, add.responses['401']!)).toEqual(['gateway.auth.missingKey', 'gateway.auth.invalidKey']);
   });
 
+  it("keeps both sides' examples when they share a name", () => {
+    const merged = gateway.components!.responses!.GetWorkspace400OrGateway!;
+    const examples = (merged.content as Record<string, JsonObject>)['application/json']!.examples as Record<string, { value?: { message?: string } }>;
+    expect(Object.keys(examples)).toEqual(expect.arrayContaining(['paramError', 'gateway paramError', 'isNotWorkspace']));
+    expect(examples['gateway paramError']!.value!.message).toMatch(/maxResults/);
+  });
+
   it('adds the gateway statuses to every operation, 413 only where there is a body', () => {
     for (const { operation } of operationsOf(gateway)) {
       for (const status of ['400', '401', '403', '429', '500', '502', '503', '504', 'default']) {

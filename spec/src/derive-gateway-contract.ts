@@ -107,7 +107,7 @@ function mergeResponses(doc: OpenApiDocument, existing: JsonObject, gatewayName:
     content: {
       'application/json': {
         schema: { anyOf: [dingtalkMedia.schema, gatewayMedia.schema] },
-        examples: { ...examplesOf(dingtalkMedia, 'dingtalk'), ...examplesOf(gatewayMedia, 'gateway') },
+        examples: mergeExamples(examplesOf(dingtalkMedia, 'dingtalk'), examplesOf(gatewayMedia, 'gateway')),
       },
     },
   };
@@ -119,6 +119,13 @@ function mediaOf(response: JsonObject, name: string): JsonObject {
   const media = (response.content as Record<string, JsonObject> | undefined)?.['application/json'];
   if (!media) throw new Error(`components.responses.${name} has no application/json content`);
   return media;
+}
+
+/** Both sides' examples; a gateway example whose name DingTalk already uses is prefixed, never dropped. */
+function mergeExamples(dingtalk: Record<string, unknown>, gateway: Record<string, unknown>): Record<string, unknown> {
+  const merged = { ...dingtalk };
+  for (const [name, example] of Object.entries(gateway)) merged[name in merged ? `gateway ${name}` : name] = example;
+  return merged;
 }
 
 function examplesOf(media: JsonObject, fallbackName: string): Record<string, unknown> {

@@ -963,7 +963,7 @@ export interface operations {
                  * @description The unionId of the operator.
                  * @example tXguN309iPhE4roSKPlLURAiEiE
                  */
-                operatorId: string;
+                operatorId: components["parameters"]["OperatorIdQuery"];
             };
             header?: never;
             path?: never;
@@ -1116,11 +1116,10 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The Knowledge Base ID: the `workspaceId` returned by Create a Knowledge Base or List
-                 *     Knowledge Bases.
+                 * @description The Knowledge Base ID (`workspaceId` from List Knowledge Bases).
                  * @example MJ0pDSKMV9dO20E4
                  */
-                workspaceId: string;
+                workspaceId: components["parameters"]["WorkspaceIdPath"];
             };
             cookie?: never;
         };

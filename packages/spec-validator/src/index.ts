@@ -1,0 +1,113 @@
+/**
+ * Runtime validation compiled from the spec itself: route matching and request validation for
+ * the gateway's hot path, response validation for the sandbox's contract tests. No schema is
+ * written by hand: every check is an Ajv function compiled, once, from the OpenAPI document.
+ *
+ * ```ts
+ * import { loadGatewayContract } from '@dingtalk-gateway/spec';
+ * import { createSpecValidator } from '@dingtalk-gateway/spec-validator';
+ *
+ * const validator = createSpecValidator(loadGatewayContract());
+ * const match = validator.match('GET', url.pathname);
+ * if (match.kind === 'notFound') return notFound();
+ * if (match.kind === 'methodNotAllowed') return methodNotAllowed(match.allowed);
+ * const result = validator.validateRequest(match.operation, { pathParams: match.pathParams, query: url.searchParams, body });
+ * if (!result.ok) return badRequest(result.message); // "query parameter 'maxResults' must be <= 30"
+ *
+ * validator.validateResponse('getWorkspace', 200, await response.json()); // { ok: true } | { ok: false, errors }
+ * ```
+ *
+ * Decisions (see the files for the reasons):
+ * - Repeated query keys of a declared parameter are refused (request-validator.ts).
+ * - Undeclared query parameters are ignored and left out of the validated `query`, unless
+ *   `unknownQueryParameters: 'reject'` (request-validator.ts).
+ * - Body properties the schema does not list are allowed, as JSON Schema and OpenAPI mean
+ *   (no `additionalProperties: false` in the spec); the body is never modified.
+ * - A body on an operation that declares none is refused; a required body that is missing is
+ *   refused as `body is required`.
+ * - `int32`/`int64` are checked as integer ranges; any other `format` fails at construction
+ *   rather than being silently skipped (ajv.ts).
+ * - Header and cookie parameters, array/object parameters and non-JSON bodies are not
+ *   supported: a document using them fails at construction, never silently unvalidated.
+ */
+import { type OpenApiDocument, operationsOf } from '@dingtalk-gateway/spec';
+import { createSchemaCompiler } from './ajv.js';
+import { PathMatcher, type RouteMatch } from './path-matcher.js';
+import { type RequestInput, type RequestValidation, RequestValidator, type RequestValidatorOptions } from './request-validator.js';
+import { ResponseValidator, type ResponseValidation } from './response-validator.js';
+
+export type { RouteMatch } from './path-matcher.js';
+export type { ParameterValue, RequestError, RequestInput, RequestValidation } from './request-validator.js';
+export type { ResponseValidation } from './response-validator.js';
+
+/** An operation of the document, as the gateway needs it per request. */
+export interface OperationInfo {
+  readonly operationId: string;
+  /** Upper-case, e.g. `GET`. */
+  readonly method: string;
+  /** The OpenAPI path template, e.g. `/v2.0/wiki/workspaces/{workspaceId}`. */
+  readonly pathTemplate: string;
+  /** `x-dingtalk-permission`: the DingTalk permission the operation needs, if declared. */
+  readonly permission: string | undefined;
+  /** Whether the operation declares a request body. */
+  readonly hasBody: boolean;
+  readonly bodyRequired: boolean;
+}
+
+export type SpecValidatorOptions = RequestValidatorOptions;
+
+export interface SpecValidator {
+  /** Every operation of the document, in document order. */
+  readonly operations: readonly OperationInfo[];
+  operation(operationId: string): OperationInfo | undefined;
+  /** `path` is the URL's pathname (no query string), still percent-encoded. `method` in any case. */
+  match(method: string, path: string): RouteMatch<OperationInfo>;
+  /** The first problem with the request, or the coerced query parameters. Never throws for a request, however malformed. */
+  validateRequest(operation: OperationInfo, request: RequestInput): RequestValidation;
+  /** Throws only for an operationId the document does not have. */
+  validateResponse(operationId: string, status: number, body: unknown): ResponseValidation;
+}
+
+export function createSpecValidator(doc: OpenApiDocument, options: SpecValidatorOptions = {}): SpecValidator {
+  // Requests want the first error fast; responses (tests) want all of them.
+  const requestCompiler = createSchemaCompiler(doc, { allErrors: false });
+  const responseCompiler = createSchemaCompiler(doc, { allErrors: true });
+
+  const operations: OperationInfo[] = [];
+  const compiled = new Map<string, { request: RequestValidator; response: ResponseValidator }>();
+  for (const { path, method, operation } of operationsOf(doc)) {
+    const { operationId } = operation;
+    if (typeof operationId !== 'string' || operationId === '') throw new Error(`${method.toUpperCase()} ${path} has no operationId`);
+    if (compiled.has(operationId)) throw new Error(`operationId '${operationId}' is used twice`);
+    const request = new RequestValidator(doc, path, method, requestCompiler, options);
+    const response = new ResponseValidator(doc, { value: operation, path: ['paths', path, method] }, responseCompiler, operationId);
+    compiled.set(operationId, { request, response });
+    operations.push(
+      Object.freeze({
+        operationId,
+        method: method.toUpperCase(),
+        pathTemplate: path,
+        permission: operation['x-dingtalk-permission'],
+        hasBody: request.hasBody,
+        bodyRequired: request.bodyRequired,
+      }),
+    );
+  }
+
+  const matcher = new PathMatcher(operations.map((operation) => ({ method: operation.method, template: operation.pathTemplate, value: operation })));
+  const byId = new Map(operations.map((operation) => [operation.operationId, operation]));
+
+  const compiledFor = (operationId: string) => {
+    const entry = compiled.get(operationId);
+    if (!entry) throw new Error(`unknown operation '${operationId}'`);
+    return entry;
+  };
+
+  return {
+    operations: Object.freeze(operations),
+    operation: (operationId) => byId.get(operationId),
+    match: (method, path) => matcher.match(method, path),
+    validateRequest: (operation, request) => compiledFor(operation.operationId).request.validate(request),
+    validateResponse: (operationId, status, body) => compiledFor(operationId).response.validate(status, body),
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * Whatever a client sends, the validator answers ok or an error naming a field; it never
+ * throws. Fixed seed, so a failure reproduces.
+ */
+import { loadDingTalkSpec, loadGatewayContract } from '@dingtalk-gateway/spec';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createSpecValidator, type RequestValidation } from './index.js';
+
+const SETTINGS = { seed: 20251101, numRuns: 400 } as const;
+
+const validators = [createSpecValidator(loadGatewayContract()), createSpecValidator(loadDingTalkSpec())];
+const operations = validators.flatMap((validator) => validator.operations.map((operation) => ({ validator, operation })));
+
+const knownNames = ['operatorId', 'maxResults', 'orderBy', 'withPermissionRole', 'nextToken', 'teamId', 'workspaceId'];
+const interestingValues = ['', 'true', 'false', '0', '30', '31', '-1', '1.5', '1e3', 'VIEW_TIME_DESC', '%', '%E0%A4%A', '\u0000', '中文'];
+
+const name = fc.oneof(fc.constantFrom(...knownNames), fc.string({ maxLength: 12 }));
+const value = fc.oneof(fc.constantFrom(...interestingValues), fc.string({ maxLength: 20 }), fc.integer().map(String));
+const queryString = fc.oneof(
+  fc.string({ maxLength: 80 }),
+  fc.array(fc.tuple(name, value), { maxLength: 8 }).map((pairs) => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')),
+);
+const body = fc.option(fc.jsonValue({ maxDepth: 4 }), { nil: undefined });
+const objectBody = fc.dictionary(fc.constantFrom('name', 'docType', 'operatorId', 'option', 'unionId', 'templateType', 'appKey'), fc.jsonValue({ maxDepth: 2 }));
+
+function expectWellFormed(result: RequestValidation): void {
+  if (result.ok) {
+    expect(typeof result.query).toBe('object');
+    return;
+  }
+  expect(result.message.length).toBeGreaterThan(0);
+  expect(result.field).toMatch(/^(query|path|body)\b/);
+  expect(result.message.startsWith(`${result.field.split('.')[0]}`)).toBe(true);
+}
+
+describe('validateRequest', () => {
+  it('never throws for random query strings, path parameters and bodies', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...operations), queryString, fc.string({ maxLength: 20 }), fc.oneof(body, objectBody), ({ validator, operation }, query, workspaceId, json) => {
+        expectWellFormed(validator.validateRequest(operation, { pathParams: { workspaceId }, query: new URLSearchParams(query), body: json }));
+      }),
+      SETTINGS,
+    );
+  });
+
+  it('accepts exactly the maxResults in 1..30, as a number', () => {
+    const [gateway] = validators;
+    const list = gateway!.operation('listWorkspaces')!;
+    fc.assert(
+      fc.property(fc.integer({ min: -1000, max: 1000 }), (n) => {
+        const result = gateway!.validateRequest(list, { query: new URLSearchParams({ operatorId: 'u', maxResults: String(n) }) });
+        if (n >= 1 && n <= 30) expect(result).toMatchObject({ ok: true, query: { maxResults: n } });
+        else expect(result).toMatchObject({ ok: false, field: 'query.maxResults', message: expect.stringMatching(/^query parameter 'maxResults' must be [<>]= (1|30)$/) });
+      }),
+      SETTINGS,
+    );
+  });
+});
+
+describe('match', () => {
+  const segment = fc.oneof(fc.constantFrom('v2.0', 'v1.0', 'wiki', 'workspaces', 'doc', 'docs', 'drive', 'spaces', 'oauth2', '', '%', '%2F', '%E0%A4%A'), fc.string({ maxLength: 8 }));
+  const path = fc.oneof(fc.string({ maxLength: 40 }), fc.array(segment, { maxLength: 6 }).map((segments) => `/${segments.join('/')}`));
+  const method = fc.oneof(fc.constantFrom('GET', 'POST', 'put', 'DELETE', 'HEAD'), fc.string({ maxLength: 7 }));
+
+  it('never throws and always answers one of the three kinds', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...validators), method, path, (validator, m, p) => {
+        const match = validator.match(m, p);
+        expect(['operation', 'notFound', 'methodNotAllowed']).toContain(match.kind);
+        if (match.kind === 'methodNotAllowed') expect(match.allowed.length).toBeGreaterThan(0);
+        if (match.kind === 'operation') expect(Object.values(match.pathParams).every((v) => v.length > 0)).toBe(true);
+      }),
+      SETTINGS,
+    );
+  });
+});
+
+describe('validateResponse', () => {
+  it('never throws for random bodies and statuses', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...operations), fc.integer({ min: 100, max: 599 }), body, ({ validator, operation }, status, json) => {
+        const result = validator.validateResponse(operation.operationId, status, json);
+        if (!result.ok) expect(result.errors.length).toBeGreaterThan(0);
+      }),
+      SETTINGS,
+    );
+  });
+});
