@@ -32,6 +32,7 @@ describe('deriveGatewayContract', () => {
     const ids = [...operationsOf(gateway)].map((o) => o.operation.operationId).sort();
     expect(ids).toEqual(['addSpace', 'addWorkspace', 'createWorkspaceDoc', 'getWorkspace', 'listWorkspaces']);
     expect(gateway.paths['/v1.0/oauth2/accessToken']).toBeUndefined();
+    expect((gateway.tags as Array<{ name: string }>).map((t) => t.name)).not.toContain('Access tokens');
   });
 
   it('replaces the token header with the bearer API key', () => {

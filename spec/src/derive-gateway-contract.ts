@@ -70,7 +70,15 @@ export function deriveGatewayContract(dingtalk: OpenApiDocument, additions: Gate
   }
 
   removeUnusedComponents(doc);
+  removeUnusedTags(doc);
   return doc;
+}
+
+/** A tag whose operations were all dropped would show as an empty section in the docs. */
+function removeUnusedTags(doc: OpenApiDocument): void {
+  if (!Array.isArray(doc.tags)) return;
+  const used = new Set([...operationsOf(doc)].flatMap(({ operation }) => (operation.tags as string[] | undefined) ?? []));
+  doc.tags = (doc.tags as Array<{ name: string }>).filter((tag) => used.has(tag.name));
 }
 
 function addSuccessHeaders(operation: Operation, headers: Record<string, JsonObject>): void {
