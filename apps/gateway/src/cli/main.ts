@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+/**
+ * dingtalk-gateway start --config gateway.yaml     run the gateway
+ * dingtalk-gateway check-config gateway.yaml       check a config file (and, with --env, its secrets)
+ * dingtalk-gateway mint-key --tenant <id>          print a new API key once, and the line for the config
+ */
+import { parseArgs } from 'node:util';
+import { loadGatewayContract } from '@dingtalk-gateway/spec';
+import { ConfigError, loadConfigFile } from '../config/load.js';
+import { MissingSecretError, secretsFromEnvironment } from '../config/secrets.js';
+import { mintApiKey } from '../keys/api-key.js';
+import { startGateway } from '../node/server.js';
+import { installShutdown } from '../node/shutdown.js';
+
+const USAGE = `Usage:
+  dingtalk-gateway start [--config <file>]          run the gateway (config also from GATEWAY_CONFIG)
+  dingtalk-gateway check-config <file> [--env]      check a config file; --env also checks that its secrets are set
+  dingtalk-gateway mint-key --tenant <id> [--label <text>]
+                                                    print a new API key (once) and the line to add under tenants.<id>.apiKeys`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'start':
+        return await start(rest);
+      case 'check-config':
+        return checkConfig(rest);
+      case 'mint-key':
+        return mintKey(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        console.error(`unknown command "${command}"\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof MissingSecretError) {
+      console.error(error.message);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+async function start(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
+  const file = values.config ?? process.env.GATEWAY_CONFIG;
+  if (!file) {
+    console.error(`no config file: pass --config <file> or set GATEWAY_CONFIG\n\n${USAGE}`);
+    return 2;
+  }
+  const config = loadConfigFile(file, loadGatewayContract());
+  const running = await startGateway({ config, env: process.env });
+  console.error(`dingtalk-gateway listening on ${running.url} (upstream ${config.upstream.baseUrl})${running.metricsUrl ? `, metrics on ${running.metricsUrl}` : ''}`);
+  installShutdown(running.close);
+  return await new Promise<number>(() => {});
+}
+
+function checkConfig(args: string[]): number {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { env: { type: 'boolean' } } });
+  const file = positionals[0];
+  if (!file) {
+    console.error(USAGE);
+    return 2;
+  }
+  const config = loadConfigFile(file, loadGatewayContract());
+  if (values.env) secretsFromEnvironment(config, process.env);
+  const tenants = Object.keys(config.tenants).length;
+  const apps = Object.keys(config.apps).length;
+  console.log(`${file}: OK (${apps} app${apps === 1 ? '' : 's'}, ${tenants} tenant${tenants === 1 ? '' : 's'}${values.env ? ', secrets set' : ''})`);
+  return 0;
+}
+
+function mintKey(args: string[]): number {
+  const { values } = parseArgs({ args, options: { tenant: { type: 'string' }, label: { type: 'string' } } });
+  if (!values.tenant) {
+    console.error(`mint-key needs --tenant <id>\n\n${USAGE}`);
+    return 2;
+  }
+  const { key, sha256 } = mintApiKey();
+  const label = values.label ?? `minted ${new Date().toISOString().slice(0, 10)}`;
+  console.log(`API key for tenant "${values.tenant}" (shown once; the gateway keeps only its hash):\n\n  ${key}\n`);
+  console.log(`Add under tenants.${values.tenant}.apiKeys:\n\n      - { sha256: ${sha256}, label: ${JSON.stringify(label)} }\n`);
+  return 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/dingtalk-gateway')) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

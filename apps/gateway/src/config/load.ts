@@ -1,0 +1,125 @@
+/**
+ * Reads and checks the config file. Every problem names the file, the line, the path in the
+ * document and what was expected; the gateway refuses to start while there is one.
+ *
+ * ```ts
+ * const config = loadConfigFile('gateway.yaml', contract); // throws ConfigError
+ * ```
+ */
+import { readFileSync } from 'node:fs';
+import { type OpenApiDocument, operationsOf } from '@dingtalk-gateway/spec';
+import { LineCounter, isNode, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { type GatewayConfig, configSchema } from './schema.js';
+
+export interface ConfigProblem {
+  /** Where in the document, e.g. `tenants.wiki.rateLimit.rate`; empty for the whole file. */
+  path: string;
+  message: string;
+  line?: number | undefined;
+  column?: number | undefined;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly file: string,
+    readonly problems: ConfigProblem[],
+  ) {
+    super(
+      `${file}: invalid gateway config (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  ${file}${p.line ? `:${p.line}:${p.column ?? 1}` : ''}: ${p.path ? `${p.path}: ` : ''}${p.message}`).join('\n'),
+    );
+  }
+}
+
+export function loadConfigFile(file: string, contract: OpenApiDocument): GatewayConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read the file: ${(error as Error).message}` }]);
+  }
+  return parseConfig(text, file, contract);
+}
+
+export function parseConfig(text: string, file: string, contract: OpenApiDocument): GatewayConfig {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      document.errors.map((error) => {
+        const at = error.linePos?.[0];
+        return { path: '', message: `not valid YAML: ${error.message.split('\n')[0]}`, line: at?.line, column: at?.col };
+      }),
+    );
+  }
+  const locate = (path: PropertyKey[]): Pick<ConfigProblem, 'line' | 'column'> => {
+    // Point at the deepest node that exists: a missing key is reported where it belongs.
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node = document.getIn(path.slice(0, depth) as unknown[], true);
+      if (isNode(node) && node.range) {
+        const { line, col } = lineCounter.linePos(node.range[0]);
+        return { line, column: col };
+      }
+    }
+    return {};
+  };
+
+  const parsed = configSchema.safeParse(document.toJS() ?? {});
+  if (!parsed.success) {
+    throw new ConfigError(file, parsed.error.issues.map((issue) => ({ path: formatPath(issue.path), message: describeIssue(issue), ...locate(issue.path) })));
+  }
+  const problems = crossCheck(parsed.data, contract).map((p) => ({ path: formatPath(p.path), message: p.message, ...locate(p.path) }));
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return parsed.data;
+}
+
+/** What only the whole config and the contract together can tell. */
+function crossCheck(config: GatewayConfig, contract: OpenApiDocument): Array<{ path: PropertyKey[]; message: string }> {
+  const problems: Array<{ path: PropertyKey[]; message: string }> = [];
+  const operations = [...operationsOf(contract)].map((o) => o.operation);
+  const permissions = new Set(operations.map((o) => o['x-dingtalk-permission']).filter((p): p is string => typeof p === 'string'));
+  const operationIds = new Set(operations.map((o) => o.operationId));
+  const keyOwners = new Map<string, string>();
+
+  for (const [tenantId, tenant] of Object.entries(config.tenants)) {
+    if (!(tenant.app in config.apps)) {
+      problems.push({ path: ['tenants', tenantId, 'app'], message: `no app "${tenant.app}" under apps (known: ${Object.keys(config.apps).join(', ')})` });
+    }
+    tenant.scopes.forEach((scope, i) => {
+      if (!permissions.has(scope)) {
+        problems.push({ path: ['tenants', tenantId, 'scopes', i], message: `unknown scope "${scope}"; expected one of ${[...permissions].sort().join(', ')}` });
+      }
+    });
+    for (const operationId of Object.keys(tenant.operationLimits ?? {})) {
+      if (!operationIds.has(operationId)) {
+        problems.push({ path: ['tenants', tenantId, 'operationLimits', operationId], message: `unknown operation "${operationId}"; expected one of ${[...operationIds].sort().join(', ')}` });
+      }
+    }
+    tenant.apiKeys.forEach((key, i) => {
+      const owner = keyOwners.get(key.sha256);
+      if (owner !== undefined) {
+        problems.push({ path: ['tenants', tenantId, 'apiKeys', i, 'sha256'], message: `this key hash is already listed under tenants.${owner}` });
+      }
+      keyOwners.set(key.sha256, tenantId);
+    });
+  }
+  return problems;
+}
+
+function formatPath(path: PropertyKey[]): string {
+  return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`)).join('');
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    case 'invalid_type':
+      return issue.message.replace(/^Invalid input: /, '');
+    default:
+      return issue.message;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The gateway's configuration file, as a zod schema: the one description of what a valid
+ * config is, from which its TypeScript type is inferred.
+ *
+ * Cross-references (a tenant's app, its scopes, operation ids) are checked against the
+ * spec by `loadConfig`, which knows the contract.
+ */
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable');
+
+export const rateLimitPolicySchema = z.strictObject({
+  /** Requests per second, sustained. */
+  rate: z.number().positive(),
+  /** Requests admitted at once from idle. */
+  burst: positiveInt,
+});
+
+const internalAppSchema = z.strictObject({
+  type: z.literal('internal'),
+  appKey: z.string().min(1),
+  /** The name of the environment variable that holds the appSecret; never the secret itself. */
+  appSecretEnv: envName,
+});
+
+const isvAppSchema = z.strictObject({
+  type: z.literal('isv'),
+  suiteKey: z.string().min(1),
+  suiteSecretEnv: envName,
+  /** The organization that authorized the ISV app; the gateway acts for it. */
+  authCorpId: z.string().min(1),
+  /** Where the latest suiteTicket (pushed by DingTalk about every 5 hours) is read at every token fetch. */
+  suiteTicket: z.union([z.strictObject({ env: envName }), z.strictObject({ file: z.string().min(1) })]),
+});
+
+export const apiKeyHashSchema = z.strictObject({
+  /** Hex SHA-256 of the API key, as printed by `dingtalk-gateway mint-key`. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters (the SHA-256 of the key)'),
+  /** A note for humans, e.g. when the key was minted and for whom. */
+  label: z.string().optional(),
+});
+
+const tenantSchema = z.strictObject({
+  name: z.string().min(1),
+  /** The id of the DingTalk app (under `apps`) this tenant's calls use. */
+  app: z.string().min(1),
+  /** Several keys per tenant so keys can rotate. */
+  apiKeys: z.array(apiKeyHashSchema).min(1),
+  /** DingTalk permission names (`x-dingtalk-permission` in the spec), e.g. `Wiki.Workspace.Read`. */
+  scopes: z.array(z.string().min(1)).min(1),
+  rateLimit: rateLimitPolicySchema,
+  /** Tighter limits for single operations, by operationId. */
+  operationLimits: z.record(z.string(), rateLimitPolicySchema).optional(),
+});
+
+const idKey = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected lowercase letters, digits, ".", "_" or "-"');
+
+export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8787),
+      /** Largest request body accepted; larger → 413. */
+      bodyLimitBytes: positiveInt.default(1024 * 1024),
+      /** On SIGTERM, in-flight requests get this long to finish. */
+      shutdownGraceMs: positiveInt.default(10_000),
+    })
+    .prefault({}),
+  upstream: z
+    .strictObject({
+      baseUrl: z.url({ protocol: /^https?$/ }).default('https://api.dingtalk.com'),
+      connectTimeoutMs: positiveInt.default(3_000),
+      /** Until the whole answer is received; over it → 504. */
+      responseTimeoutMs: positiveInt.default(10_000),
+      /** Keep-alive connections to DingTalk. */
+      connections: positiveInt.default(128),
+      /** Extra attempts for a GET after a connection error or a 5xx (never for a POST). */
+      getRetries: z.number().int().min(0).max(5).default(2),
+      /** Larger answers are refused with 502 rather than buffered. */
+      maxResponseBytes: positiveInt.default(10 * 1024 * 1024),
+    })
+    .prefault({}),
+  dingtalk: z
+    .strictObject({
+      /** DingTalk's per-app, per-API QPS limit (20 on the standard edition, 60 with the add-on). */
+      qpsLimit: positiveInt.default(20),
+    })
+    .prefault({}),
+  apps: z.record(idKey, z.discriminatedUnion('type', [internalAppSchema, isvAppSchema])).refine((apps) => Object.keys(apps).length > 0, 'expected at least one app'),
+  tenants: z.record(idKey, tenantSchema).refine((tenants) => Object.keys(tenants).length > 0, 'expected at least one tenant'),
+  observability: z
+    .strictObject({
+      logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      /** Prometheus metrics on their own listener, so tenants' keys never reach them. */
+      metrics: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          host: z.string().default('127.0.0.1'),
+          port: z.number().int().min(0).max(65535).default(9464),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+});
+
+export type GatewayConfig = z.infer<typeof configSchema>;
+export type AppConfig = GatewayConfig['apps'][string];
+export type TenantConfig = GatewayConfig['tenants'][string];
+export type RateLimitPolicy = z.infer<typeof rateLimitPolicySchema>;

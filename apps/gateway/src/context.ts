@@ -1,0 +1,27 @@
+/**
+ * What the middlewares of one request share, as Hono context variables.
+ */
+import type { OperationInfo } from '@dingtalk-gateway/spec-validator';
+import type { Tenant } from './tenants.js';
+
+export interface RequestLog {
+  /** Milliseconds spent waiting for DingTalk, over all attempts. */
+  upstreamMs?: number;
+  upstreamAttempts?: number;
+  /** Whether the DingTalk token came from the cache without a fetch. */
+  tokenCached?: boolean;
+  /** Why the gateway answered by itself, when it did. */
+  errorCode?: string;
+}
+
+export type GatewayEnv = {
+  Variables: {
+    requestId: string;
+    tenant: Tenant;
+    operation: OperationInfo;
+    pathParams: Readonly<Record<string, string>>;
+    /** The request body exactly as received, forwarded without re-serialisation. */
+    rawBody: Uint8Array | undefined;
+    log: RequestLog;
+  };
+};

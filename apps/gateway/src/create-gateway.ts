@@ -1,0 +1,159 @@
+/**
+ * `createGateway(config, deps)`: the whole gateway as a Hono app, built from Web-standard APIs
+ * and the dependencies it is given, so it runs and is tested without sockets and can run on
+ * other runtimes. The Node entry (`node/server.ts`) wires the real ones.
+ *
+ * A request's way: request id → access log + metrics → API key → operation of the contract →
+ * tenant's scopes → body (size limit) → validation against the spec → rate limits → DingTalk
+ * token → DingTalk → answer, unchanged.
+ *
+ * ```ts
+ * const gateway = createGateway(config, { upstream, secrets });
+ * const response = await gateway.app.request('/v2.0/wiki/workspaces?operatorId=x', { headers: { authorization: `Bearer ${key}` } });
+ * ```
+ */
+import { errorBody } from '@dingtalk-gateway/errors';
+import { MemoryRateLimiter, type RateLimiter } from '@dingtalk-gateway/rate-limiter';
+import { type OpenApiDocument, loadGatewayContract } from '@dingtalk-gateway/spec';
+import { TokenUnavailableError } from '@dingtalk-gateway/token-provider';
+import { type SpecValidator, createSpecValidator } from '@dingtalk-gateway/spec-validator';
+import { Hono } from 'hono';
+import { type Logger, pino } from 'pino';
+import { stringify } from 'yaml';
+import type { SecretSource } from './config/secrets.js';
+import type { GatewayConfig } from './config/schema.js';
+import type { GatewayEnv } from './context.js';
+import { gatewayError } from './errors.js';
+import { type Sha256Hex, createApiKeyIndex } from './keys/api-key-index.js';
+import { sha256HexWeb } from './keys/api-key.js';
+import { authenticate } from './middleware/authenticate/index.js';
+import { authorizeScopes } from './middleware/authorize-scopes/index.js';
+import { observe } from './middleware/observe/index.js';
+import { rateLimit } from './middleware/rate-limit/index.js';
+import { readBody } from './middleware/read-body/index.js';
+import { requestId } from './middleware/request-id/index.js';
+import { routeOperation } from './middleware/route-operation/index.js';
+import { validateRequest } from './middleware/validate-request/index.js';
+import { type GatewayMetrics, createGatewayMetrics } from './observability/metrics.js';
+import { dingtalkProxy } from './proxy/handler.js';
+import { upstreamAsFetch } from './proxy/upstream-fetch.js';
+import type { Upstream } from './proxy/upstream.js';
+import { buildTenants } from './tenants.js';
+import { type TokenProviderFactory, type TokenRegistry, createTokenRegistry } from './tokens/registry.js';
+
+export interface GatewayDeps {
+  /** How the gateway reaches DingTalk (undici pool in production, any fetch in tests). */
+  upstream: Upstream;
+  secrets: SecretSource;
+  /** Default: in memory (one instance). */
+  limiter?: RateLimiter;
+  /** Default: token providers in memory (one instance). */
+  tokenProviders?: TokenProviderFactory;
+  logger?: Logger;
+  metrics?: GatewayMetrics;
+  /** Default: Web Crypto. The Node entry passes node:crypto's faster synchronous hash. */
+  sha256Hex?: Sha256Hex;
+  /** Default: the built gateway contract. */
+  contract?: OpenApiDocument;
+  /** The docs portal's pages by file name (`index.html`, …), served under `/docs/`. */
+  docsPages?: ReadonlyMap<string, string>;
+}
+
+export interface Gateway {
+  /** The public app: DingTalk's operations, `/healthz`, `/readyz`, `/docs/`, `/openapi.json|yaml`. */
+  app: Hono<GatewayEnv>;
+  /** Prometheus metrics, served apart from the public app so no tenant key reaches them. */
+  metricsApp: Hono;
+  tokens: TokenRegistry;
+  metrics: GatewayMetrics;
+  validator: SpecValidator;
+  /** Whether each app can get a DingTalk token now. */
+  readiness(): Promise<{ ready: boolean; apps: Record<string, 'ok' | string> }>;
+}
+
+export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway {
+  const logger = deps.logger ?? pino({ level: config.observability.logLevel });
+  const metrics = deps.metrics ?? createGatewayMetrics();
+  const contract = deps.contract ?? loadGatewayContract();
+  const validator = createSpecValidator(contract);
+  const tenants = buildTenants(config);
+  const keys = createApiKeyIndex(config, tenants, deps.sha256Hex ?? sha256HexWeb);
+  const tokens = createTokenRegistry({
+    config,
+    secrets: deps.secrets,
+    fetch: upstreamAsFetch(deps.upstream),
+    createProvider: deps.tokenProviders,
+    onFetch: (appId, event) => {
+      metrics.tokenFetches.inc({ app: appId, result: event.ok ? 'ok' : 'error' });
+      if (event.ok) logger.info({ app: appId, background: event.background, durationMs: Math.round(event.durationMs) }, 'DingTalk token fetched');
+      else logger.warn({ app: appId, background: event.background, error: describe(event.error) }, 'DingTalk token fetch failed');
+    },
+  });
+
+  async function readiness() {
+    const apps: Record<string, string> = {};
+    await Promise.all(
+      tokens.appIds.map(async (appId) => {
+        try {
+          await tokens.forApp(appId).getToken();
+          apps[appId] = 'ok';
+        } catch (error) {
+          apps[appId] = describe(error);
+        }
+      }),
+    );
+    return { ready: Object.values(apps).every((state) => state === 'ok'), apps };
+  }
+
+  const app = new Hono<GatewayEnv>();
+  app.use('*', requestId());
+  app.use('*', observe({ logger, metrics }));
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const state = await readiness();
+    if (state.ready) return c.json({ status: 'ready', apps: state.apps });
+    const failing = Object.entries(state.apps).filter(([, s]) => s !== 'ok').map(([appId, s]) => `${appId}: ${s}`);
+    return gatewayError(c, 503, 'gateway.unavailable', `not ready: no DingTalk token for ${failing.join('; ')}`);
+  });
+  const contractJson = JSON.stringify(contract);
+  const contractYaml = stringify(contract, { lineWidth: 0, aliasDuplicateObjects: false });
+  app.get('/openapi.json', (c) => c.body(contractJson, 200, { 'content-type': 'application/json; charset=utf-8' }));
+  app.get('/openapi.yaml', (c) => c.body(contractYaml, 200, { 'content-type': 'application/yaml; charset=utf-8' }));
+  if (deps.docsPages) {
+    const pages = deps.docsPages;
+    app.get('/docs', (c) => c.redirect('/docs/', 301));
+    app.get('/docs/:page{.*}', (c) => {
+      const html = pages.get(c.req.param('page') || 'index.html');
+      if (html === undefined) return gatewayError(c, 404, 'gateway.route.notFound', `no docs page at ${c.req.path}`);
+      return c.html(html);
+    });
+  }
+
+  app.use('*', authenticate({ keys }));
+  app.use('*', routeOperation({ validator }));
+  app.use('*', authorizeScopes());
+  app.use('*', readBody({ maxBytes: config.server.bodyLimitBytes }));
+  app.use('*', validateRequest({ validator }));
+  app.use('*', rateLimit({ limiter: deps.limiter ?? new MemoryRateLimiter(), dingtalkQpsLimit: config.dingtalk.qpsLimit, metrics }));
+  app.all('*', dingtalkProxy({ upstream: deps.upstream, tokens, getRetries: config.upstream.getRetries, metrics }));
+
+  app.onError((error, c) => {
+    logger.error({ requestId: c.get('requestId'), error: describe(error), stack: (error as Error).stack }, 'unhandled error');
+    return c.json(errorBody('gateway.internalError', 'internal error; report it with the request id', c.get('requestId') ?? ''), 500);
+  });
+  app.notFound((c) => gatewayError(c, 404, 'gateway.route.notFound', `no operation at ${c.req.method} ${c.req.path}`));
+
+  const metricsApp = new Hono();
+  metricsApp.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
+
+  return { app, metricsApp, tokens, metrics, validator, readiness };
+}
+
+/** `code: message` of an error, or of its cause when it only wraps one (TokenUnavailableError). */
+function describe(error: unknown): string {
+  const cause = error instanceof TokenUnavailableError && error.cause instanceof Error ? error.cause : error;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code !== message ? `${code}: ${message}` : message;
+}

@@ -1,0 +1,15 @@
+/**
+ * The DingTalk gateway as a library: `createGateway` (Web-standard core, any runtime) and
+ * `startGateway` (Node, with the real dependencies).
+ */
+export { createGateway, type Gateway, type GatewayDeps } from './create-gateway.js';
+export { startGateway, type RunningGateway, type StartGatewayOptions } from './node/server.js';
+export { loadConfigFile, parseConfig, ConfigError, type ConfigProblem } from './config/load.js';
+export { configSchema, type GatewayConfig, type AppConfig, type TenantConfig } from './config/schema.js';
+export { secretsFromEnvironment, MissingSecretError, type SecretSource } from './config/secrets.js';
+export { mintApiKey, sha256Hex, API_KEY_PREFIX } from './keys/api-key.js';
+export { createFetchUpstream } from './proxy/fetch-upstream.js';
+export { createUndiciUpstream } from './proxy/undici-upstream.js';
+export { UpstreamError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './proxy/upstream.js';
+export { createGatewayMetrics, type GatewayMetrics } from './observability/metrics.js';
+export { memoryTokenProviders, type TokenProviderFactory, type TokenRegistry } from './tokens/registry.js';

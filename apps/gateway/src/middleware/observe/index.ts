@@ -1,0 +1,54 @@
+/**
+ * One access-log line and the request metrics per request, whoever answered it.
+ *
+ * Logged: request id, tenant, operation, method, route, status, latency, DingTalk latency and
+ * attempts, whether the token was cached, the gateway's error code. Never a header, a query
+ * string, a body, a key or a token.
+ *
+ * ```ts
+ * app.use('*', observe({ logger, metrics }));
+ * ```
+ */
+import { createMiddleware } from 'hono/factory';
+import type { Logger } from 'pino';
+import type { GatewayEnv } from '../../context.js';
+import type { GatewayMetrics } from '../../observability/metrics.js';
+
+export function observe(options: { logger: Logger; metrics: GatewayMetrics; now?: () => number }) {
+  const now = options.now ?? (() => performance.now());
+  const { logger, metrics } = options;
+  return createMiddleware<GatewayEnv>(async (c, next) => {
+    const started = now();
+    const log = {};
+    c.set('log', log);
+    try {
+      await next();
+    } finally {
+      const latencyMs = now() - started;
+      const tenant = c.get('tenant')?.id ?? '-';
+      const operation = c.get('operation')?.operationId ?? '-';
+      const status = c.res.status;
+      metrics.requests.inc({ tenant, operation, status: String(status) });
+      metrics.requestDuration.observe({ operation }, latencyMs / 1000);
+      logger.info(
+        {
+          requestId: c.get('requestId'),
+          tenant,
+          operation,
+          method: c.req.method,
+          route: c.get('operation')?.pathTemplate ?? '-',
+          status,
+          latencyMs: round(latencyMs),
+          ...roundedLog(c.get('log')),
+        },
+        'request',
+      );
+    }
+  });
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;
+
+function roundedLog(log: GatewayEnv['Variables']['log']) {
+  return log.upstreamMs === undefined ? log : { ...log, upstreamMs: round(log.upstreamMs) };
+}

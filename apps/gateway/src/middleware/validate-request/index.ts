@@ -1,0 +1,41 @@
+/**
+ * Checks path, query and body against the operation's schemas in the contract (compiled from
+ * the spec at start) before the request costs any DingTalk quota: `400 paramError` with a
+ * message naming the field.
+ *
+ * ```ts
+ * app.use('*', validateRequest({ validator }));
+ * ```
+ */
+import type { SpecValidator } from '@dingtalk-gateway/spec-validator';
+import { createMiddleware } from 'hono/factory';
+import type { GatewayEnv } from '../../context.js';
+import { gatewayError } from '../../errors.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function validateRequest(options: { validator: SpecValidator }) {
+  return createMiddleware<GatewayEnv>(async (c, next) => {
+    const raw = c.get('rawBody');
+    let body: unknown;
+    if (raw !== undefined) {
+      let text: string;
+      try {
+        text = utf8.decode(raw);
+      } catch {
+        return gatewayError(c, 400, 'paramError', 'request body is not valid UTF-8');
+      }
+      try {
+        body = JSON.parse(text);
+      } catch (error) {
+        return gatewayError(c, 400, 'paramError', `request body is not valid JSON: ${(error as Error).message}`);
+      }
+    }
+    const url = c.req.url;
+    const queryStart = url.indexOf('?');
+    const query = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));
+    const result = options.validator.validateRequest(c.get('operation'), { pathParams: c.get('pathParams'), query, body });
+    if (!result.ok) return gatewayError(c, 400, 'paramError', result.message);
+    await next();
+  });
+}

@@ -1,0 +1,133 @@
+/**
+ * The Node entry: wires the real dependencies (undici pool, node:crypto, pino to stdout, the
+ * built docs portal), listens, and shuts down gracefully.
+ *
+ * ```ts
+ * const running = await startGateway({ config, env: process.env });
+ * console.log(running.url);
+ * await running.close(); // stop accepting, let in-flight requests finish (bounded), release the pool
+ * ```
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { docsDir, docsPages } from '@dingtalk-gateway/docs';
+import { type ServerType, serve } from '@hono/node-server';
+import type { RateLimiter } from '@dingtalk-gateway/rate-limiter';
+import { type Logger, pino } from 'pino';
+import { secretsFromEnvironment } from '../config/secrets.js';
+import type { GatewayConfig } from '../config/schema.js';
+import { type Gateway, createGateway } from '../create-gateway.js';
+import { sha256Hex } from '../keys/api-key.js';
+import { createGatewayMetrics } from '../observability/metrics.js';
+import { createUndiciUpstream } from '../proxy/undici-upstream.js';
+import type { Upstream } from '../proxy/upstream.js';
+import type { TokenProviderFactory } from '../tokens/registry.js';
+
+export interface StartGatewayOptions {
+  config: GatewayConfig;
+  env: NodeJS.ProcessEnv;
+  logger?: Logger;
+  /** Default: an undici pool to `config.upstream.baseUrl`. */
+  upstream?: Upstream;
+  limiter?: RateLimiter;
+  tokenProviders?: TokenProviderFactory;
+}
+
+export interface RunningGateway {
+  url: string;
+  metricsUrl: string | undefined;
+  gateway: Gateway;
+  /** Stops accepting connections, waits for in-flight requests (at most `shutdownGraceMs`), then closes everything. */
+  close(): Promise<void>;
+}
+
+export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
+  const { config } = options;
+  const logger = options.logger ?? pino({ level: config.observability.logLevel });
+  const upstream =
+    options.upstream ??
+    createUndiciUpstream({
+      baseUrl: config.upstream.baseUrl,
+      connections: config.upstream.connections,
+      connectTimeoutMs: config.upstream.connectTimeoutMs,
+      responseTimeoutMs: config.upstream.responseTimeoutMs,
+      maxResponseBytes: config.upstream.maxResponseBytes,
+    });
+  const gateway = createGateway(config, {
+    upstream,
+    secrets: secretsFromEnvironment(config, options.env),
+    limiter: options.limiter,
+    tokenProviders: options.tokenProviders,
+    logger,
+    metrics: createGatewayMetrics({ processMetrics: true }),
+    sha256Hex,
+    docsPages: loadDocsPages(logger),
+  });
+
+  const server = await listen(gateway.app.fetch, config.server.host, config.server.port);
+  const metricsServer = config.observability.metrics.enabled
+    ? await listen(gateway.metricsApp.fetch, config.observability.metrics.host, config.observability.metrics.port)
+    : undefined;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: urlOf(server),
+    metricsUrl: metricsServer ? `${urlOf(metricsServer)}/metrics` : undefined,
+    gateway,
+    close() {
+      closing ??= (async () => {
+        await drain(server, config.server.shutdownGraceMs, logger);
+        if (metricsServer) await drain(metricsServer, 1_000, logger);
+        await upstream.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname, port }, () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+function urlOf(server: ServerType): string {
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+/**
+ * `close()` stops accepting at once and (Node ≥ 19) closes idle keep-alive connections; busy
+ * ones close after their current response. Whatever is still open after the grace period is
+ * cut, so shutdown is bounded.
+ */
+function drain(server: ServerType, graceMs: number, logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const http = server as import('node:http').Server;
+    const timer = setTimeout(() => {
+      logger.warn({ graceMs }, 'shutdown grace period over; closing the remaining connections');
+      http.closeAllConnections();
+    }, graceMs);
+    timer.unref();
+    http.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    http.closeIdleConnections();
+  });
+}
+
+function loadDocsPages(logger: Logger): Map<string, string> | undefined {
+  const pages = new Map<string, string>();
+  for (const page of Object.values(docsPages)) {
+    const file = new URL(page.file, docsDir);
+    if (!existsSync(file)) {
+      logger.warn({ file: file.pathname }, 'docs portal not built; /docs is off (run the docs build)');
+      return undefined;
+    }
+    pages.set(page.file, readFileSync(file, 'utf8'));
+  }
+  return pages;
+}

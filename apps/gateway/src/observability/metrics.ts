@@ -1,0 +1,31 @@
+/**
+ * Prometheus metrics of one gateway instance, in its own registry (several gateways can live
+ * in one process, e.g. in tests).
+ */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  readonly requests: Counter<'tenant' | 'operation' | 'status'>;
+  readonly requestDuration: Histogram<'operation'>;
+  readonly upstreamDuration: Histogram<'operation' | 'status'>;
+  readonly upstreamRetries: Counter<'operation' | 'reason'>;
+  readonly tokenFetches: Counter<'app' | 'result'>;
+  readonly rateLimited: Counter<'tenant' | 'limit'>;
+}
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export function createGatewayMetrics(options: { processMetrics?: boolean } = {}): GatewayMetrics {
+  const registry = new Registry();
+  if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'dtg_' });
+  return {
+    registry,
+    requests: new Counter({ name: 'dtg_requests_total', help: 'Requests answered, by tenant, operation and status.', labelNames: ['tenant', 'operation', 'status'], registers: [registry] }),
+    requestDuration: new Histogram({ name: 'dtg_request_duration_seconds', help: 'Time to answer a request, gateway and DingTalk together.', labelNames: ['operation'], buckets: LATENCY_BUCKETS, registers: [registry] }),
+    upstreamDuration: new Histogram({ name: 'dtg_upstream_duration_seconds', help: 'Time DingTalk took per attempt.', labelNames: ['operation', 'status'], buckets: LATENCY_BUCKETS, registers: [registry] }),
+    upstreamRetries: new Counter({ name: 'dtg_upstream_retries_total', help: 'Requests sent to DingTalk again, by reason.', labelNames: ['operation', 'reason'], registers: [registry] }),
+    tokenFetches: new Counter({ name: 'dtg_token_fetches_total', help: 'DingTalk access token fetches, by app and result.', labelNames: ['app', 'result'], registers: [registry] }),
+    rateLimited: new Counter({ name: 'dtg_rate_limited_total', help: 'Requests refused by a rate limit, by tenant and limit.', labelNames: ['tenant', 'limit'], registers: [registry] }),
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * An `Upstream` over any `fetch`: Web-standard, for tests (e.g. the sandbox's `app.fetch`,
+ * with no socket at all) and runtimes without undici.
+ */
+import { type Upstream, UpstreamError, type UpstreamResponse, endToEndHeaders } from './upstream.js';
+
+export interface FetchUpstreamOptions {
+  baseUrl: string;
+  fetch: (request: Request) => Response | Promise<Response>;
+  responseTimeoutMs: number;
+  maxResponseBytes: number;
+}
+
+export function createFetchUpstream(options: FetchUpstreamOptions): Upstream {
+  const origin = options.baseUrl.replace(/\/+$/, '');
+  return {
+    async send(request): Promise<UpstreamResponse> {
+      const signal = AbortSignal.timeout(options.responseTimeoutMs);
+      let response: Response;
+      let body: ArrayBuffer;
+      try {
+        const outgoing = new Request(origin + request.path, { method: request.method, headers: request.headers, body: request.body, signal });
+        response = await withSignal(Promise.resolve(options.fetch(outgoing)), signal);
+        body = await withSignal(response.arrayBuffer(), signal);
+      } catch (error) {
+        if (signal.aborted) throw new UpstreamError('timeout', true, `no answer within ${options.responseTimeoutMs} ms`, { cause: error });
+        throw new UpstreamError('reset', true, `the request failed: ${(error as Error).message}`, { cause: error });
+      }
+      if (body.byteLength > options.maxResponseBytes) {
+        throw new UpstreamError('tooLarge', true, `the answer is over ${options.maxResponseBytes} bytes`);
+      }
+      return { status: response.status, headers: endToEndHeaders(response.headers), body: new Uint8Array(body) };
+    },
+    async close() {},
+  };
+}
+
+/** An in-process fetch may ignore the signal; the timeout must hold anyway. */
+function withSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,17 @@
+/**
+ * The token fetchers speak `fetch`; this lets them use the gateway's upstream, so token calls
+ * share its pool, timeouts and (in tests) its in-process sandbox.
+ */
+import type { FetchLike } from '@dingtalk-gateway/token-provider';
+import type { Upstream } from './upstream.js';
+
+export function upstreamAsFetch(upstream: Upstream): FetchLike {
+  return async (url, init) => {
+    const target = new URL(url);
+    const headers: Record<string, string> = {};
+    new Headers(init.headers).forEach((value, name) => (headers[name] = value));
+    const body = typeof init.body === 'string' ? new TextEncoder().encode(init.body) : undefined;
+    const response = await upstream.send({ method: init.method ?? 'GET', path: target.pathname + target.search, headers, body });
+    return new Response(response.body as Uint8Array<ArrayBuffer>, { status: response.status, headers: response.headers });
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * How the gateway reaches DingTalk. An interface so the core stays runtime-neutral: the Node
+ * entry uses an undici keep-alive pool, tests and other runtimes a `fetch` function.
+ *
+ * Bodies are buffered both ways: DingTalk's requests and answers are small JSON documents,
+ * the gateway must read an error answer to spot `InvalidAuthentication`, and a buffered
+ * request can be replayed once after a token refresh.
+ */
+export interface UpstreamRequest {
+  method: string;
+  /** Path and query string, e.g. `/v2.0/wiki/workspaces?operatorId=x`. */
+  path: string;
+  headers: Record<string, string>;
+  body: Uint8Array | undefined;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  /** Header names lower-case; hop-by-hop headers already removed. */
+  headers: Array<[string, string]>;
+  body: Uint8Array;
+}
+
+/**
+ * - `connect`: no connection could be made; DingTalk did not receive the request.
+ * - `timeout`: DingTalk did not answer in time (connect or response timeout).
+ * - `reset`: the connection broke after the request was (maybe) sent.
+ * - `tooLarge`: the answer was bigger than the gateway buffers.
+ */
+export type UpstreamFailure = 'connect' | 'timeout' | 'reset' | 'tooLarge';
+
+export class UpstreamError extends Error {
+  override readonly name = 'UpstreamError';
+  constructor(
+    readonly failure: UpstreamFailure,
+    /** False only when the request certainly did not reach DingTalk (safe to send again). */
+    readonly mayHaveReachedUpstream: boolean,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface Upstream {
+  send(request: UpstreamRequest): Promise<UpstreamResponse>;
+  close(): Promise<void>;
+}
+
+/** Headers that describe one connection, not the message (RFC 9110 §7.6.1), never forwarded. */
+export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** Drops hop-by-hop headers, including any the `Connection` header names. */
+export function endToEndHeaders(entries: Iterable<[string, string]>): Array<[string, string]> {
+  const list = [...entries];
+  const named = new Set(
+    list
+      .filter(([name]) => name.toLowerCase() === 'connection')
+      .flatMap(([, value]) => value.split(',').map((token) => token.trim().toLowerCase())),
+  );
+  return list.filter(([name]) => {
+    const lower = name.toLowerCase();
+    return !HOP_BY_HOP_HEADERS.has(lower) && !named.has(lower) && lower !== 'content-length';
+  });
+}
