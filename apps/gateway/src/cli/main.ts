@@ -85,7 +85,8 @@ function mintKey(args: string[]): number {
   const { key, sha256 } = mintApiKey();
   const label = values.label ?? `minted ${new Date().toISOString().slice(0, 10)}`;
   console.log(`API key for tenant "${values.tenant}" (shown once; the gateway keeps only its hash):\n\n  ${key}\n`);
-  console.log(`Add under tenants.${values.tenant}.apiKeys:\n\n      - { sha256: ${sha256}, label: ${JSON.stringify(label)} }\n`);
+  // Quoted: YAML would read a hash that happens to look like a number (digits, one `e`) as one.
+  console.log(`Add under tenants.${values.tenant}.apiKeys:\n\n      - { sha256: "${sha256}", label: ${JSON.stringify(label)} }\n`);
   return 0;
 }
 

@@ -36,7 +36,9 @@ const isvAppSchema = z.strictObject({
 
 export const apiKeyHashSchema = z.strictObject({
   /** Hex SHA-256 of the API key, as printed by `dingtalk-gateway mint-key`. */
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters (the SHA-256 of the key)'),
+  sha256: z
+    .string({ error: (issue) => (issue.input === undefined ? undefined : 'expected a quoted string of 64 hex characters (YAML reads an unquoted hash of digits as a number)') })
+    .regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters (the SHA-256 of the key)'),
   /** A note for humans, e.g. when the key was minted and for whom. */
   label: z.string().optional(),
 });

@@ -99,20 +99,24 @@ function urlOf(server: ServerType): string {
 }
 
 /**
- * `close()` stops accepting at once and (Node ≥ 19) closes idle keep-alive connections; busy
- * ones close after their current response. Whatever is still open after the grace period is
- * cut, so shutdown is bounded.
+ * `close()` stops accepting at once. Busy keep-alive connections become idle after their
+ * current response, and a client may keep an idle one open for seconds, so idle connections are
+ * closed as they appear. Whatever is still open after the grace period is cut: shutdown is
+ * bounded.
  */
 function drain(server: ServerType, graceMs: number, logger: Logger): Promise<void> {
+  const http = server as import('node:http').Server;
   return new Promise((resolve) => {
-    const http = server as import('node:http').Server;
-    const timer = setTimeout(() => {
+    const sweep = setInterval(() => http.closeIdleConnections(), 50);
+    const deadline = setTimeout(() => {
       logger.warn({ graceMs }, 'shutdown grace period over; closing the remaining connections');
       http.closeAllConnections();
     }, graceMs);
-    timer.unref();
+    sweep.unref();
+    deadline.unref();
     http.close(() => {
-      clearTimeout(timer);
+      clearInterval(sweep);
+      clearTimeout(deadline);
       resolve();
     });
     http.closeIdleConnections();

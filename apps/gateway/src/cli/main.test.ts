@@ -1,0 +1,79 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { sha256Hex } from '../keys/api-key.js';
+import { main } from './main.js';
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void out.push(args.join(' ')));
+  vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void err.push(args.join(' ')));
+  return { out: () => out.join('\n'), err: () => err.join('\n') };
+}
+
+const exampleConfig = new URL('../../config/sandbox.example.yaml', import.meta.url).pathname;
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('dingtalk-gateway mint-key', () => {
+  it('prints a new key once and the config line with its hash', async () => {
+    const io = capture();
+    expect(await main(['mint-key', '--tenant', 'wiki-team', '--label', 'q4'])).toBe(0);
+    const key = /(dtg_[A-Za-z0-9_-]{43})/.exec(io.out())![1]!;
+    expect(io.out()).toContain(`- { sha256: "${sha256Hex(key)}", label: "q4" }`);
+    expect(io.out()).toContain('tenants.wiki-team.apiKeys');
+  });
+
+  it('needs a tenant', async () => {
+    const io = capture();
+    expect(await main(['mint-key'])).toBe(2);
+    expect(io.err()).toMatch(/--tenant/);
+  });
+});
+
+describe('dingtalk-gateway check-config', () => {
+  it('accepts the example configs', async () => {
+    const io = capture();
+    expect(await main(['check-config', exampleConfig])).toBe(0);
+    expect(io.out()).toMatch(/OK \(2 apps, 2 tenants\)/);
+  });
+
+  it('names the file, line, path and expectation of each problem, and exits 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dtg-config-'));
+    const file = join(dir, 'gateway.yaml');
+    writeFileSync(
+      file,
+      ['apps:', '  a: { type: internal, appKey: k, appSecretEnv: A_SECRET }', 'tenants:', '  t:', '    name: T', '    app: a', `    apiKeys: [{ sha256: ${'a'.repeat(64)} }]`, '    scopes: [Wiki.Workspace.Reed]', '    rateLimit: { rate: fast, burst: 2 }', ''].join('\n'),
+    );
+    const io = capture();
+    expect(await main(['check-config', file])).toBe(1);
+    expect(io.err()).toContain(`${file}:9:24: tenants.t.rateLimit.rate: expected number, received string`);
+    expect(await main(['check-config', file.replace('gateway', 'missing')])).toBe(1);
+    expect(io.err()).toMatch(/missing\.yaml: cannot read the file/);
+  });
+
+  it('with --env, checks that the secrets are set', async () => {
+    const io = capture();
+    const saved = { ...process.env };
+    delete process.env.SANDBOX_FULL_SECRET;
+    try {
+      expect(await main(['check-config', exampleConfig, '--env'])).toBe(1);
+      expect(io.err()).toContain('apps.sandbox-full.appSecretEnv: environment variable SANDBOX_FULL_SECRET is not set');
+    } finally {
+      process.env = saved;
+    }
+  });
+});
+
+describe('dingtalk-gateway', () => {
+  it('prints usage for no or an unknown command', async () => {
+    const io = capture();
+    expect(await main([])).toBe(2);
+    expect(await main(['frobnicate'])).toBe(2);
+    expect(io.err()).toMatch(/unknown command "frobnicate"/);
+    expect(await main(['start'])).toBe(2);
+    expect(io.err()).toMatch(/no config file/);
+  });
+});

@@ -1,0 +1,153 @@
+/**
+ * The gateway on real sockets in front of the sandbox on real sockets: the typed client and
+ * DingTalk's official SDK used against the gateway end to end, and graceful shutdown.
+ */
+import { createRequire } from 'node:module';
+import * as $OpenApi from '@alicloud/openapi-client';
+import * as $Util from '@alicloud/tea-util';
+import { DingTalkError, createGatewayClient, listAllWorkspaces } from '@dingtalk-gateway/client';
+import { type RunningSandbox, startSandbox } from '@dingtalk-gateway/sandbox';
+import { seeded } from '@dingtalk-gateway/sandbox/seed';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../config/schema.js';
+import { mintApiKey } from '../keys/api-key.js';
+import { type RunningGateway, startGateway } from './server.js';
+
+const require = createRequire(import.meta.url);
+const wiki = require('@alicloud/dingtalk/wiki_2_0') as typeof import('@alicloud/dingtalk/dist/wiki_2_0/client.js');
+const doc = require('@alicloud/dingtalk/doc_1_0') as typeof import('@alicloud/dingtalk/dist/doc_1_0/client.js');
+const drive = require('@alicloud/dingtalk/drive_1_0') as typeof import('@alicloud/dingtalk/dist/drive_1_0/client.js');
+
+const operatorId = seeded.users.alice.unionId;
+const handbook = seeded.workspaces.handbook.workspaceId;
+const writer = mintApiKey();
+const reader = mintApiKey();
+
+async function start(sandbox: RunningSandbox): Promise<RunningGateway> {
+  const config = configSchema.parse({
+    server: { port: 0, shutdownGraceMs: 5_000 },
+    upstream: { baseUrl: sandbox.url },
+    apps: { full: { type: 'internal', appKey: seeded.apps.full.appKey, appSecretEnv: 'FULL_SECRET' } },
+    tenants: {
+      writer: { name: 'Writer', app: 'full', apiKeys: [{ sha256: writer.sha256 }], scopes: ['Wiki.Workspace.Read', 'Wiki.Workspace.Write', 'Document.WorkspaceDocument.Write', 'Drive.Space.Write'], rateLimit: { rate: 100, burst: 100 } },
+      reader: { name: 'Reader', app: 'full', apiKeys: [{ sha256: reader.sha256 }], scopes: ['Wiki.Workspace.Read'], rateLimit: { rate: 100, burst: 100 } },
+    },
+    observability: { metrics: { port: 0 } },
+  });
+  return startGateway({ config, env: { FULL_SECRET: seeded.apps.full.appSecret }, logger: pino({ level: 'silent' }) });
+}
+
+let sandbox: RunningSandbox;
+let gateway: RunningGateway;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ admin: true });
+  gateway = await start(sandbox);
+});
+afterAll(async () => {
+  await gateway.close();
+  await sandbox.close();
+});
+
+describe('the typed client through the gateway', () => {
+  it('runs every operation end to end', async () => {
+    const client = createGatewayClient({ baseUrl: gateway.url, apiKey: writer.key });
+    const { workspace } = await client.POST('/v2.0/wiki/workspaces', { params: { query: { operatorId } }, body: { name: 'Typed client wiki', option: { teamId: seeded.teams.engineering.teamId } } });
+    expect(workspace.name).toBe('Typed client wiki');
+    const fetched = await client.GET('/v2.0/wiki/workspaces/{workspaceId}', { params: { path: { workspaceId: workspace.workspaceId }, query: { operatorId, withPermissionRole: true } } });
+    expect(fetched.workspace.permissionRole).toBe('OWNER');
+    const folder = await client.POST('/v1.0/doc/workspaces/{workspaceId}/docs', { params: { path: { workspaceId: workspace.workspaceId } }, body: { name: 'Folder', docType: 'FOLDER', operatorId } });
+    const child = await client.POST('/v1.0/doc/workspaces/{workspaceId}/docs', { params: { path: { workspaceId: workspace.workspaceId } }, body: { name: 'Child', docType: 'DOC', operatorId, parentNodeId: folder.nodeId } });
+    expect(child.workspaceId).toBe(workspace.workspaceId);
+    const space = await client.POST('/v1.0/drive/spaces', { body: { name: 'Typed client space', unionId: operatorId } });
+    expect(space.spaceName).toBe('Typed client space');
+    const names: string[] = [];
+    for await (const ws of listAllWorkspaces(client, { operatorId, maxResults: 2 })) names.push(ws.name);
+    expect(names).toContain('Typed client wiki');
+    expect(names.length).toBeGreaterThan(2);
+  });
+
+  it("throws DingTalk's errors and the gateway's as DingTalkError", async () => {
+    const client = createGatewayClient({ baseUrl: gateway.url, apiKey: reader.key });
+    const missing = await client.GET('/v2.0/wiki/workspaces/{workspaceId}', { params: { path: { workspaceId: 'nope' }, query: { operatorId } } }).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(DingTalkError);
+    expect(missing).toMatchObject({ status: 404, code: 'workspaceNotExist' });
+    const denied = await client.POST('/v1.0/drive/spaces', { body: { name: 'x', unionId: operatorId } }).catch((e: unknown) => e);
+    expect(denied).toMatchObject({ status: 403, code: 'gateway.auth.scopeDenied', accessDeniedDetail: { requiredScopes: ['Drive.Space.Write'] } });
+    expect((denied as DingTalkError).requestId).toBeTruthy();
+  });
+});
+
+describe("DingTalk's official SDK through the gateway", () => {
+  const config = () => new $OpenApi.Config({ protocol: 'http', endpoint: new URL(gateway.url).host });
+  const runtime = () => new $Util.RuntimeOptions({});
+  const auth = (key: string) => ({ commonHeaders: { Authorization: `Bearer ${key}` } });
+
+  it('runs every operation with the API key in commonHeaders', async () => {
+    const wikiClient = new wiki.default(config());
+    const added = await wikiClient.addWorkspaceWithOptions(
+      new wiki.AddWorkspaceRequest({ operatorId, name: 'SDK wiki', option: new wiki.AddWorkspaceRequestOption({ description: 'via the gateway' }) }),
+      new wiki.AddWorkspaceHeaders(auth(writer.key)),
+      runtime(),
+    );
+    const workspaceId = added.body!.workspace!.workspaceId!;
+    expect(added.statusCode).toBe(200);
+    expect(added.headers?.['x-request-id']).toBeTruthy();
+    const got = await wikiClient.getWorkspaceWithOptions(workspaceId, new wiki.GetWorkspaceRequest({ operatorId }), new wiki.GetWorkspaceHeaders(auth(writer.key)), runtime());
+    expect(got.body!.workspace!.name).toBe('SDK wiki');
+    const listed = await wikiClient.listWorkspacesWithOptions(
+      new wiki.ListWorkspacesRequest({ operatorId, maxResults: 30, orderBy: 'CREATE_TIME_DESC', teamId: seeded.teams.engineering.teamId }),
+      new wiki.ListWorkspacesHeaders(auth(writer.key)),
+      runtime(),
+    );
+    expect(listed.body!.workspaces!.length).toBeGreaterThan(0);
+    const created = await new doc.default(config()).createWorkspaceDocWithOptions(
+      workspaceId,
+      new doc.CreateWorkspaceDocRequest({ name: 'SDK doc', docType: 'DOC', operatorId }),
+      new doc.CreateWorkspaceDocHeaders(auth(writer.key)),
+      runtime(),
+    );
+    expect(created.body!.nodeId).toBeTruthy();
+    const space = await new drive.default(config()).addSpaceWithOptions(
+      new drive.AddSpaceRequest({ name: 'SDK space', unionId: operatorId }),
+      new drive.AddSpaceHeaders(auth(writer.key)),
+      runtime(),
+    );
+    expect(space.body!.spaceName).toBe('SDK space');
+  });
+
+  it("surfaces DingTalk's and the gateway's codes as SDK errors", async () => {
+    const wikiClient = new wiki.default(config());
+    const error = (call: Promise<unknown>) => call.then(() => { throw new Error('expected an error'); }, (e: { code: string; statusCode: number }) => e);
+    expect(await error(wikiClient.getWorkspaceWithOptions('nope', new wiki.GetWorkspaceRequest({ operatorId }), new wiki.GetWorkspaceHeaders(auth(reader.key)), runtime()))).toMatchObject({ code: 'workspaceNotExist', statusCode: 404 });
+    expect(await error(wikiClient.addWorkspaceWithOptions(new wiki.AddWorkspaceRequest({ operatorId, name: 'x' }), new wiki.AddWorkspaceHeaders(auth(reader.key)), runtime()))).toMatchObject({ code: 'gateway.auth.scopeDenied', statusCode: 403 });
+    expect(await error(wikiClient.listWorkspacesWithOptions(new wiki.ListWorkspacesRequest({ operatorId, maxResults: 31 }), new wiki.ListWorkspacesHeaders(auth(reader.key)), runtime()))).toMatchObject({ code: 'paramError', statusCode: 400 });
+    expect(await error(wikiClient.listWorkspacesWithOptions(new wiki.ListWorkspacesRequest({ operatorId }), new wiki.ListWorkspacesHeaders(auth('dtg_nope')), runtime()))).toMatchObject({ code: 'gateway.auth.invalidKey', statusCode: 401 });
+  });
+});
+
+describe('the Node entry', () => {
+  it('serves metrics on their own listener only', async () => {
+    const metrics = await fetch(gateway.metricsUrl!);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/dtg_requests_total/);
+    expect((await fetch(`${gateway.url}/metrics`)).status).toBe(401);
+  });
+
+  it('on close, finishes in-flight requests and refuses new connections', async () => {
+    const own = await start(sandbox);
+    sandbox.sandbox.faults.set({ getWorkspace: { latencyMs: 300 } });
+    try {
+      const inFlight = fetch(`${own.url}/v2.0/wiki/workspaces/${handbook}?operatorId=${operatorId}`, { headers: { authorization: `Bearer ${writer.key}` } });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const closed = own.close();
+      const response = await inFlight;
+      expect(response.status).toBe(200);
+      await closed;
+      await expect(fetch(`${own.url}/healthz`)).rejects.toThrow();
+    } finally {
+      sandbox.sandbox.faults.clear();
+    }
+  });
+});

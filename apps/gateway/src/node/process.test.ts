@@ -1,0 +1,81 @@
+/**
+ * The real thing: `dingtalk-gateway start` as its own process (the built CLI), in front of the
+ * sandbox, stopped with SIGTERM while a request is in flight.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type RunningSandbox, startSandbox } from '@dingtalk-gateway/sandbox';
+import { seeded } from '@dingtalk-gateway/sandbox/seed';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintApiKey } from '../keys/api-key.js';
+
+const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+const key = mintApiKey();
+let sandbox: RunningSandbox;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ faults: { getWorkspace: { latencyMs: 400 } } });
+});
+afterAll(() => sandbox.close());
+
+function startProcess(): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'dtg-process-'));
+  const file = join(dir, 'gateway.yaml');
+  writeFileSync(
+    file,
+    [
+      'server: { port: 0 }',
+      `upstream: { baseUrl: '${sandbox.url}' }`,
+      'apps:',
+      `  full: { type: internal, appKey: ${seeded.apps.full.appKey}, appSecretEnv: FULL_SECRET }`,
+      'tenants:',
+      `  t: { name: T, app: full, apiKeys: [{ sha256: ${key.sha256} }], scopes: [Wiki.Workspace.Read], rateLimit: { rate: 50, burst: 50 } }`,
+      'observability: { logLevel: warn, metrics: { enabled: false } }',
+    ].join('\n'),
+  );
+  const child = spawn(process.execPath, [cli, 'start', '--config', file], { env: { PATH: process.env.PATH, FULL_SECRET: seeded.apps.full.appSecret }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the gateway did not start:\n${stderr}`)), 10_000);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += String(chunk);
+      const url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
+      if (url) {
+        clearTimeout(timer);
+        resolve({ child, url, stderr: () => stderr });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the gateway exited with ${code}:\n${stderr}`)));
+  });
+}
+
+describe('dingtalk-gateway start (a real process)', () => {
+  it('on SIGTERM finishes the in-flight request, refuses new ones and exits 0', async () => {
+    const { child, url, stderr } = await startProcess();
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const inFlight = fetch(`${url}/v2.0/wiki/workspaces/${seeded.workspaces.handbook.workspaceId}?operatorId=${seeded.users.alice.unionId}`, {
+      headers: { authorization: `Bearer ${key.key}` },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    child.kill('SIGTERM');
+    const response = await inFlight;
+    expect(response.status).toBe(200);
+    expect(await exited).toBe(0);
+    expect(stderr()).toMatch(/SIGTERM: finishing in-flight requests/);
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+  });
+
+  it('refuses to start on a bad config, naming the problem', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dtg-bad-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'apps: {}\ntenants: {}\n');
+    const child = spawn(process.execPath, [cli, 'start', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += String(chunk)));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain(`${file}:1:7: apps: expected at least one app`);
+  });
+});
