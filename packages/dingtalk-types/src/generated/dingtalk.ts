@@ -369,6 +369,7 @@ export interface components {
         GetAccessToken400: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
             };
             content: {
@@ -387,6 +388,7 @@ export interface components {
         GetCorpAccessToken400: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
             };
             content: {
@@ -403,6 +405,7 @@ export interface components {
         AddWorkspace400: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
             };
             content: {
@@ -419,6 +422,7 @@ export interface components {
         GetWorkspace400: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
             };
             content: {
@@ -435,6 +439,7 @@ export interface components {
         ListWorkspaces400: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
             };
             content: {
@@ -447,6 +452,7 @@ export interface components {
         ListWorkspaces404: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
             };
             content: {
@@ -467,6 +473,7 @@ export interface components {
         GetWorkspace404: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
             };
             content: {
@@ -490,6 +497,7 @@ export interface components {
         WikiForbidden403: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
             };
             content: {
@@ -508,6 +516,7 @@ export interface components {
         CreateWorkspaceDoc400: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
             };
             content: {
@@ -524,6 +533,7 @@ export interface components {
         CreateWorkspaceDoc403: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
             };
             content: {
@@ -539,6 +549,7 @@ export interface components {
         CreateWorkspaceDoc404: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
             };
             content: {
@@ -552,6 +563,7 @@ export interface components {
         CreateWorkspaceDoc500: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
             };
             content: {
@@ -580,6 +592,7 @@ export interface components {
         AddSpace400: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
             };
             content: {
@@ -592,6 +605,7 @@ export interface components {
         AddSpace500: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
             };
             content: {
@@ -615,6 +629,7 @@ export interface components {
         WikiServerError500: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
             };
             content: {
@@ -635,6 +650,7 @@ export interface components {
         WikiTimeout503: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
             };
             content: {
@@ -655,6 +671,7 @@ export interface components {
         PlatformForbidden403: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
             };
             content: {
@@ -667,6 +684,7 @@ export interface components {
         PlatformBusy429: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
             };
             content: {

@@ -317,6 +317,7 @@ export interface components {
         ListWorkspaces404: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
             };
             content: {
@@ -337,6 +338,7 @@ export interface components {
         GetWorkspace404: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
             };
             content: {
@@ -360,6 +362,7 @@ export interface components {
         CreateWorkspaceDoc404: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
             };
             content: {
@@ -513,6 +516,7 @@ export interface components {
         ListWorkspaces400OrGateway: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
@@ -535,6 +539,7 @@ export interface components {
         WikiForbidden403OrGateway: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
@@ -557,6 +562,7 @@ export interface components {
         PlatformBusy429OrGateway: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
@@ -583,6 +589,7 @@ export interface components {
         WikiServerError500OrGateway: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
@@ -606,6 +613,7 @@ export interface components {
         WikiTimeout503OrGateway: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
@@ -629,6 +637,7 @@ export interface components {
         AddWorkspace400OrGateway: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
@@ -652,6 +661,7 @@ export interface components {
         GetWorkspace400OrGateway: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
@@ -677,6 +687,7 @@ export interface components {
         CreateWorkspaceDoc400OrGateway: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
@@ -700,6 +711,7 @@ export interface components {
         CreateWorkspaceDoc403OrGateway: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
@@ -721,6 +733,7 @@ export interface components {
         CreateWorkspaceDoc500OrGateway: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
@@ -749,6 +762,7 @@ export interface components {
         AddSpace400OrGateway: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
@@ -770,6 +784,7 @@ export interface components {
         PlatformForbidden403OrGateway: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
@@ -791,6 +806,7 @@ export interface components {
         AddSpace500OrGateway: {
             headers: {
                 "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
