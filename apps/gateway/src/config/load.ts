@@ -50,8 +50,8 @@ export function parseConfig(text: string, file: string, contract: OpenApiDocumen
     throw new ConfigError(
       file,
       document.errors.map((error) => {
-        const at = error.linePos?.[0];
-        return { path: '', message: `not valid YAML: ${error.message.split('\n')[0]}`, line: at?.line, column: at?.col };
+        const at = lineCounter.linePos(error.pos[0]);
+        return { path: '', message: `not valid YAML: ${error.message.split('\n')[0]}`, line: at.line, column: at.col };
       }),
     );
   }
@@ -85,7 +85,7 @@ function crossCheck(config: GatewayConfig, contract: OpenApiDocument): Array<{ p
   const keyOwners = new Map<string, string>();
 
   for (const [tenantId, tenant] of Object.entries(config.tenants)) {
-    if (!(tenant.app in config.apps)) {
+    if (!Object.hasOwn(config.apps, tenant.app)) {
       problems.push({ path: ['tenants', tenantId, 'app'], message: `no app "${tenant.app}" under apps (known: ${Object.keys(config.apps).join(', ')})` });
     }
     tenant.scopes.forEach((scope, i) => {
@@ -118,7 +118,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'unrecognized_keys':
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
     case 'invalid_type':
-      return issue.message.replace(/^Invalid input: /, '');
+      return /received undefined$/.test(issue.message) ? `required (${issue.expected})` : issue.message.replace(/^Invalid input: /, '');
     default:
       return issue.message;
   }

@@ -41,8 +41,10 @@ export function secretsFromEnvironment(config: GatewayConfig, env: NodeJS.Proces
     async suiteTicket(appId) {
       const app = config.apps[appId];
       if (app?.type !== 'isv') throw new Error(`app "${appId}" is not an ISV app`);
-      const ticket = 'env' in app.suiteTicket ? env[app.suiteTicket.env] : await readFile(app.suiteTicket.file, 'utf8');
-      return (ticket ?? '').trim();
+      const source = 'env' in app.suiteTicket ? `environment variable ${app.suiteTicket.env}` : `file ${app.suiteTicket.file}`;
+      const ticket = ('env' in app.suiteTicket ? env[app.suiteTicket.env] : await readFile(app.suiteTicket.file, 'utf8'))?.trim();
+      if (!ticket) throw new Error(`the suiteTicket of app ${appId} (${source}) is empty`);
+      return ticket;
     },
   };
 }

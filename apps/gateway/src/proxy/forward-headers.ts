@@ -14,19 +14,24 @@ const NEVER_FORWARDED: ReadonlySet<string> = new Set([
   ACCESS_TOKEN_HEADER,
   'content-length',
   'cookie',
-  'forwarded',
-  'x-forwarded-for',
-  'x-forwarded-host',
-  'x-forwarded-proto',
-  'x-real-ip',
   'expect',
+  // The caller's network, as proxies describe it.
+  'forwarded',
+  'via',
+  'x-real-ip',
+  'x-client-ip',
+  'true-client-ip',
+  'cf-connecting-ip',
+  // The gateway must read DingTalk's answers (to spot InvalidAuthentication): ask for them plain.
+  'accept-encoding',
 ]);
 
 export function forwardedRequestHeaders(incoming: Headers): Record<string, string> {
   const named = new Set((incoming.get('connection') ?? '').split(',').map((token) => token.trim().toLowerCase()));
   const out: Record<string, string> = {};
   incoming.forEach((value, name) => {
-    if (!NEVER_FORWARDED.has(name) && !named.has(name)) out[name] = value;
+    if (!NEVER_FORWARDED.has(name) && !named.has(name) && !name.startsWith('x-forwarded-')) out[name] = value;
   });
+  out['accept-encoding'] = 'identity';
   return out;
 }

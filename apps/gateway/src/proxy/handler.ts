@@ -17,7 +17,7 @@ import { gatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { TokenRegistry } from '../tokens/registry.js';
 import { ACCESS_TOKEN_HEADER, forwardedRequestHeaders } from './forward-headers.js';
-import { type Upstream, UpstreamError, type UpstreamResponse } from './upstream.js';
+import { NULL_BODY_STATUSES, type Upstream, UpstreamError, type UpstreamResponse } from './upstream.js';
 
 export interface ProxyOptions {
   upstream: Upstream;
@@ -114,6 +114,7 @@ export function dingtalkProxy(options: ProxyOptions): Handler<GatewayEnv> {
 
       Object.assign(log, { upstreamMs, upstreamAttempts: attempts });
       for (const [name, value] of response.headers) c.header(name, value, { append: true });
+      if (NULL_BODY_STATUSES.has(response.status)) return c.body(null, response.status as 204);
       return c.body(response.body as Uint8Array<ArrayBuffer>, response.status as 200);
     }
   };

@@ -47,6 +47,9 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
+/** Statuses whose answers may not carry a body (Fetch standard): passed on without one. */
+export const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
+
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1), never forwarded. */
 export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
   'connection',

@@ -2,11 +2,12 @@
  * `Authorization: Bearer <api key>` → the tenant that owns the key, or 401.
  *
  * Keys are compared by their SHA-256 only (the config stores nothing else), so lookup time
- * does not depend on how much of a guessed key is right, and a missing key, an unknown key and
- * a revoked one (removed from the config) all cost one hash and get the same answer.
+ * does not depend on how much of a guessed key is right, and an unknown key and a revoked one
+ * (removed from the config) cost the same and get the same answer. A missing key is told
+ * apart (`gateway.auth.missingKey`): that reveals nothing about any key.
  *
  * ```ts
- * app.use('*', authenticate({ keys: createApiKeyIndex(tenants, config, sha256Hex) }));
+ * app.use('*', authenticate({ keys: createApiKeyIndex(config, tenants, sha256Hex) }));
  * ```
  */
 import { createMiddleware } from 'hono/factory';

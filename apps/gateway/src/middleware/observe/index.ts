@@ -21,13 +21,18 @@ export function observe(options: { logger: Logger; metrics: GatewayMetrics; now?
     const started = now();
     const log = {};
     c.set('log', log);
+    let escaped = false;
     try {
       await next();
+    } catch (error) {
+      escaped = true;
+      throw error;
     } finally {
       const latencyMs = now() - started;
       const tenant = c.get('tenant')?.id ?? '-';
       const operation = c.get('operation')?.operationId ?? '-';
-      const status = c.res.status;
+      // Thrown past every handler (a non-Error value, or onError itself failing): the server answers 500.
+      const status = escaped ? 500 : c.res.status;
       metrics.requests.inc({ tenant, operation, status: String(status) });
       metrics.requestDuration.observe({ operation }, latencyMs / 1000);
       logger.info(

@@ -41,7 +41,7 @@ function countingStream(chunks: number, size: number) {
   return { stream, pulled: () => pulled };
 }
 
-const post = (body: BodyInit, headers: Record<string, string> = {}) =>
+const post = (body: NonNullable<RequestInit['body']>, headers: Record<string, string> = {}) =>
   new Request('http://gateway.test/x', { method: 'POST', body, headers, duplex: 'half' } as RequestInit);
 
 async function expectTooLarge(response: Response, maxBytes = LIMIT) {

@@ -35,6 +35,11 @@ export function readBody(options: { maxBytes: number }) {
     }
     return limit(c, async () => {
       const bytes = new Uint8Array(await c.req.arrayBuffer());
+      // bodyLimit trusts Content-Length when present; Node's parser enforces it, not every runtime does.
+      if (bytes.byteLength > options.maxBytes) {
+        c.res = gatewayError(c, 413, 'gateway.request.tooLarge', `request body is over ${options.maxBytes} bytes`);
+        return;
+      }
       c.set('rawBody', bytes.byteLength === 0 ? undefined : bytes);
       await next();
     });

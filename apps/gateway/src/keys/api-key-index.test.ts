@@ -1,0 +1,65 @@
+import { describe, expect, it, vi } from 'vitest';
+import { configSchema } from '../config/schema.js';
+import { buildTenants } from '../tenants.js';
+import { createApiKeyIndex } from './api-key-index.js';
+import { mintApiKey, sha256Hex, sha256HexWeb } from './api-key.js';
+
+const tenant = (app: string, sha256s: string[]) => ({
+  name: app,
+  app,
+  apiKeys: sha256s.map((sha256) => ({ sha256 })),
+  scopes: ['Wiki.Workspace.Read'],
+  rateLimit: { rate: 1, burst: 1 },
+});
+
+function setup(hash: (text: string) => string | Promise<string> = sha256Hex) {
+  const keys = { current: mintApiKey(), previous: mintApiKey(), other: mintApiKey() };
+  const config = configSchema.parse({
+    apps: { bot: { type: 'internal', appKey: 'k', appSecretEnv: 'S' } },
+    tenants: { team: tenant('bot', [keys.current.sha256, keys.previous.sha256]), other: tenant('bot', [keys.other.sha256]) },
+  });
+  const tenants = buildTenants(config);
+  const spy = vi.fn(hash);
+  return { index: createApiKeyIndex(config, tenants, spy), keys, tenants, hash: spy };
+}
+
+describe('createApiKeyIndex', () => {
+  it('finds the tenant of a key by its hash, the very Tenant object of the map', async () => {
+    const { index, keys, tenants } = setup();
+    expect(await index.lookup(keys.current.key)).toBe(tenants.get('team'));
+    expect(await index.lookup(keys.other.key)).toBe(tenants.get('other'));
+  });
+
+  it('accepts each of several keys of one tenant (rotation)', async () => {
+    const { index, keys, tenants } = setup();
+    expect(await index.lookup(keys.previous.key)).toBe(tenants.get('team'));
+    expect(await index.lookup(keys.current.key)).toBe(tenants.get('team'));
+  });
+
+  it('answers undefined for an unknown key, and for the hash itself sent as a key', async () => {
+    const { index, keys } = setup();
+    expect(await index.lookup(mintApiKey().key)).toBeUndefined();
+    expect(await index.lookup(keys.current.sha256)).toBeUndefined();
+    expect(await index.lookup('')).toBeUndefined();
+    expect(await index.lookup(keys.current.key + ' ')).toBeUndefined();
+  });
+
+  it('works with an asynchronous hash (Web Crypto)', async () => {
+    const { index, keys, tenants } = setup(sha256HexWeb);
+    expect(await index.lookup(keys.other.key)).toBe(tenants.get('other'));
+  });
+
+  it('hashes once per lookup, and not at all for a key over 256 characters', async () => {
+    const { index, hash } = setup();
+    expect(await index.lookup('x'.repeat(256))).toBeUndefined();
+    expect(hash).toHaveBeenCalledTimes(1);
+    expect(await index.lookup('x'.repeat(257))).toBeUndefined();
+    expect(await index.lookup('x'.repeat(1_000_000))).toBeUndefined();
+    expect(hash).toHaveBeenCalledTimes(1);
+  });
+
+  it('does not resolve keys to inherited properties', async () => {
+    const { index } = setup((text) => text);
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) expect(await index.lookup(name)).toBeUndefined();
+  });
+});
