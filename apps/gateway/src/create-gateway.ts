@@ -13,7 +13,7 @@
  * ```
  */
 import { errorBody } from '@dingtalk-gateway/errors';
-import { MemoryRateLimiter, type RateLimiter } from '@dingtalk-gateway/rate-limiter';
+import { MemoryRateLimiter, MemoryWindowLimiter, type RateLimiter, type WindowLimiter } from '@dingtalk-gateway/rate-limiter';
 import { type OpenApiDocument, loadGatewayContract } from '@dingtalk-gateway/spec';
 import { TokenUnavailableError } from '@dingtalk-gateway/token-provider';
 import { type SpecValidator, createSpecValidator } from '@dingtalk-gateway/spec-validator';
@@ -45,8 +45,10 @@ export interface GatewayDeps {
   /** How the gateway reaches DingTalk (undici pool in production, any fetch in tests). */
   upstream: Upstream;
   secrets: SecretSource;
-  /** Default: in memory (one instance). */
+  /** Tenants' limits. Default: in memory (one instance). */
   limiter?: RateLimiter;
+  /** DingTalk's per-app QPS guard. Default: in memory (one instance). */
+  qpsGuard?: WindowLimiter;
   /** Default: token providers in memory (one instance). */
   tokenProviders?: TokenProviderFactory;
   logger?: Logger;
@@ -135,7 +137,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
   app.use('*', authorizeScopes());
   app.use('*', readBody({ maxBytes: config.server.bodyLimitBytes }));
   app.use('*', validateRequest({ validator }));
-  app.use('*', rateLimit({ limiter: deps.limiter ?? new MemoryRateLimiter(), dingtalkQpsLimit: config.dingtalk.qpsLimit, metrics }));
+  app.use('*', rateLimit({ limiter: deps.limiter ?? new MemoryRateLimiter(), qpsGuard: deps.qpsGuard ?? new MemoryWindowLimiter(), dingtalkQpsLimit: config.dingtalk.qpsLimit, metrics }));
   app.all('*', dingtalkProxy({ upstream: deps.upstream, tokens, getRetries: config.upstream.getRetries, metrics }));
 
   app.onError((error, c) => {

@@ -1,11 +1,12 @@
 import { describe, expect, it, vi } from 'vitest';
-import { withFallback } from './fallback.js';
+import { withFallback, withWindowFallback } from './fallback.js';
 import {
   RateLimiterUnavailableError,
   type RateLimitDecision,
   type RateLimitPolicy,
   type RateLimiter,
 } from './interface.js';
+import type { WindowDecision, WindowLimiter, WindowPolicy } from './window-interface.js';
 
 const policy: RateLimitPolicy = { rate: 1, burst: 2 };
 
@@ -189,5 +190,84 @@ describe('withFallback', () => {
     primary.down = false;
     clock.t = 1000;
     expect(await limiter.limit('k', policy)).toMatchObject({ remaining: 42 });
+  });
+});
+
+/** The window counterpart of FakePrimary; its admissions are recognizable (remaining 42). */
+class FakeWindowPrimary implements WindowLimiter {
+  down = false;
+  calls = 0;
+
+  async hit(): Promise<WindowDecision> {
+    this.calls++;
+    if (this.down) throw new RateLimiterUnavailableError('error', 'fake primary is down');
+    return { allowed: true, remaining: 42, retryAfterMs: 0 };
+  }
+}
+
+// The circuit (trip, probe, recover, late failures, hooks) is the one tested above; these check
+// that the window wrapper drives it and picks the window-shaped fallbacks.
+describe('withWindowFallback', () => {
+  const window: WindowPolicy = { limit: 2, windowMs: 1000 };
+
+  function setupWindow(options: Parameters<typeof withWindowFallback>[1] = {}) {
+    const clock = { t: 0, now() { return this.t; } };
+    const primary = new FakeWindowPrimary();
+    const onTrip = vi.fn();
+    const onRecover = vi.fn();
+    const limiter = withWindowFallback(primary, { clock, onTrip, onRecover, probeIntervalMs: 1000, ...options });
+    return { clock, primary, limiter, onTrip, onRecover };
+  }
+
+  it('defaults to a local sliding window while the primary is down, then probes and recovers', async () => {
+    const { limiter, primary, clock, onTrip, onRecover } = setupWindow();
+    expect(await limiter.hit('k', window)).toMatchObject({ remaining: 42 });
+    primary.down = true;
+    const allowed = [];
+    for (let i = 0; i < 4; i++) allowed.push((await limiter.hit('k', window)).allowed);
+    expect(allowed).toEqual([true, true, false, false]);
+    expect(await limiter.hit('k', window)).toEqual({ allowed: false, remaining: 0, retryAfterMs: 1000 });
+    expect(limiter.state).toBe('fallback');
+    expect(primary.calls).toBe(2); // not hammered while tripped
+    expect(onTrip).toHaveBeenCalledTimes(1);
+
+    primary.down = false;
+    clock.t = 1000;
+    expect(await limiter.hit('k', window)).toMatchObject({ remaining: 42 });
+    expect(limiter.state).toBe('primary');
+    expect(onRecover).toHaveBeenCalledTimes(1);
+  });
+
+  it('open mode admits everything while tripped', async () => {
+    const { limiter, primary } = setupWindow({ mode: 'open' });
+    primary.down = true;
+    for (let i = 0; i < 10; i++) {
+      expect(await limiter.hit('k', window)).toEqual({ allowed: true, remaining: 2, retryAfterMs: 0 });
+    }
+  });
+
+  it('closed mode denies everything while tripped, retrying after the next probe', async () => {
+    const { limiter, primary, clock } = setupWindow({ mode: 'closed' });
+    primary.down = true;
+    expect(await limiter.hit('k', window)).toEqual({ allowed: false, remaining: 0, retryAfterMs: 1000 });
+    clock.t = 400;
+    expect(await limiter.hit('k', window)).toEqual({ allowed: false, remaining: 0, retryAfterMs: 600 });
+    await expect(limiter.hit('k', { limit: 0, windowMs: 1000 })).rejects.toThrow(RangeError);
+  });
+
+  it('uses the given local limiter, and propagates other errors without tripping', async () => {
+    const local: WindowLimiter = { hit: async () => ({ allowed: false, remaining: 0, retryAfterMs: 7 }) };
+    const { limiter, primary } = setupWindow({ local });
+    primary.down = true;
+    expect(await limiter.hit('k', window)).toMatchObject({ retryAfterMs: 7 });
+
+    const boom: WindowLimiter = {
+      hit: async () => {
+        throw new RangeError('bad policy');
+      },
+    };
+    const strict = withWindowFallback(boom);
+    await expect(strict.hit('k', window)).rejects.toThrow(RangeError);
+    expect(strict.state).toBe('primary');
   });
 });

@@ -1,5 +1,7 @@
 /**
- * What to do while the shared limiter (Redis) cannot answer: a small circuit breaker.
+ * What to do while the shared limiter (Redis) cannot answer: a small circuit breaker, one state
+ * machine (`Circuit`) behind two thin wrappers: `withFallback` for GCRA `RateLimiter`s and
+ * `withWindowFallback` for sliding-window `WindowLimiter`s.
  *
  * - closed circuit: every call goes to `primary`. The first `RateLimiterUnavailableError` trips
  *   it (`onTrip(err)`) and that call is answered by the fallback instead of failing.
@@ -10,11 +12,13 @@
  *   and only that probing request pays the primary's timeout.
  *
  * Fallback modes:
- * - `local` (default): decide with a per-instance limiter (memory). The only mode that keeps
- *   every promise at once: callers never fail because of Redis, and no tenant runs unlimited.
- *   The cost is precision: with N instances a key may get up to N times its budget during the
- *   outage (pass a `local` limiter that scales policies down if that matters).
- * - `open`: admit everything (reported as a full bucket). Never blocks, but a misbehaving tenant
+ * - `local` (default): decide with a per-instance limiter (`MemoryRateLimiter`,
+ *   `MemoryWindowLimiter`). The only mode that keeps every promise at once: callers never fail
+ *   because of Redis, and no tenant runs unlimited. The cost is precision: with N instances a key
+ *   may get up to N times its budget during the outage (pass a `local` limiter that scales
+ *   policies down if that matters; for the DingTalk QPS guard the excess is answered by DingTalk
+ *   with `QpsLimitForAppkeyAndApi`).
+ * - `open`: admit everything (reported as a full budget). Never blocks, but a misbehaving tenant
  *   can then exhaust the DingTalk app's shared QPS for everyone.
  * - `closed`: deny everything until Redis is back, with `retryAfterMs` pointing at the next
  *   probe. Exact, but turns a Redis outage into a full gateway outage.
@@ -22,19 +26,24 @@
  * Errors other than `RateLimiterUnavailableError` (e.g. `RangeError` for a bad policy) are caller
  * bugs, not outages: they propagate and never trip the circuit.
  */
+import { assertCost, assertPolicy } from './gcra.js';
 import type { Clock, RateLimitDecision, RateLimitPolicy, RateLimiter } from './interface.js';
 import { RateLimiterUnavailableError } from './interface.js';
 import { MemoryRateLimiter } from './memory.js';
-import { NoopRateLimiter } from './noop.js';
-import { assertCost, assertPolicy } from './gcra.js';
+import { MemoryWindowLimiter } from './memory-window.js';
+import { NoopRateLimiter, NoopWindowLimiter } from './noop.js';
+import { assertWindowPolicy, denied } from './window.js';
+import type { WindowDecision, WindowLimiter, WindowPolicy } from './window-interface.js';
 
 export type FallbackMode = 'local' | 'open' | 'closed';
 
-export interface FallbackOptions {
+/** `primary` while the primary answers, `fallback` while tripped (for /readyz and metrics). */
+export type FallbackState = 'primary' | 'fallback';
+
+/** The circuit breaker's options, common to `withFallback` and `withWindowFallback`. */
+export interface FallbackCircuitOptions {
   /** Default `local`; see the module comment for the trade-offs. */
   mode?: FallbackMode;
-  /** The limiter used in `local` mode. Default: a new `MemoryRateLimiter`. */
-  local?: RateLimiter;
   /** Minimum time between probes of a tripped primary, in ms. Default 1000. */
   probeIntervalMs?: number;
   /** Clock for probe scheduling; defaults to `performance`. */
@@ -45,17 +54,83 @@ export interface FallbackOptions {
   onRecover?(): void;
 }
 
+export interface FallbackOptions extends FallbackCircuitOptions {
+  /** The limiter used in `local` mode. Default: a new `MemoryRateLimiter`. */
+  local?: RateLimiter;
+}
+
+export interface WindowFallbackOptions extends FallbackCircuitOptions {
+  /** The limiter used in `local` mode. Default: a new `MemoryWindowLimiter`. */
+  local?: WindowLimiter;
+}
+
 export interface FallbackRateLimiter extends RateLimiter {
-  /** `primary` while the primary answers, `fallback` while tripped (for /readyz and metrics). */
-  readonly state: 'primary' | 'fallback';
+  readonly state: FallbackState;
+}
+
+export interface FallbackWindowLimiter extends WindowLimiter {
+  readonly state: FallbackState;
 }
 
 export function withFallback(primary: RateLimiter, options: FallbackOptions = {}): FallbackRateLimiter {
-  return new Fallback(primary, options);
+  const circuit = new Circuit(options);
+  const mode = options.mode ?? 'local';
+  const fallback: RateLimiter =
+    mode === 'local'
+      ? (options.local ?? new MemoryRateLimiter())
+      : mode === 'open'
+        ? new NoopRateLimiter()
+        : {
+            limit: async (_key: string, policy: RateLimitPolicy, cost = 1): Promise<RateLimitDecision> => {
+              assertPolicy(policy);
+              assertCost(cost);
+              const waitMs = circuit.untilProbeMs();
+              return { allowed: false, limit: policy.burst, remaining: 0, resetMs: waitMs, retryAfterMs: waitMs };
+            },
+          };
+  return {
+    get state() {
+      return circuit.state;
+    },
+    limit: (key, policy, cost = 1) =>
+      circuit.call(
+        () => primary.limit(key, policy, cost),
+        () => fallback.limit(key, policy, cost),
+      ),
+  };
 }
 
-class Fallback implements FallbackRateLimiter {
-  private readonly fallback: RateLimiter;
+export function withWindowFallback(
+  primary: WindowLimiter,
+  options: WindowFallbackOptions = {},
+): FallbackWindowLimiter {
+  const circuit = new Circuit(options);
+  const mode = options.mode ?? 'local';
+  const fallback: WindowLimiter =
+    mode === 'local'
+      ? (options.local ?? new MemoryWindowLimiter())
+      : mode === 'open'
+        ? new NoopWindowLimiter()
+        : {
+            hit: async (_key: string, policy: WindowPolicy): Promise<WindowDecision> => {
+              assertWindowPolicy(policy);
+              return denied(circuit.untilProbeMs());
+            },
+          };
+  return {
+    get state() {
+      return circuit.state;
+    },
+    hit: (key, policy) =>
+      circuit.call(
+        () => primary.hit(key, policy),
+        () => fallback.hit(key, policy),
+      ),
+  };
+}
+
+/** The state machine: which of two ways to decide one call, whatever a decision is. */
+class Circuit {
   private readonly probeIntervalMs: number;
   private readonly clock: Clock;
   private readonly onTrip: ((error: RateLimiterUnavailableError) => void) | undefined;
@@ -67,42 +142,37 @@ class Fallback implements FallbackRateLimiter {
   // cannot trip the freshly closed circuit again.
   private generation = 0;
 
-  constructor(
-    private readonly primary: RateLimiter,
-    options: FallbackOptions,
-  ) {
-    const mode = options.mode ?? 'local';
+  constructor(options: FallbackCircuitOptions) {
     this.probeIntervalMs = options.probeIntervalMs ?? 1000;
     this.clock = options.clock ?? performance;
     this.onTrip = options.onTrip;
     this.onRecover = options.onRecover;
-    this.fallback =
-      mode === 'local'
-        ? (options.local ?? new MemoryRateLimiter())
-        : mode === 'open'
-          ? new NoopRateLimiter()
-          : { limit: (_key, policy, cost) => this.deny(policy, cost ?? 1) };
   }
 
-  get state(): 'primary' | 'fallback' {
+  get state(): FallbackState {
     return this.tripped ? 'fallback' : 'primary';
   }
 
-  async limit(key: string, policy: RateLimitPolicy, cost = 1): Promise<RateLimitDecision> {
+  /** Milliseconds until the next probe, >= 1: when a `closed` denial may succeed. */
+  untilProbeMs(): number {
+    return Math.max(1, Math.ceil(this.nextProbeAt - this.clock.now()));
+  }
+
+  async call<T>(primary: () => Promise<T>, fallback: () => Promise<T>): Promise<T> {
     if (!this.tripped) {
       const generation = this.generation;
       try {
-        return await this.primary.limit(key, policy, cost);
+        return await primary();
       } catch (err) {
         if (!(err instanceof RateLimiterUnavailableError)) throw err;
         if (generation === this.generation) this.trip(err);
-        return this.fallback.limit(key, policy, cost);
+        return fallback();
       }
     }
     if (!this.probing && this.clock.now() >= this.nextProbeAt) {
       this.probing = true;
       try {
-        const decision = await this.primary.limit(key, policy, cost);
+        const decision = await primary();
         this.recover();
         return decision;
       } catch (err) {
@@ -112,7 +182,7 @@ class Fallback implements FallbackRateLimiter {
         this.probing = false;
       }
     }
-    return this.fallback.limit(key, policy, cost);
+    return fallback();
   }
 
   private trip(error: RateLimiterUnavailableError): void {
@@ -135,12 +205,5 @@ class Fallback implements FallbackRateLimiter {
     } catch {
       // As in trip().
     }
-  }
-
-  private async deny(policy: RateLimitPolicy, cost: number): Promise<RateLimitDecision> {
-    assertPolicy(policy);
-    assertCost(cost);
-    const waitMs = Math.max(1, Math.ceil(this.nextProbeAt - this.clock.now()));
-    return { allowed: false, limit: policy.burst, remaining: 0, resetMs: waitMs, retryAfterMs: waitMs };
   }
 }

@@ -1,21 +1,33 @@
 /**
- * `@dingtalk-gateway/rate-limiter`: per-key GCRA limiting (rate + burst) for the gateway's tenants.
+ * `@dingtalk-gateway/rate-limiter`: per-key limiting for the gateway, two algorithms side by side.
  *
- * One interface (`RateLimiter.limit(key, policy, cost)`), implementations side by side:
- * `MemoryRateLimiter` (one instance, bounded memory), `RedisRateLimiter` (shared across instances,
- * one atomic Lua script on Redis time), `NoopRateLimiter`; `withFallback` decides what happens
- * while Redis is down; `rateLimitHeaders` turns a decision into IETF `RateLimit-Policy` /
- * `RateLimit` / `Retry-After` values.
+ * - GCRA (rate + burst), for the tenants' budgets: `RateLimiter.limit(key, policy, cost)` with
+ *   `MemoryRateLimiter` (one instance, bounded memory), `RedisRateLimiter` (shared across
+ *   instances, one atomic Lua script on Redis time) and `NoopRateLimiter`; `rateLimitHeaders`
+ *   turns a decision into IETF `RateLimit-Policy` / `RateLimit` / `Retry-After` values.
+ * - Exact sliding window (at most `limit` per any `windowMs`), for DingTalk's own per-app, per-API
+ *   QPS limit, which GCRA cannot express without trading burst for rate:
+ *   `WindowLimiter.hit(key, policy)` with `MemoryWindowLimiter`, `RedisWindowLimiter` and
+ *   `NoopWindowLimiter`.
+ *
+ * `withFallback` / `withWindowFallback` (one circuit breaker) decide what happens while Redis is
+ * down; `local` (a per-instance memory limiter) is the default.
  *
  * @example
  * ```ts
  * import { Redis } from 'ioredis';
- * import { RedisRateLimiter, rateLimitHeaders, withFallback } from '@dingtalk-gateway/rate-limiter';
+ * import {
+ *   RedisRateLimiter, RedisWindowLimiter, rateLimitHeaders, withFallback, withWindowFallback,
+ *   type FallbackCircuitOptions,
+ * } from '@dingtalk-gateway/rate-limiter';
  *
- * const tenantLimiter = withFallback(new RedisRateLimiter({ redis: new Redis(process.env.REDIS_URL!) }), {
+ * const redis = new Redis(process.env.REDIS_URL!);
+ * const hooks: FallbackCircuitOptions = {
  *   onTrip: (err) => log.warn({ err }, 'rate limiter: Redis down, limiting per instance'),
  *   onRecover: () => log.info('rate limiter: Redis back'),
- * });
+ * };
+ * const tenantLimiter = withFallback(new RedisRateLimiter({ redis }), hooks);
+ * const qpsGuard = withWindowFallback(new RedisWindowLimiter({ redis }), hooks);
  *
  * const policy = { rate: 10, burst: 20 }; // 10 req/s sustained, 20 at once
  * const decision = await tenantLimiter.limit(`tenant:${tenant.id}`, policy);
@@ -23,6 +35,10 @@
  *   c.header(name, value);
  * }
  * if (!decision.allowed) return c.json({ code: 'gateway.rateLimited', message: '...' }, 429);
+ *
+ * // DingTalk: "20 requests per second, the window is one second", per app and API.
+ * const qps = await qpsGuard.hit(`app:${appId}:op:${operationId}`, { limit: 20, windowMs: 1000 });
+ * if (!qps.allowed) c.header('Retry-After', String(Math.ceil(qps.retryAfterMs / 1000)));
  * ```
  */
 export {
@@ -33,13 +49,23 @@ export {
   type RateLimiter,
   type RateLimiterUnavailableReason,
 } from './interface.js';
+export type { WindowDecision, WindowLimiter, WindowPolicy } from './window-interface.js';
+export type { SweepOptions } from './sweep.js';
+export type { RedisLimiterOptions } from './redis-script.js';
 export { MemoryRateLimiter, type MemoryRateLimiterOptions } from './memory.js';
+export { MemoryWindowLimiter, type MemoryWindowLimiterOptions } from './memory-window.js';
 export { RedisRateLimiter, type RedisRateLimiterOptions } from './redis.js';
-export { NoopRateLimiter } from './noop.js';
+export { RedisWindowLimiter, type RedisWindowLimiterOptions } from './redis-window.js';
+export { NoopRateLimiter, NoopWindowLimiter } from './noop.js';
 export {
   withFallback,
+  withWindowFallback,
+  type FallbackCircuitOptions,
   type FallbackMode,
   type FallbackOptions,
   type FallbackRateLimiter,
+  type FallbackState,
+  type FallbackWindowLimiter,
+  type WindowFallbackOptions,
 } from './fallback.js';
 export { rateLimitHeaders, type RateLimitHeaderValues } from './headers.js';

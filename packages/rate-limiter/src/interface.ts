@@ -1,5 +1,7 @@
 /**
- * The rate limiter contract shared by every implementation (memory, Redis, noop, fallback).
+ * The GCRA rate limiter contract shared by every implementation (memory, Redis, noop, fallback).
+ * `Clock` and `RateLimiterUnavailableError` also serve the sliding-window limiters
+ * (`window-interface.ts`).
  *
  * The algorithm is GCRA (generic cell rate algorithm): each key stores one number, its
  * *theoretical arrival time* (TAT). With emission interval `T = 1000 / rate` ms and capacity

@@ -1,47 +1,28 @@
 /**
  * In-process GCRA limiter: exact for one instance, and the `local` fallback when Redis is down.
  *
- * State is one number per key (its TAT) in a `Map`. Keys whose TAT is in the past are full
- * buckets, identical to keys never seen, so deleting them changes no decision. They are swept:
- *
- * - when the map has grown to twice its size after the previous sweep (at least `minSweepSize`):
- *   each sweep of n entries follows >= n/2 insertions, so sweeping is amortized O(1) per call,
- *   and the map never exceeds `max(minSweepSize, 2 * L)` entries, where L is the largest number
- *   of keys simultaneously not full (touched within their time-to-full) at a sweep;
- * - at most every `sweepIntervalMs` (checked on calls, no timer) so memory left by a burst of
- *   one-off keys is given back once traffic settles, even if the map never doubles again.
- *
- * Why not a size cap with LRU eviction: evicting a key that is not yet full forgets what it
- * consumed and hands it a full bucket, i.e. makes the limit looser than configured. The sweep
- * only ever drops state that carries no information, so the bound comes from the live key count
- * (tenants x time-to-full), which is what the limit actually needs to remember.
+ * State is one number per key (its TAT). Keys whose TAT is in the past are full buckets,
+ * identical to keys never seen, so they are dropped by the sweep described in `sweep.ts`: the map
+ * never exceeds `max(minSweepSize, 2 * L)` keys, where L is the largest number of keys
+ * simultaneously not full (touched within their time-to-full) at a sweep.
  */
 import { EPSILON_MS, assertCost, assertPolicy, toDecision } from './gcra.js';
 import type { Clock, RateLimitDecision, RateLimitPolicy, RateLimiter } from './interface.js';
+import { SweptMap, type SweepOptions } from './sweep.js';
 
-export interface MemoryRateLimiterOptions {
+export interface MemoryRateLimiterOptions extends SweepOptions {
   /** Millisecond clock; defaults to `performance` (monotonic, immune to wall-clock jumps). */
   clock?: Clock;
-  /** No growth-triggered sweep below this many keys. Default 1024. */
-  minSweepSize?: number;
-  /** Also sweep when this much clock time has passed since the last sweep. Default 60 000. */
-  sweepIntervalMs?: number;
 }
 
 export class MemoryRateLimiter implements RateLimiter {
-  private readonly tats = new Map<string, number>();
   private readonly clock: Clock;
-  private readonly minSweepSize: number;
-  private readonly sweepIntervalMs: number;
-  private sweepAtSize: number;
-  private sweepAtTime: number;
+  /** Key -> TAT. Spent once the TAT is not in the future: the bucket is full again. */
+  private readonly tats: SweptMap<number>;
 
   constructor(options: MemoryRateLimiterOptions = {}) {
     this.clock = options.clock ?? performance;
-    this.minSweepSize = options.minSweepSize ?? 1024;
-    this.sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
-    this.sweepAtSize = this.minSweepSize;
-    this.sweepAtTime = this.clock.now() + this.sweepIntervalMs;
+    this.tats = new SweptMap((tat, now) => tat <= now, options, this.clock.now());
   }
 
   /** Keys currently holding state (for metrics and tests). */
@@ -53,8 +34,7 @@ export class MemoryRateLimiter implements RateLimiter {
     assertPolicy(policy);
     assertCost(cost);
     const now = this.clock.now();
-    // Checked before a possible insert, so size <= sweepAtSize holds after every call.
-    if (this.tats.size >= this.sweepAtSize || now >= this.sweepAtTime) this.sweepAt(now);
+    this.tats.tick(now);
 
     const intervalMs = 1000 / policy.rate;
     const stored = this.tats.get(key);
@@ -73,19 +53,6 @@ export class MemoryRateLimiter implements RateLimiter {
 
   /** Drop every key whose bucket is full again; returns how many were dropped. */
   sweep(): number {
-    return this.sweepAt(this.clock.now());
-  }
-
-  private sweepAt(now: number): number {
-    let removed = 0;
-    for (const [key, tat] of this.tats) {
-      if (tat <= now) {
-        this.tats.delete(key);
-        removed++;
-      }
-    }
-    this.sweepAtSize = Math.max(this.minSweepSize, 2 * this.tats.size);
-    this.sweepAtTime = now + this.sweepIntervalMs;
-    return removed;
+    return this.tats.sweep(this.clock.now());
   }
 }

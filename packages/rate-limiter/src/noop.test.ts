@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NoopRateLimiter } from './noop.js';
+import { NoopRateLimiter, NoopWindowLimiter } from './noop.js';
 
 describe('NoopRateLimiter', () => {
   it('admits everything and reports a full bucket', async () => {
@@ -17,5 +17,18 @@ describe('NoopRateLimiter', () => {
 
   it('still rejects invalid policies, so misconfiguration shows up before production', async () => {
     await expect(new NoopRateLimiter().limit('k', { rate: 0, burst: 1 })).rejects.toThrow(RangeError);
+  });
+});
+
+describe('NoopWindowLimiter', () => {
+  it('admits everything and reports the whole limit left', async () => {
+    const limiter = new NoopWindowLimiter();
+    for (let i = 0; i < 100; i++) {
+      expect(await limiter.hit('k', { limit: 20, windowMs: 1000 })).toEqual({ allowed: true, remaining: 20, retryAfterMs: 0 });
+    }
+  });
+
+  it('still rejects invalid policies', async () => {
+    await expect(new NoopWindowLimiter().hit('k', { limit: 1, windowMs: 0 })).rejects.toThrow(RangeError);
   });
 });

@@ -3,48 +3,14 @@
  * skips these tests locally, and fails them when CI=true.
  */
 import { createHash } from 'node:crypto';
-import { createServer, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withFallback } from './fallback.js';
 import { RateLimiterUnavailableError } from './interface.js';
 import { GCRA_LUA, RedisRateLimiter } from './redis.js';
+import { REDIS_URL, checkRedis, deleteKeys, hungServer } from './testing/redis.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const IN_CI = process.env.CI === 'true';
-
-async function whyUnreachable(): Promise<string | undefined> {
-  const probe = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    connectTimeout: 1000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  let socketError: string | undefined; // e.g. ECONNREFUSED; the rejection only says "Connection is closed."
-  probe.on('error', (err: Error) => (socketError ??= err.message));
-  try {
-    await probe.connect();
-    await probe.ping();
-    return undefined;
-  } catch (err) {
-    return socketError ?? (err instanceof Error ? err.message : String(err));
-  } finally {
-    probe.disconnect();
-  }
-}
-
-const unreachable = await whyUnreachable();
-if (unreachable !== undefined && !IN_CI) {
-  console.warn(
-    `[rate-limiter] SKIPPING Redis tests: ${REDIS_URL} is unreachable (${unreachable}). ` +
-      'Start Redis or set REDIS_URL; with CI=true this is a failure.',
-  );
-}
-
-it('Redis is reachable at REDIS_URL (required when CI=true)', (ctx) => {
-  if (unreachable !== undefined && !IN_CI) ctx.skip();
-  expect(unreachable, `Redis at ${REDIS_URL} is unreachable: ${unreachable}`).toBeUndefined();
-});
+const unreachable = await checkRedis();
 
 describe.skipIf(unreachable !== undefined)('RedisRateLimiter (real Redis)', () => {
   const prefix = `dtg:rl:test:${process.pid}:${Date.now()}:`;
@@ -65,12 +31,7 @@ describe.skipIf(unreachable !== undefined)('RedisRateLimiter (real Redis)', () =
   });
 
   afterAll(async () => {
-    let cursor = '0';
-    do {
-      const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await admin.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deleteKeys(admin, prefix);
     for (const redis of clients) redis.disconnect();
   });
 
@@ -181,12 +142,8 @@ describe.skipIf(unreachable !== undefined)('RedisRateLimiter (real Redis)', () =
   });
 
   it('throws RateLimiterUnavailableError(timeout) when Redis does not answer in time', async () => {
-    // A server that accepts connections and never replies: a hung Redis.
-    const sockets: Socket[] = [];
-    const server = createServer((socket) => sockets.push(socket));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    const hung = new Redis({ host: '127.0.0.1', port, enableReadyCheck: false, maxRetriesPerRequest: null });
+    const server = await hungServer();
+    const hung = new Redis({ host: '127.0.0.1', port: server.port, enableReadyCheck: false, maxRetriesPerRequest: null });
     try {
       const limiter = new RedisRateLimiter({ redis: hung, prefix, timeoutMs: 50 });
       const started = performance.now();
@@ -196,8 +153,7 @@ describe.skipIf(unreachable !== undefined)('RedisRateLimiter (real Redis)', () =
       expect(performance.now() - started).toBeLessThan(500);
     } finally {
       hung.disconnect();
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
+      await server.close();
     }
   });
 

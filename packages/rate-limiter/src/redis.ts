@@ -9,14 +9,9 @@
  * This class only reports failure (`RateLimiterUnavailableError`); what to do while Redis is
  * unreachable is decided by `withFallback` (see `fallback.ts`).
  */
-import type { Cluster, Redis } from 'ioredis';
 import { EPSILON_MS, assertCost, assertPolicy, toDecision } from './gcra.js';
-import {
-  RateLimiterUnavailableError,
-  type RateLimitDecision,
-  type RateLimitPolicy,
-  type RateLimiter,
-} from './interface.js';
+import type { RateLimitDecision, RateLimitPolicy, RateLimiter } from './interface.js';
+import { DEFAULT_TIMEOUT_MS, callRedis, defineScript, type RedisLimiterOptions } from './redis-script.js';
 
 /**
  * KEYS[1]: the bucket. ARGV: emission interval T in ms, burst, cost, float slack in ms.
@@ -59,11 +54,7 @@ end
 return {1, string.format('%.17g', new_tat - now), '0'}
 `;
 
-/**
- * Name of the ioredis custom command. Versioned so that a changed script never collides with an
- * older definition on a shared client; ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT
- * (after `SCRIPT FLUSH`, a Redis restart or failover), so the script is loaded once per connection.
- */
+/** Name of the ioredis custom command; versioned with the script (see `defineScript`). */
 const COMMAND = 'dtgGcraLimitV1';
 
 type GcraReply = [allowed: number, untilFullMs: string, untilAllowedMs: string];
@@ -75,17 +66,9 @@ type GcraCommand = (
   epsilonMs: number,
 ) => Promise<GcraReply>;
 
-export interface RedisRateLimiterOptions {
-  /** A connected (or auto-connecting) ioredis client; shared with the rest of the app is fine. */
-  redis: Redis | Cluster;
+export interface RedisRateLimiterOptions extends RedisLimiterOptions {
   /** Prepended to every key. Default `dtg:rl:`. */
   prefix?: string;
-  /**
-   * Upper bound on one decision's round trip, in ms. Default 50. Past it the call rejects with
-   * `RateLimiterUnavailableError('timeout')`; the command may still reach Redis later and be
-   * counted, which errs on the strict side.
-   */
-  timeoutMs?: number;
 }
 
 export class RedisRateLimiter implements RateLimiter {
@@ -94,49 +77,18 @@ export class RedisRateLimiter implements RateLimiter {
   private readonly timeoutMs: number;
 
   constructor(options: RedisRateLimiterOptions) {
-    const redis = options.redis as (Redis | Cluster) & { [COMMAND]?: GcraCommand };
-    if (typeof redis[COMMAND] !== 'function') {
-      redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: GCRA_LUA });
-    }
-    const command = redis[COMMAND] as GcraCommand;
-    this.run = command.bind(redis);
+    this.run = defineScript<GcraCommand>(options.redis, COMMAND, 1, GCRA_LUA);
     this.prefix = options.prefix ?? 'dtg:rl:';
-    this.timeoutMs = options.timeoutMs ?? 50;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
   async limit(key: string, policy: RateLimitPolicy, cost = 1): Promise<RateLimitDecision> {
     assertPolicy(policy);
     assertCost(cost);
-    let reply: GcraReply;
-    try {
-      reply = await withTimeout(
-        this.run(this.prefix + key, 1000 / policy.rate, policy.burst, cost, EPSILON_MS),
-        this.timeoutMs,
-      );
-    } catch (err) {
-      if (err instanceof RateLimiterUnavailableError) throw err;
-      const detail = err instanceof Error ? err.message : String(err);
-      throw new RateLimiterUnavailableError('error', `rate limiter: Redis call failed: ${detail}`, {
-        cause: err,
-      });
-    }
-    const [allowed, untilFullMs, untilAllowedMs] = reply;
+    const [allowed, untilFullMs, untilAllowedMs] = await callRedis(
+      () => this.run(this.prefix + key, 1000 / policy.rate, policy.burst, cost, EPSILON_MS),
+      this.timeoutMs,
+    );
     return toDecision(allowed === 1, policy, cost, Number(untilFullMs), Number(untilAllowedMs));
   }
-}
-
-function withTimeout<T>(pending: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(
-        new RateLimiterUnavailableError(
-          'timeout',
-          `rate limiter: Redis did not answer within ${timeoutMs} ms`,
-        ),
-      );
-    }, timeoutMs);
-  });
-  // race() subscribes to `pending`, so a late rejection after the timeout is not unhandled.
-  return Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,11 +1,11 @@
-import { MemoryRateLimiter, type RateLimitPolicy, type RateLimiter, RateLimiterUnavailableError } from '@dingtalk-gateway/rate-limiter';
+import { MemoryRateLimiter, MemoryWindowLimiter, type RateLimitPolicy, type RateLimiter, RateLimiterUnavailableError, type WindowLimiter } from '@dingtalk-gateway/rate-limiter';
 import type { OperationInfo } from '@dingtalk-gateway/spec-validator';
 import { Hono } from 'hono';
 import { describe, expect, it, vi } from 'vitest';
 import type { GatewayEnv } from '../../context.js';
 import { type GatewayMetrics, createGatewayMetrics } from '../../observability/metrics.js';
 import type { Tenant } from '../../tenants.js';
-import { dingtalkQpsGuardPolicy, rateLimit } from './index.js';
+import { DINGTALK_QPS_WINDOW_MS, rateLimit } from './index.js';
 
 const tenant = (id: string, appId: string, rateLimit: RateLimitPolicy, operationLimits: Record<string, RateLimitPolicy> = {}): Tenant => ({
   id,
@@ -21,9 +21,10 @@ const operation = (operationId: string): OperationInfo => ({ operationId, method
 const GENEROUS: RateLimitPolicy = { rate: 1000, burst: 1000 };
 
 /** The middleware with a limiter on a clock the test moves. */
-function setup(options: { tenants: Tenant[]; dingtalkQpsLimit?: number; limiter?: RateLimiter }) {
+function setup(options: { tenants: Tenant[]; dingtalkQpsLimit?: number; limiter?: RateLimiter; qpsGuard?: WindowLimiter }) {
   let clock = 1_000_000;
   const limiter = options.limiter ?? new MemoryRateLimiter({ clock: { now: () => clock } });
+  const qpsGuard = options.qpsGuard ?? new MemoryWindowLimiter({ clock: { now: () => clock } });
   const metrics = createGatewayMetrics();
   const downstream = vi.fn();
   const errors: unknown[] = [];
@@ -37,7 +38,7 @@ function setup(options: { tenants: Tenant[]; dingtalkQpsLimit?: number; limiter?
     await next();
     c.header('x-error-code', c.get('log').errorCode ?? '-');
   });
-  app.use('*', rateLimit({ limiter, dingtalkQpsLimit: options.dingtalkQpsLimit ?? 100_000, metrics }));
+  app.use('*', rateLimit({ limiter, qpsGuard, dingtalkQpsLimit: options.dingtalkQpsLimit ?? 100_000, metrics }));
   app.all('*', (c) => {
     downstream();
     return c.text('through');
@@ -142,30 +143,33 @@ describe("rateLimit: DingTalk's per-app QPS guard", () => {
   const tenants = [tenant('a1', 'app-x', GENEROUS), tenant('a2', 'app-x', GENEROUS), tenant('b1', 'app-y', GENEROUS)];
 
   it('is shared by the tenants of one app, per operation, and not across apps', async () => {
-    // qps 2 → burst 1: one call per operation at once, per app.
     const h = setup({ tenants, dingtalkQpsLimit: 2 });
     expect((await h.call('a1', 'getWorkspace')).status).toBe(200);
+    expect((await h.call('a2', 'getWorkspace')).status).toBe(200);
     const refused = await h.call('a2', 'getWorkspace');
-    const message = await expectRefused(refused, 'gateway.rateLimit.dingtalkQps', '1');
+    const message = await expectRefused(refused, 'gateway.rateLimit.dingtalkQps', '2');
     expect(message).toBe("DingTalk app app-x is at DingTalk's limit of 2 getWorkspace calls per second");
     // The tenant's own limit still answered with its headers.
     expect(refused.headers.get('ratelimit-policy')).toBe('"tenant";q=1000;w=1');
     expect((await h.call('b1', 'getWorkspace')).status).toBe(200);
     expect((await h.call('a2', 'listWorkspaces')).status).toBe(200);
     expect(await rateLimited(h.metrics)).toEqual({ 'a2/dingtalkQps': 1 });
-    h.advance(1_000);
+    h.advance(DINGTALK_QPS_WINDOW_MS);
     expect((await h.call('a2', 'getWorkspace')).status).toBe(200);
   });
 
-  it('never lets more than the QPS limit through in one second, however many tenants share the app', async () => {
+  it('lets a full burst of the QPS limit through at once, and never more in any second', async () => {
     const h = setup({ tenants, dingtalkQpsLimit: 20 });
-    const statuses = [];
-    for (let i = 0; i < 60; i++) statuses.push((await h.call(i % 2 ? 'a1' : 'a2', 'getWorkspace')).status);
-    const admitted = statuses.filter((s) => s === 200).length;
-    expect(admitted).toBe(dingtalkQpsGuardPolicy(20).burst);
-    h.advance(999);
-    for (let i = 0; i < 60; i++) statuses.push((await h.call(i % 2 ? 'a1' : 'a2', 'getWorkspace')).status);
-    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(20);
+    const admittedAt: number[] = [];
+    let now = 0;
+    for (let step = 0; step < 300; step++) {
+      for (let i = 0; i < 5; i++) if ((await h.call(i % 2 ? 'a1' : 'a2', 'getWorkspace')).status === 200) admittedAt.push(now);
+      h.advance(17);
+      now += 17;
+    }
+    expect(admittedAt.filter((t) => t === 0)).toHaveLength(5);
+    expect(admittedAt.filter((t) => t < 100)).toHaveLength(20);
+    for (const start of admittedAt) expect(admittedAt.filter((t) => t >= start && t < start + 1_000).length).toBeLessThanOrEqual(20);
   });
 });
 
@@ -190,52 +194,24 @@ describe('rateLimit: when the limiter fails', () => {
     expect(h.downstream).not.toHaveBeenCalled();
   });
 
+  it('answers 503 when the QPS guard is unavailable too', async () => {
+    const qpsGuard: WindowLimiter = { hit: vi.fn(async () => Promise.reject(new RateLimiterUnavailableError('error', 'connection refused'))) };
+    const h = setup({ tenants: [tenant('team', 'app', GENEROUS)], qpsGuard });
+    expect((await h.call('team')).status).toBe(503);
+    expect(h.downstream).not.toHaveBeenCalled();
+  });
+
   it('uses one key per budget: operation, tenant and app+operation', async () => {
     const limiter = new MemoryRateLimiter();
+    const qpsGuard = new MemoryWindowLimiter();
     const spy = vi.spyOn(limiter, 'limit');
-    const h = setup({ tenants: [tenant('team', 'app-x', GENEROUS, { addSpace: { rate: 1, burst: 5 } })], limiter, dingtalkQpsLimit: 20 });
+    const guardSpy = vi.spyOn(qpsGuard, 'hit');
+    const h = setup({ tenants: [tenant('team', 'app-x', GENEROUS, { addSpace: { rate: 1, burst: 5 } })], limiter, qpsGuard, dingtalkQpsLimit: 20 });
     await h.call('team', 'addSpace');
     expect(spy.mock.calls.map(([key, policy]) => [key, policy])).toEqual([
       ['tenant:team:op:addSpace', { rate: 1, burst: 5 }],
       ['tenant:team', GENEROUS],
-      ['app:app-x:op:addSpace', dingtalkQpsGuardPolicy(20)],
     ]);
-  });
-});
-
-describe('dingtalkQpsGuardPolicy', () => {
-  it('keeps burst + floor(rate) <= q, a burst >= 1 and at least half the limit sustained, for q = 1..200', () => {
-    for (let q = 1; q <= 200; q++) {
-      const { burst, rate } = dingtalkQpsGuardPolicy(q);
-      expect(Number.isInteger(burst), `q=${q}`).toBe(true);
-      expect(burst, `q=${q}`).toBeGreaterThanOrEqual(1);
-      expect(rate, `q=${q}`).toBeGreaterThan(0);
-      expect(burst + Math.floor(rate), `q=${q}`).toBeLessThanOrEqual(q);
-      expect(rate, `q=${q}`).toBeGreaterThanOrEqual(q / 2);
-    }
-  });
-
-  it('admits at most q requests in any one-second window under a flood, for q = 1..200', async () => {
-    for (let q = 1; q <= 200; q++) {
-      const policy = dingtalkQpsGuardPolicy(q);
-      let now = 0;
-      const limiter = new MemoryRateLimiter({ clock: { now: () => now } });
-      const admitted: number[] = [];
-      // Flood for 3 s: ask again the moment a refusal says it could pass.
-      while (now < 3_000) {
-        const decision = await limiter.limit('k', policy);
-        if (decision.allowed) admitted.push(now);
-        else now += decision.retryAfterMs;
-      }
-      let start = 0;
-      let busiest = 0;
-      for (let end = 0; end < admitted.length; end++) {
-        while (admitted[end]! - admitted[start]! >= 1_000) start++;
-        busiest = Math.max(busiest, end - start + 1);
-      }
-      expect(busiest, `q=${q}: most admitted in one second`).toBeLessThanOrEqual(q);
-      // And the guard is no tighter than it needs to be: the sustained rate over 3 s is used.
-      expect(admitted.length, `q=${q}`).toBeGreaterThanOrEqual(Math.floor(policy.burst + policy.rate * 2.999));
-    }
+    expect(guardSpy.mock.calls).toEqual([['app:app-x:op:addSpace', { limit: 20, windowMs: DINGTALK_QPS_WINDOW_MS }]]);
   });
 });

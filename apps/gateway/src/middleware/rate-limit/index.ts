@@ -8,27 +8,25 @@
  * Refusals are `429` with `Retry-After`.
  *
  * ```ts
- * app.use('*', rateLimit({ limiter: new MemoryRateLimiter(), dingtalkQpsLimit: 20, metrics }));
+ * app.use('*', rateLimit({ limiter: new MemoryRateLimiter(), qpsGuard: new MemoryWindowLimiter(), dingtalkQpsLimit: 20, metrics }));
  * ```
  */
-import { type RateLimitPolicy, type RateLimiter, RateLimiterUnavailableError, rateLimitHeaders } from '@dingtalk-gateway/rate-limiter';
+import { type RateLimiter, RateLimiterUnavailableError, type WindowLimiter, rateLimitHeaders } from '@dingtalk-gateway/rate-limiter';
 import { createMiddleware } from 'hono/factory';
 import type { GatewayEnv } from '../../context.js';
 import { gatewayError } from '../../errors.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
 
 /**
- * A GCRA policy admits at most `burst + floor(rate)` requests in any one-second window, so this
- * keeps every window (DingTalk counts per second) within `qps`, with a small burst.
+ * DingTalk counts calls per app and API in one-second windows. A sliding window of a little over
+ * a second never admits more than `qps` in any second, lets a full burst of `qps` through at once,
+ * and leaves room for network jitter to shift calls between DingTalk's windows.
  */
-export function dingtalkQpsGuardPolicy(qps: number): RateLimitPolicy {
-  const burst = Math.max(1, Math.ceil(qps / 10));
-  return { burst, rate: Math.max(qps - burst, qps / 2) };
-}
+export const DINGTALK_QPS_WINDOW_MS = 1_050;
 
-export function rateLimit(options: { limiter: RateLimiter; dingtalkQpsLimit: number; metrics: GatewayMetrics }) {
-  const { limiter, metrics } = options;
-  const guard = dingtalkQpsGuardPolicy(options.dingtalkQpsLimit);
+export function rateLimit(options: { limiter: RateLimiter; qpsGuard: WindowLimiter; dingtalkQpsLimit: number; metrics: GatewayMetrics }) {
+  const { limiter, qpsGuard, metrics } = options;
+  const guard = { limit: options.dingtalkQpsLimit, windowMs: DINGTALK_QPS_WINDOW_MS };
   return createMiddleware<GatewayEnv>(async (c, next) => {
     const tenant = c.get('tenant');
     const operationId = c.get('operation').operationId;
@@ -54,7 +52,7 @@ export function rateLimit(options: { limiter: RateLimiter; dingtalkQpsLimit: num
         });
       }
 
-      const qps = await limiter.limit(`app:${tenant.appId}:op:${operationId}`, guard);
+      const qps = await qpsGuard.hit(`app:${tenant.appId}:op:${operationId}`, guard);
       if (!qps.allowed) {
         metrics.rateLimited.inc({ tenant: tenant.id, limit: 'dingtalkQps' });
         return gatewayError(c, 429, 'gateway.rateLimit.dingtalkQps', `DingTalk app ${tenant.appId} is at DingTalk's limit of ${options.dingtalkQpsLimit} ${operationId} calls per second`, {
