@@ -77,7 +77,7 @@ export function withFallback(primary: RateLimiter, options: FallbackOptions = {}
   const mode = options.mode ?? 'local';
   const fallback: RateLimiter =
     mode === 'local'
-      ? (options.local ?? new MemoryRateLimiter())
+      ? (options.local ?? new MemoryRateLimiter({ clock: options.clock }))
       : mode === 'open'
         ? new NoopRateLimiter()
         : {
@@ -108,7 +108,7 @@ export function withWindowFallback(
   const mode = options.mode ?? 'local';
   const fallback: WindowLimiter =
     mode === 'local'
-      ? (options.local ?? new MemoryWindowLimiter())
+      ? (options.local ?? new MemoryWindowLimiter({ clock: options.clock }))
       : mode === 'open'
         ? new NoopWindowLimiter()
         : {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withFallback } from './fallback.js';
 import { RateLimiterUnavailableError } from './interface.js';
 import { GCRA_LUA, RedisRateLimiter } from './redis.js';
-import { REDIS_URL, checkRedis, deleteKeys, hungServer } from './testing/redis.js';
+import { REDIS_URL, checkRedis, deleteKeys, hungServer } from '@dingtalk-gateway/test-support';
 
 const unreachable = await checkRedis();
 

@@ -1,5 +1,6 @@
 /**
- * Test support for the Redis limiters (not part of the build): the real Redis at REDIS_URL
+ * Test support for everything that talks to Redis (limiters, token providers, gateway instances):
+ * the real Redis at REDIS_URL
  * (default redis://127.0.0.1:6379), which skips its tests locally when unreachable and fails them
  * when CI=true, plus fake servers for the failure modes a real Redis will not produce on demand.
  */
@@ -19,7 +20,7 @@ export async function checkRedis(): Promise<string | undefined> {
   const unreachable = await whyUnreachable();
   if (unreachable !== undefined && !IN_CI) {
     console.warn(
-      `[rate-limiter] SKIPPING Redis tests: ${REDIS_URL} is unreachable (${unreachable}). ` +
+      `SKIPPING Redis tests: ${REDIS_URL} is unreachable (${unreachable}). ` +
         'Start Redis or set REDIS_URL; with CI=true this is a failure.',
     );
   }
