@@ -15,3 +15,4 @@ export { createMemoryTokenProvider, type MemoryTokenProviderOptions, type TokenF
 export { internalAppToken, corpAccessToken, DINGTALK_BASE_URL, type FetchLike } from './fetchers.js';
 export { DEFAULT_LIFETIME_POLICY, lifetimeMs, tokenTimes, type LifetimePolicy, type TokenTimes } from './lifetime.js';
 export { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.js';
+export { createRedisTokenProvider, type RedisTokenProviderOptions } from './redis.js';
