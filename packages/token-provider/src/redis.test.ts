@@ -3,7 +3,7 @@
  * several gateway instances.
  */
 import { REDIS_URL, checkRedis, deleteKeys } from '@dingtalk-gateway/test-support';
-import { Redis } from 'ioredis';
+import { Redis, type RedisKey } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { FetchedToken, TokenProvider } from './interface.js';
 import { createMemoryTokenProvider } from './memory.js';
@@ -119,6 +119,26 @@ describe.skipIf(unreachable)('createRedisTokenProvider (real Redis)', () => {
     down = false;
     await new Promise((resolve) => setTimeout(resolve, 300)); // past the first backoff (<= 250 ms)
     expect((await providers[1]!.getToken()).token).toBe('token-2');
+  });
+
+  it('does not fetch again when another instance stored a token between its read and its lock', async () => {
+    const endpoint = tokenEndpoint();
+    const redis = client();
+    const key = `${prefix}race`;
+    const provider = createRedisTokenProvider({ redis, key, fetchToken: endpoint.fetchToken, fallback: createMemoryTokenProvider({ fetchToken: endpoint.fetchToken }) });
+    // The other instance stores its token right after this one's first read.
+    const realGet = redis.get.bind(redis);
+    let reads = 0;
+    vi.spyOn(redis, 'get').mockImplementation(async (k: RedisKey) => {
+      const value = await realGet(k);
+      if (k === key && ++reads === 1) {
+        await clients[0]!.set(key, JSON.stringify({ token: 'from-another-instance', refreshAt: Date.now() + 60_000, expiresAt: Date.now() + 120_000 }), 'PX', 120_000);
+      }
+      return value;
+    });
+    expect((await provider.getToken()).token).toBe('from-another-instance');
+    expect(endpoint.calls).toBe(0);
+    expect(await clients[0]!.exists(`${key}:lock`)).toBe(0);
   });
 
   it('takes over when the instance holding the lock died', async () => {

@@ -127,6 +127,13 @@ export function createRedisTokenProvider(options: RedisTokenProviderOptions): To
   async function fetchUnderLock(background: boolean): Promise<StoredToken | undefined> {
     const fence = `${process.pid}:${now()}:${random().toString(36).slice(2)}`;
     if ((await call(() => redis.set(lockKey, fence, 'PX', lockTtlMs, 'NX'))) !== 'OK') return undefined;
+    // Between our read and our lock another instance may have stored a fresh token and released
+    // the lock: look again before calling DingTalk.
+    const current = await read();
+    if (current && now() < current.refreshAt) {
+      await call(() => redis.eval(RELEASE_IF_FENCED, 1, lockKey, fence));
+      return current;
+    }
     const startedAt = now();
     let fetched;
     try {

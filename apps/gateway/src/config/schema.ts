@@ -91,6 +91,30 @@ export const configSchema = z.strictObject({
     .prefault({}),
   apps: z.record(idKey, z.discriminatedUnion('type', [internalAppSchema, isvAppSchema])).refine((apps) => Object.keys(apps).length > 0, 'expected at least one app'),
   tenants: z.record(idKey, tenantSchema).refine((tenants) => Object.keys(tenants).length > 0, 'expected at least one tenant'),
+  /**
+   * Shared state for several instances: tokens and rate limits in Redis. Absent: everything in
+   * memory (one instance).
+   */
+  redis: z
+    .strictObject({
+      /** `redis://[:password@]host:port/db`. Use `urlEnv` when the URL holds a password. */
+      url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional(),
+      /** The name of the environment variable holding the URL. */
+      urlEnv: envName.optional(),
+      keyPrefix: z.string().default('dtg:'),
+      /** Timeout of a rate-limit decision in Redis; past it the `whenDown` policy answers. */
+      timeoutMs: positiveInt.default(50),
+      /** Timeout of a token read or write in Redis; past it the instance fetches tokens alone. */
+      tokenTimeoutMs: positiveInt.default(250),
+      /**
+       * Rate limits while Redis is slow or down: `local` limits per instance (default: callers
+       * keep working, no tenant runs unlimited; with N instances a tenant can get up to N× its
+       * rate), `open` admits everything, `closed` refuses with 503.
+       */
+      whenDown: z.enum(['local', 'open', 'closed']).default('local'),
+    })
+    .refine((redis) => (redis.url === undefined) !== (redis.urlEnv === undefined), 'expected exactly one of url and urlEnv')
+    .optional(),
   observability: z
     .strictObject({
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -20,8 +20,12 @@ import { type Gateway, createGateway } from '../create-gateway.js';
 import { sha256Hex } from '../keys/api-key.js';
 import { createGatewayMetrics } from '../observability/metrics.js';
 import { createUndiciUpstream } from '../proxy/undici-upstream.js';
+import { createRedisStores } from './redis-stores.js';
 import type { Upstream } from '../proxy/upstream.js';
 import type { TokenProviderFactory } from '../tokens/registry.js';
+
+/** How long start-up waits for Redis before serving on the fallbacks. */
+const REDIS_CONNECT_TIMEOUT_MS = 3_000;
 
 export interface StartGatewayOptions {
   config: GatewayConfig;
@@ -53,13 +57,18 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       responseTimeoutMs: config.upstream.responseTimeoutMs,
       maxResponseBytes: config.upstream.maxResponseBytes,
     });
+  const metrics = createGatewayMetrics({ processMetrics: true });
+  const secrets = secretsFromEnvironment(config, options.env);
+  const stores = config.redis ? createRedisStores(config.redis, options.env, logger, metrics) : undefined;
+  await stores?.connected(REDIS_CONNECT_TIMEOUT_MS);
   const gateway = createGateway(config, {
     upstream,
-    secrets: secretsFromEnvironment(config, options.env),
-    limiter: options.limiter,
-    tokenProviders: options.tokenProviders,
+    secrets,
+    limiter: options.limiter ?? stores?.limiter,
+    qpsGuard: stores?.qpsGuard,
+    tokenProviders: options.tokenProviders ?? stores?.tokenProviders,
     logger,
-    metrics: createGatewayMetrics({ processMetrics: true }),
+    metrics,
     sha256Hex,
     docsPages: loadDocsPages(logger),
   });
@@ -79,6 +88,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         await drain(server, config.server.shutdownGraceMs, logger);
         if (metricsServer) await drain(metricsServer, 1_000, logger);
         await upstream.close();
+        await stores?.close();
       })();
       return closing;
     },

@@ -2,7 +2,7 @@
  * Prometheus metrics of one gateway instance, in its own registry (several gateways can live
  * in one process, e.g. in tests).
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface GatewayMetrics {
   readonly registry: Registry;
@@ -12,6 +12,8 @@ export interface GatewayMetrics {
   readonly upstreamRetries: Counter<'operation' | 'reason'>;
   readonly tokenFetches: Counter<'app' | 'result'>;
   readonly rateLimited: Counter<'tenant' | 'limit'>;
+  readonly redisFallbacks: Counter<'store'>;
+  readonly redisUp: Gauge<'store'>;
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -27,5 +29,7 @@ export function createGatewayMetrics(options: { processMetrics?: boolean } = {})
     upstreamRetries: new Counter({ name: 'dtg_upstream_retries_total', help: 'Requests sent to DingTalk again, by reason.', labelNames: ['operation', 'reason'], registers: [registry] }),
     tokenFetches: new Counter({ name: 'dtg_token_fetches_total', help: 'DingTalk access token fetches, by app and result.', labelNames: ['app', 'result'], registers: [registry] }),
     rateLimited: new Counter({ name: 'dtg_rate_limited_total', help: 'Requests refused by a rate limit, by tenant and limit.', labelNames: ['tenant', 'limit'], registers: [registry] }),
+    redisFallbacks: new Counter({ name: 'dtg_redis_fallbacks_total', help: 'Times a shared store lost Redis and switched to its fallback.', labelNames: ['store'], registers: [registry] }),
+    redisUp: new Gauge({ name: 'dtg_redis_up', help: '1 while a shared store uses Redis, 0 while it runs on its fallback.', labelNames: ['store'], registers: [registry] }),
   };
 }

@@ -1,0 +1,101 @@
+/**
+ * The shared stores of a scaled-out gateway: tenants' rate limits, DingTalk's QPS guard and the
+ * DingTalk tokens, all in one Redis, each behind the configured policy for Redis being slow or
+ * down, with a log line and a metric when it trips and when it recovers.
+ */
+import {
+  type FallbackMode,
+  RedisRateLimiter,
+  RedisWindowLimiter,
+  type RateLimiter,
+  type WindowLimiter,
+  withFallback,
+  withWindowFallback,
+} from '@dingtalk-gateway/rate-limiter';
+import { createMemoryTokenProvider, createRedisTokenProvider } from '@dingtalk-gateway/token-provider';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { GatewayConfig } from '../config/schema.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import type { TokenProviderFactory } from '../tokens/registry.js';
+
+export interface RedisStores {
+  limiter: RateLimiter;
+  qpsGuard: WindowLimiter;
+  tokenProviders: TokenProviderFactory;
+  /**
+   * Resolves once Redis answers, or after `timeoutMs` when it does not: start serving then, on
+   * the fallbacks. Listening before the client is connected would send the first requests to
+   * the fallbacks (a token fetched per instance, limits per instance).
+   */
+  connected(timeoutMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+type RedisConfig = NonNullable<GatewayConfig['redis']>;
+
+export function createRedisStores(config: RedisConfig, env: NodeJS.ProcessEnv, logger: Logger, metrics: GatewayMetrics): RedisStores {
+  const url = config.url ?? env[config.urlEnv!];
+  if (!url) throw new Error(`redis.urlEnv: environment variable ${config.urlEnv} is not set`);
+  const redis = new Redis(url, {
+    // Fail commands at once while disconnected rather than queueing them: the fallbacks answer.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt) => Math.min(100 * attempt, 2_000),
+  });
+  redis.on('error', () => {}); // reported through the stores' trip/recover events, once per outage
+
+  const events = (store: string) => {
+    metrics.redisUp.set({ store }, 1);
+    return {
+      onTrip: (error: unknown) => {
+        metrics.redisFallbacks.inc({ store });
+        metrics.redisUp.set({ store }, 0);
+        logger.warn({ store, policy: store === 'tokens' ? 'local' : config.whenDown, error: (error as Error).message }, 'Redis unavailable; store on its fallback');
+      },
+      onRecover: () => {
+        metrics.redisUp.set({ store }, 1);
+        logger.info({ store }, 'Redis available again; store back on Redis');
+      },
+    };
+  };
+  const mode: FallbackMode = config.whenDown;
+  const prefix = config.keyPrefix;
+  const limiter = withFallback(new RedisRateLimiter({ redis, prefix: `${prefix}rl:`, timeoutMs: config.timeoutMs }), { mode, ...events('rateLimits') });
+  const qpsGuard = withWindowFallback(new RedisWindowLimiter({ redis, prefix: `${prefix}qps:`, timeoutMs: config.timeoutMs }), { mode, ...events('qpsGuard') });
+  const tokenEvents = events('tokens');
+  const tokenProviders: TokenProviderFactory = (appId, fetchToken, onFetch) =>
+    createRedisTokenProvider({
+      redis,
+      key: `${prefix}token:${appId}`,
+      fetchToken,
+      onFetch,
+      redisTimeoutMs: config.tokenTimeoutMs,
+      fallback: createMemoryTokenProvider({ fetchToken, onFetch }),
+      onRedisState: (state, error) => (state === 'error' ? tokenEvents.onTrip(error) : tokenEvents.onRecover()),
+    });
+
+  return {
+    limiter,
+    qpsGuard,
+    tokenProviders,
+    async connected(timeoutMs) {
+      if (redis.status === 'ready') return true;
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          redis.off('ready', onReady);
+          logger.warn({ timeoutMs }, 'Redis not reachable at start; serving on the fallbacks until it is');
+          resolve(false);
+        }, timeoutMs);
+        const onReady = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        redis.once('ready', onReady);
+      });
+    },
+    async close() {
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * Test support: gateway instances as real processes (the built CLI), a redis-server of the
+ * test's own that can be stopped and restarted, and a bounded load driver.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+
+export interface GatewayProcess {
+  url: string;
+  metricsUrl: string;
+  stderr(): string;
+  /** The JSON log lines (stdout). */
+  output(): string;
+  stop(): Promise<number | null>;
+}
+
+export async function startGatewayProcess(configYaml: string, env: Record<string, string>): Promise<GatewayProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'dtg-instance-'));
+  const file = join(dir, 'gateway.yaml');
+  writeFileSync(file, configYaml);
+  const child = spawn(process.execPath, [cli, 'start', '--config', file], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let output = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += String(chunk)));
+  child.stdout!.on('data', (chunk: Buffer) => (output += String(chunk)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const [url, metricsUrl] = await new Promise<[string, string]>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${stderr}`)), 15_000);
+    const check = () => {
+      const match = /listening on (\S+) .*metrics on (\S+)/.exec(stderr);
+      if (match) {
+        clearTimeout(timer);
+        child.stderr!.off('data', check);
+        resolve([match[1]!, match[2]!]);
+      }
+    };
+    child.stderr!.on('data', check);
+    void exited.then((code) => reject(new Error(`gateway exited with ${code}:\n${stderr}`)));
+  });
+  return {
+    url,
+    metricsUrl,
+    stderr: () => stderr,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A redis-server of the test's own (the shared one must not be stopped). */
+export class OwnRedis {
+  private child: ChildProcess | undefined;
+  constructor(readonly port: number) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 5_000);
+      child.stdout!.on('data', (chunk: Buffer) => {
+        out += String(chunk);
+        if (out.includes('Ready to accept connections')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('error', reject);
+    });
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+export interface LoadResult {
+  statuses: Map<number, number>;
+  codes: Map<string, number>;
+  maxLatencyMs: number;
+  admittedAt: number[];
+}
+
+/**
+ * Sends requests round-robin over `urls` with `concurrency` callers until `durationMs` passes
+ * (bounded by `maxRequests`). Records statuses, error codes, the worst latency and when each
+ * admitted (2xx) request was sent.
+ */
+export async function drive(options: { urls: string[]; path: string; key: string; concurrency: number; durationMs: number; maxRequests: number; timeoutMs?: number }): Promise<LoadResult> {
+  const result: LoadResult = { statuses: new Map(), codes: new Map(), maxLatencyMs: 0, admittedAt: [] };
+  const started = performance.now();
+  let sent = 0;
+  const worker = async (id: number) => {
+    while (performance.now() - started < options.durationMs && sent < options.maxRequests) {
+      const url = options.urls[(sent + id) % options.urls.length]!;
+      sent += 1;
+      const at = performance.now() - started;
+      let status: number;
+      let code = '';
+      try {
+        const response = await fetch(url + options.path, {
+          headers: { authorization: `Bearer ${options.key}` },
+          signal: AbortSignal.timeout(options.timeoutMs ?? 5_000),
+        });
+        status = response.status;
+        const text = await response.text();
+        if (status >= 400) code = (JSON.parse(text) as { code?: string }).code ?? '?';
+      } catch (error) {
+        status = 0;
+        code = (error as Error).name;
+      }
+      result.maxLatencyMs = Math.max(result.maxLatencyMs, performance.now() - started - at);
+      result.statuses.set(status, (result.statuses.get(status) ?? 0) + 1);
+      if (code) result.codes.set(code, (result.codes.get(code) ?? 0) + 1);
+      if (status >= 200 && status < 300) result.admittedAt.push(at);
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, (_, id) => worker(id)));
+  return result;
+}

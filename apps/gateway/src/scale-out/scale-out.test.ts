@@ -1,0 +1,129 @@
+/**
+ * Several gateway instances (real processes) behave as one gateway through a real Redis: one
+ * token fetch per app, one rate limit per tenant, one recovery from a revoked token, and a
+ * stated policy while Redis is down.
+ */
+import { type RunningSandbox, startSandbox } from '@dingtalk-gateway/sandbox';
+import { seeded } from '@dingtalk-gateway/sandbox/seed';
+import { REDIS_URL, checkRedis } from '@dingtalk-gateway/test-support';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { mintApiKey } from '../keys/api-key.js';
+import { type GatewayProcess, OwnRedis, drive, freePort, startGatewayProcess } from './processes.js';
+
+vi.setConfig({ testTimeout: 30_000 }); // real processes under load
+
+const unreachable = await checkRedis();
+const key = mintApiKey();
+const workspacePath = `/v2.0/wiki/workspaces/${seeded.workspaces.handbook.workspaceId}?operatorId=${seeded.users.alice.unionId}`;
+let sandbox: RunningSandbox;
+let run = 0;
+
+function config(redisUrl: string, tenantLimit: { rate: number; burst: number }): string {
+  run += 1;
+  return [
+    'server: { port: 0, shutdownGraceMs: 2000 }',
+    `upstream: { baseUrl: '${sandbox.url}' }`,
+    'dingtalk: { qpsLimit: 100000 }',
+    'apps:',
+    `  full: { type: internal, appKey: ${seeded.apps.full.appKey}, appSecretEnv: FULL_SECRET }`,
+    'tenants:',
+    `  team: { name: Team, app: full, apiKeys: [{ sha256: "${key.sha256}" }], scopes: [Wiki.Workspace.Read], rateLimit: { rate: ${tenantLimit.rate}, burst: ${tenantLimit.burst} } }`,
+    `redis: { url: '${redisUrl}', keyPrefix: 'dtg:test:${process.pid}:${Date.now()}:${run}:' }`,
+    'observability: { logLevel: info, metrics: { port: 0 } }',
+  ].join('\n');
+}
+
+async function instances(count: number, redisUrl: string, tenantLimit = { rate: 100_000, burst: 100_000 }): Promise<GatewayProcess[]> {
+  const yaml = config(redisUrl, tenantLimit);
+  return Promise.all(Array.from({ length: count }, () => startGatewayProcess(yaml, { FULL_SECRET: seeded.apps.full.appSecret })));
+}
+
+const stopAll = (list: GatewayProcess[]) => Promise.all(list.map((g) => g.stop()));
+const tokenFetches = () => sandbox.sandbox.counters.snapshot().byOperation.getAccessToken ?? 0;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ qpsLimit: 100_000 });
+});
+afterAll(() => sandbox.close());
+
+describe.skipIf(unreachable)('gateway instances sharing Redis (real processes)', () => {
+  it('cold start: hundreds of concurrent requests across instances fetch exactly one token', async () => {
+    sandbox.sandbox.reset();
+    const gateways = await instances(3, REDIS_URL);
+    try {
+      const responses = await Promise.all(
+        Array.from({ length: 300 }, (_, i) => fetch(gateways[i % 3]!.url + workspacePath, { headers: { authorization: `Bearer ${key.key}` } })),
+      );
+      expect(responses.map((r) => r.status)).toEqual(Array(300).fill(200));
+      expect(tokenFetches()).toBe(1);
+    } finally {
+      await stopAll(gateways);
+    }
+  });
+
+  it('limits a tenant to its rate across instances, as one gateway', async () => {
+    const rate = 20;
+    const burst = 10;
+    const seconds = 3;
+    const gateways = await instances(3, REDIS_URL, { rate, burst });
+    try {
+      const result = await drive({ urls: gateways.map((g) => g.url), path: workspacePath, key: key.key, concurrency: 12, durationMs: seconds * 1000, maxRequests: 20_000 });
+      const ideal = rate * seconds + burst;
+      const admitted = result.admittedAt.length;
+      // Stated tolerance: +2 for a request admitted at the window's edge and one in flight.
+      expect(admitted).toBeLessThanOrEqual(ideal + 2);
+      expect(admitted).toBeGreaterThanOrEqual(Math.floor(0.95 * ideal));
+      expect([...result.statuses.keys()].sort()).toEqual([200, 429]);
+      expect(result.codes.get('gateway.rateLimit.tenant')).toBeGreaterThan(admitted);
+    } finally {
+      await stopAll(gateways);
+    }
+  });
+
+  it('a token revoked at DingTalk: every instance recovers with one refetch in total, no caller sees the error', async () => {
+    const gateways = await instances(3, REDIS_URL);
+    try {
+      const warm = await Promise.all(gateways.map((g) => fetch(g.url + workspacePath, { headers: { authorization: `Bearer ${key.key}` } })));
+      expect(warm.map((r) => r.status)).toEqual([200, 200, 200]);
+      const before = tokenFetches();
+      sandbox.sandbox.revokeTokens(seeded.apps.full.appKey);
+      const responses = await Promise.all(
+        Array.from({ length: 90 }, (_, i) => fetch(gateways[i % 3]!.url + workspacePath, { headers: { authorization: `Bearer ${key.key}` } })),
+      );
+      expect(responses.map((r) => r.status)).toEqual(Array(90).fill(200));
+      expect(tokenFetches() - before, gateways.map((g) => g.output().split('\n').filter((l) => !l.includes('"msg":"request"')).join('\n')).join('\n')).toBe(1);
+    } finally {
+      await stopAll(gateways);
+    }
+  });
+
+  it('Redis stopped mid-load, then restarted: limits per instance meanwhile, no 5xx, nothing stuck, shared limiting resumes', async () => {
+    const redis = new OwnRedis(await freePort());
+    await redis.start();
+    const gateways = await instances(2, redis.url, { rate: 50, burst: 50 });
+    try {
+      const load = (durationMs: number) => drive({ urls: gateways.map((g) => g.url), path: workspacePath, key: key.key, concurrency: 4, durationMs, maxRequests: 5_000, timeoutMs: 3_000 });
+      const before = load(1_000);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      await redis.stop();
+      const during = await Promise.all([before, load(1_500)]);
+      await redis.start();
+      await new Promise((resolve) => setTimeout(resolve, 2_500)); // reconnect and the next probe
+      const after = await load(1_000);
+
+      for (const result of [...during, after]) {
+        for (const status of result.statuses.keys()) expect([200, 429]).toContain(status);
+        expect(result.maxLatencyMs).toBeLessThan(2_000);
+      }
+      const metrics = await Promise.all(gateways.map(async (g) => (await fetch(g.metricsUrl)).text()));
+      for (const text of metrics) {
+        expect(text).toMatch(/dtg_redis_fallbacks_total\{store="rateLimits"\} [1-9]/);
+        expect(text).toMatch(/dtg_redis_up\{store="rateLimits"\} 1/);
+      }
+      expect(gateways.map((g) => g.output()).join('\n')).toMatch(/Redis unavailable; store on its fallback/);
+    } finally {
+      await stopAll(gateways);
+      await redis.stop();
+    }
+  });
+});
