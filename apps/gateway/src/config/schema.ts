@@ -67,6 +67,12 @@ export const configSchema = z.strictObject({
       bodyLimitBytes: positiveInt.default(1024 * 1024),
       /** On SIGTERM, in-flight requests get this long to finish. */
       shutdownGraceMs: positiveInt.default(10_000),
+      /** A request's headers must arrive within this; else 408 (slow clients hold a socket each). */
+      headersTimeoutMs: positiveInt.default(10_000),
+      /** A whole request, headers and body, must arrive within this; else 408. */
+      requestTimeoutMs: positiveInt.default(30_000),
+      /** Larger request headers → 431. */
+      maxHeaderBytes: positiveInt.default(16 * 1024),
     })
     .prefault({}),
   upstream: z

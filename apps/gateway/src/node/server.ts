@@ -9,7 +9,7 @@
  * ```
  */
 import { existsSync, readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { docsDir, docsPages } from '@dingtalk-gateway/docs';
 import { type ServerType, serve } from '@hono/node-server';
 import type { RateLimiter } from '@dingtalk-gateway/rate-limiter';
@@ -20,6 +20,7 @@ import { type Gateway, createGateway } from '../create-gateway.js';
 import { sha256Hex } from '../keys/api-key.js';
 import { createGatewayMetrics } from '../observability/metrics.js';
 import { createUndiciUpstream } from '../proxy/undici-upstream.js';
+import { answerClientError } from './client-error.js';
 import { createRedisStores } from './redis-stores.js';
 import type { Upstream } from '../proxy/upstream.js';
 import type { TokenProviderFactory } from '../tokens/registry.js';
@@ -73,7 +74,15 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     docsPages: loadDocsPages(logger),
   });
 
-  const server = await listen(gateway.app.fetch, config.server.host, config.server.port);
+  const server = await listen(gateway.app.fetch, config.server.host, config.server.port, {
+    headersTimeout: config.server.headersTimeoutMs,
+    requestTimeout: config.server.requestTimeoutMs,
+    // Node looks for expired requests only this often (30 s by default): a slow client would
+    // otherwise hold its socket up to 30 s past its timeout.
+    connectionsCheckingInterval: Math.min(1_000, Math.ceil(config.server.headersTimeoutMs / 2)),
+    maxHeaderSize: config.server.maxHeaderBytes,
+  });
+  server.on('clientError', (error, socket) => answerClientError(error, socket as Socket));
   const metricsServer = config.observability.metrics.enabled
     ? await listen(gateway.metricsApp.fetch, config.observability.metrics.host, config.observability.metrics.port)
     : undefined;
@@ -95,9 +104,14 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   };
 }
 
-function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number): Promise<ServerType> {
+function listen(
+  fetch: (request: Request) => Response | Promise<Response>,
+  hostname: string,
+  port: number,
+  serverOptions: import('node:http').ServerOptions = {},
+): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname, port }, () => resolve(server));
+    const server = serve({ fetch, hostname, port, serverOptions }, () => resolve(server));
     server.once('error', reject);
   });
 }

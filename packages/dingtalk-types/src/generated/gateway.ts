@@ -299,7 +299,8 @@ export interface components {
          *       (`accessdenieddetail.requiredScopes` names the permission it needs).
          *     - `gateway.route.notFound` (404): no operation at this path.
          *     - `gateway.route.methodNotAllowed` (405): the path exists, the method does not.
-         *     - `gateway.request.tooLarge` (413): the body is over the gateway's limit.
+         *     - `gateway.request.timeout` (408): the request (headers and body) did not arrive in time.
+         *     - `gateway.request.tooLarge` (413): the body is over the gateway's limit (431: the headers are).
          *     - `gateway.rateLimit.tenant` (429): the tenant is over its rate limit; see `Retry-After`.
          *     - `gateway.rateLimit.dingtalkQps` (429): the DingTalk app is at DingTalk's per-app QPS limit for this operation.
          *     - `gateway.internalError` (500): a bug in the gateway; report it with the request id.
@@ -310,7 +311,7 @@ export interface components {
          *     - `gateway.upstream.timeout` (504): DingTalk did not answer in time.
          * @enum {string}
          */
-        GatewayErrorCode: "paramError" | "gateway.auth.missingKey" | "gateway.auth.invalidKey" | "gateway.auth.scopeDenied" | "gateway.route.notFound" | "gateway.route.methodNotAllowed" | "gateway.request.tooLarge" | "gateway.rateLimit.tenant" | "gateway.rateLimit.dingtalkQps" | "gateway.internalError" | "gateway.upstream.unreachable" | "gateway.upstream.badResponse" | "gateway.token.unavailable" | "gateway.unavailable" | "gateway.upstream.timeout";
+        GatewayErrorCode: "paramError" | "gateway.auth.missingKey" | "gateway.auth.invalidKey" | "gateway.auth.scopeDenied" | "gateway.route.notFound" | "gateway.route.methodNotAllowed" | "gateway.request.timeout" | "gateway.request.tooLarge" | "gateway.rateLimit.tenant" | "gateway.rateLimit.dingtalkQps" | "gateway.internalError" | "gateway.upstream.unreachable" | "gateway.upstream.badResponse" | "gateway.token.unavailable" | "gateway.unavailable" | "gateway.upstream.timeout";
     };
     responses: {
         /** @description `teamNotExist`: the Knowledge Group `teamId` does not exist. */
@@ -485,7 +486,9 @@ export interface components {
          * @description Any other error. Whoever made it, the body has DingTalk's shape; `code` is one of
          *     `GatewayErrorCode` when the gateway made it, or DingTalk's own code. A request that
          *     matches no operation is answered with `404 gateway.route.notFound` or
-         *     `405 gateway.route.methodNotAllowed`.
+         *     `405 gateway.route.methodNotAllowed`; one that is not valid HTTP with `400 paramError`,
+         *     one whose headers are too large with `431 gateway.request.tooLarge`, one that arrives too
+         *     slowly with `408 gateway.request.timeout`.
          */
         GatewayOtherError: {
             headers: {
