@@ -57,7 +57,7 @@ describe('parseConfig: a valid config', () => {
   it('applies every default', () => {
     const config = parseConfig(VALID, 'gateway.yaml', contract);
     expect(config).toEqual({
-      server: { host: '127.0.0.1', port: 8787, bodyLimitBytes: 1048576, shutdownGraceMs: 10000 },
+      server: { host: '127.0.0.1', port: 8787, bodyLimitBytes: 1048576, shutdownGraceMs: 10000, headersTimeoutMs: 10000, requestTimeoutMs: 30000, maxHeaderBytes: 16384 },
       upstream: { baseUrl: 'https://api.dingtalk.com', connectTimeoutMs: 3000, responseTimeoutMs: 10000, connections: 128, getRetries: 2, maxResponseBytes: 10485760 },
       dingtalk: { qpsLimit: 20 },
       apps: { bot: { type: 'internal', appKey: 'dingkey', appSecretEnv: 'BOT_SECRET' } },
@@ -68,7 +68,7 @@ describe('parseConfig: a valid config', () => {
 
   it('keeps what is given and fills in the rest of a partly given section', () => {
     const config = parseConfig(`${VALID}server:\n  port: 0\nobservability:\n  metrics: { enabled: false }\n`, 'gateway.yaml', contract);
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 0, bodyLimitBytes: 1048576, shutdownGraceMs: 10000 });
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 0, bodyLimitBytes: 1048576, shutdownGraceMs: 10000, headersTimeoutMs: 10000, requestTimeoutMs: 30000, maxHeaderBytes: 16384 });
     expect(config.observability.metrics).toEqual({ enabled: false, host: '127.0.0.1', port: 9464 });
   });
 
