@@ -25,7 +25,7 @@ import type { GatewayConfig } from './config/schema.js';
 import type { GatewayEnv } from './context.js';
 import { gatewayError } from './errors.js';
 import { type Sha256Hex, createApiKeyIndex } from './keys/api-key-index.js';
-import { sha256HexWeb } from './keys/api-key.js';
+import { sha256HexWeb } from './keys/sha256-web.js';
 import { authenticate } from './middleware/authenticate/index.js';
 import { authorizeScopes } from './middleware/authorize-scopes/index.js';
 import { observe } from './middleware/observe/index.js';
