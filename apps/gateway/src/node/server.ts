@@ -11,7 +11,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
 import { docsDir, docsPages } from '@dingtalk-gateway/docs';
-import { type ServerType, serve } from '@hono/node-server';
+import { createServer, type ServerOptions } from 'node:http';
+import { type ServerType, getRequestListener } from '@hono/node-server';
 import type { RateLimiter } from '@dingtalk-gateway/rate-limiter';
 import { type Logger, pino } from 'pino';
 import { secretsFromEnvironment } from '../config/secrets.js';
@@ -20,7 +21,7 @@ import { type Gateway, createGateway } from '../create-gateway.js';
 import { sha256Hex } from '../keys/api-key.js';
 import { createGatewayMetrics } from '../observability/metrics.js';
 import { createUndiciUpstream } from '../proxy/undici-upstream.js';
-import { answerClientError } from './client-error.js';
+import { answerClientError, answerConnect, answerExpectation, malformedRequestResponse, requireHost } from './protocol-errors.js';
 import { createRedisStores } from './redis-stores.js';
 import type { Upstream } from '../proxy/upstream.js';
 import type { TokenProviderFactory } from '../tokens/registry.js';
@@ -82,7 +83,6 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     connectionsCheckingInterval: Math.min(1_000, Math.ceil(config.server.headersTimeoutMs / 2)),
     maxHeaderSize: config.server.maxHeaderBytes,
   });
-  server.on('clientError', (error, socket) => answerClientError(error, socket as Socket));
   const metricsServer = config.observability.metrics.enabled
     ? await listen(gateway.metricsApp.fetch, config.observability.metrics.host, config.observability.metrics.port)
     : undefined;
@@ -108,11 +108,17 @@ function listen(
   fetch: (request: Request) => Response | Promise<Response>,
   hostname: string,
   port: number,
-  serverOptions: import('node:http').ServerOptions = {},
+  serverOptions: ServerOptions = {},
 ): Promise<ServerType> {
+  const listener = getRequestListener(fetch, { hostname, errorHandler: malformedRequestResponse });
+  // requireHostHeader: Node's own refusal is a bare 400; requireHost answers it in DingTalk's shape.
+  const server = createServer({ ...serverOptions, requireHostHeader: false }, requireHost(listener));
+  server.on('clientError', (error, socket) => answerClientError(error, socket as Socket));
+  server.on('checkExpectation', answerExpectation);
+  server.on('connect', (request, socket) => answerConnect(request, socket as Socket));
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname, port, serverOptions }, () => resolve(server));
     server.once('error', reject);
+    server.listen(port, hostname, () => resolve(server));
   });
 }
 

@@ -44,7 +44,10 @@ export function dingtalkProxy(options: ProxyOptions): Handler<GatewayEnv> {
     const tokens = options.tokens.forApp(tenant.appId);
     const url = c.req.url;
     const headers = forwardedRequestHeaders(c.req.raw.headers);
-    const request = { method: operation.method, path: url.slice(url.indexOf('/', url.indexOf('//') + 2)), headers, body: c.get('rawBody') };
+    const body = c.get('rawBody');
+    // validate-request let through only JSON bodies; say so when the caller did not.
+    if (body !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
+    const request = { method: operation.method, path: url.slice(url.indexOf('/', url.indexOf('//') + 2)), headers, body };
 
     let token: string;
     try {

@@ -14,11 +14,22 @@ import { gatewayError } from '../../errors.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * DingTalk reads a body only when it is declared as JSON: a JSON body labelled text/plain would
+ * be checked here and then read as no body upstream. A missing Content-Type is filled in by the
+ * proxy; any other type is refused.
+ */
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
 export function validateRequest(options: { validator: SpecValidator }) {
   return createMiddleware<GatewayEnv>(async (c, next) => {
     const raw = c.get('rawBody');
     let body: unknown;
     if (raw !== undefined) {
+      const contentType = c.req.header('content-type');
+      if (contentType !== undefined && !JSON_MEDIA_TYPE.test(contentType)) {
+        return gatewayError(c, 400, 'paramError', `request body must be JSON (content-type application/json), not ${contentType.slice(0, 100)}`);
+      }
       let text: string;
       try {
         text = utf8.decode(raw);
