@@ -333,14 +333,19 @@ describe('observability', () => {
     expect(await (await h.call('/healthz', { key: null })).json()).toEqual({ status: 'ok' });
     const ready = await h.call('/readyz', { key: null });
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', apps: { full: 'ok', isv: 'ok' } });
+    expect(await ready.json()).toEqual({ status: 'ready' });
+    // Operators see which app, on the metrics listener.
+    expect(await (await h.gateway.metricsApp.request('/readyz')).json()).toEqual({ status: 'ready', apps: { full: 'ok', isv: 'ok' } });
 
     const down = createHarness({ sandbox: { faults: { getCorpAccessToken: { error: { status: 400, code: 'invalidSuiteTicket' } } } } });
     const notReady = await down.call('/readyz', { key: null });
     expect(notReady.status).toBe(503);
     const error = await gatewayError(down, notReady);
     expect(error.code).toBe('gateway.unavailable');
-    expect(error.message).toMatch(/isv: .*invalidSuiteTicket/);
+    expect(error.message).not.toMatch(/isv|invalidSuiteTicket/); // no app ids or DingTalk reasons in public
+    const detail = await down.gateway.metricsApp.request('/readyz');
+    expect(detail.status).toBe(503);
+    expect(((await detail.json()) as { apps: Record<string, string> }).apps.isv).toMatch(/invalidSuiteTicket/);
   });
 });
 

@@ -17,7 +17,7 @@ afterEach(() => {
 
 const encode = (text: string) => new TextEncoder().encode(text);
 
-function call(operationId: string, init: { query?: string; body?: Uint8Array | string; pathParams?: Record<string, string> } = {}) {
+function call(operationId: string, init: { query?: string; body?: Uint8Array | string; pathParams?: Record<string, string>; headers?: Record<string, string> } = {}) {
   const downstream = vi.fn();
   const app = new Hono<GatewayEnv>();
   app.use('*', async (c, next) => {
@@ -34,7 +34,7 @@ function call(operationId: string, init: { query?: string; body?: Uint8Array | s
     downstream();
     return c.text('through');
   });
-  const response = Promise.resolve(app.request(`/x${init.query === undefined ? '' : `?${init.query}`}`, { method: 'POST' }));
+  const response = Promise.resolve(app.request(`/x${init.query === undefined ? '' : `?${init.query}`}`, { method: 'POST', headers: init.headers }));
   return { response, downstream };
 }
 
@@ -114,8 +114,16 @@ describe('validateRequest', () => {
     await expectThrough(call('listWorkspaces', { query: 'operatorId=u&_=123' }));
   });
 
-  it('parses duplicate keys and __proto__ keys without polluting any prototype', async () => {
-    await expectThrough(call('addSpace', { body: '{"name":"a","name":"b","unionId":"u-1"}' }));
+  it('refuses a key written twice in one object (another parser could read the other value)', async () => {
+    await expectParamError(call('addSpace', { body: '{"name":"","name":"ok","unionId":"u-1"}' }), /'name' twice/);
+    await expectParamError(call('addSpace', { body: '{"name":"n","unionId":"u-1","option":{"a":1,"a":2}}' }), /'a' twice/);
+  });
+
+  it('refuses an encoded body', async () => {
+    await expectParamError(call('addSpace', { body: '{"name":"n","unionId":"u-1"}', headers: { 'content-encoding': 'gzip' } }), /encoded/);
+  });
+
+  it('parses __proto__ keys without polluting any prototype', async () => {
     await expectThrough(call('addSpace', { body: '{"__proto__":{"polluted":1},"name":"n","unionId":"u-1"}' }));
     await expectThrough(call('addSpace', { body: '{"constructor":{"prototype":{"polluted":1}},"name":"n","unionId":"u-1"}' }));
     await expectThrough(call('addSpace', { body: '{"name":"n","unionId":"u-1","nested":{"__proto__":{"polluted":1}}}' }));

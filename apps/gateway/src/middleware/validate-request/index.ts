@@ -11,6 +11,7 @@ import type { SpecValidator } from '@dingtalk-gateway/spec-validator';
 import { createMiddleware } from 'hono/factory';
 import type { GatewayEnv } from '../../context.js';
 import { gatewayError } from '../../errors.js';
+import { duplicateKey } from './duplicate-keys.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -26,6 +27,10 @@ export function validateRequest(options: { validator: SpecValidator }) {
     const raw = c.get('rawBody');
     let body: unknown;
     if (raw !== undefined) {
+      const encoding = c.req.header('content-encoding');
+      if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+        return gatewayError(c, 400, 'paramError', `request body must not be encoded (content-encoding ${encoding.slice(0, 50)})`);
+      }
       const contentType = c.req.header('content-type');
       if (contentType !== undefined && !JSON_MEDIA_TYPE.test(contentType)) {
         return gatewayError(c, 400, 'paramError', `request body must be JSON (content-type application/json), not ${contentType.slice(0, 100)}`);
@@ -41,6 +46,8 @@ export function validateRequest(options: { validator: SpecValidator }) {
       } catch (error) {
         return gatewayError(c, 400, 'paramError', `request body is not valid JSON: ${(error as Error).message}`);
       }
+      const repeated = duplicateKey(text);
+      if (repeated !== undefined) return gatewayError(c, 400, 'paramError', `request body has the key '${repeated.slice(0, 100)}' twice in one object`);
     }
     const url = c.req.url;
     const queryStart = url.indexOf('?');
