@@ -60,11 +60,16 @@ export async function callRedis<T>(call: () => Promise<T>, timeoutMs: number): P
 function withTimeout<T>(pending: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
+    // After an event-loop stall longer than the timeout, timers run before the socket is read:
+    // a reply that is already waiting would lose to the timer and a healthy Redis would be taken
+    // for an outage. setImmediate runs after the poll phase, so waiting replies are read first.
     timer = setTimeout(() => {
-      reject(
-        new RateLimiterUnavailableError(
-          'timeout',
-          `rate limiter: Redis did not answer within ${timeoutMs} ms`,
+      setImmediate(() =>
+        reject(
+          new RateLimiterUnavailableError(
+            'timeout',
+            `rate limiter: Redis did not answer within ${timeoutMs} ms`,
+          ),
         ),
       );
     }, timeoutMs);

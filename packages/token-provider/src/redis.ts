@@ -103,7 +103,9 @@ export function createRedisTokenProvider(options: RedisTokenProviderOptions): To
       return await Promise.race([
         command(),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new RedisUnavailable(`Redis did not answer within ${redisTimeoutMs} ms`)), redisTimeoutMs);
+          // setImmediate: after an event-loop stall, let a reply already in the socket win over
+          // the timer (see the rate limiter's withTimeout for the same reason).
+          timer = setTimeout(() => setImmediate(() => reject(new RedisUnavailable(`Redis did not answer within ${redisTimeoutMs} ms`))), redisTimeoutMs);
         }),
       ]);
     } catch (error) {

@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
 import { docsDir, docsPages } from '@dingtalk-gateway/docs';
-import { createServer, type ServerOptions } from 'node:http';
+import { type Server, type ServerOptions, type ServerResponse, createServer } from 'node:http';
 import { type ServerType, getRequestListener } from '@hono/node-server';
 import type { RateLimiter } from '@dingtalk-gateway/rate-limiter';
 import { type Logger, pino } from 'pino';
@@ -113,6 +113,7 @@ function listen(
   const listener = getRequestListener(fetch, { hostname, errorHandler: malformedRequestResponse });
   // requireHostHeader: Node's own refusal is a bare 400; requireHost answers it in DingTalk's shape.
   const server = createServer({ ...serverOptions, requireHostHeader: false }, requireHost(listener));
+  trackInFlight(server);
   server.on('clientError', (error, socket) => answerClientError(error, socket as Socket));
   server.on('checkExpectation', answerExpectation);
   server.on('connect', (request, socket) => answerConnect(request, socket as Socket));
@@ -135,21 +136,46 @@ function urlOf(server: ServerType): string {
  * bounded.
  */
 function drain(server: ServerType, graceMs: number, logger: Logger): Promise<void> {
-  const http = server as import('node:http').Server;
+  const http = server as Server;
   return new Promise((resolve) => {
-    const sweep = setInterval(() => http.closeIdleConnections(), 50);
     const deadline = setTimeout(() => {
       logger.warn({ graceMs }, 'shutdown grace period over; closing the remaining connections');
       http.closeAllConnections();
+      resolve();
     }, graceMs);
-    sweep.unref();
     deadline.unref();
     http.close(() => {
-      clearInterval(sweep);
       clearTimeout(deadline);
       resolve();
     });
-    http.closeIdleConnections();
+    closeAfterCurrentResponse(http);
+  });
+}
+
+/**
+ * `close()` only stops accepting new connections: Node keeps serving requests that arrive on
+ * kept-alive ones, and answers them with `Connection: keep-alive`. Closing those connections
+ * from our side while idle would reset a request the client is writing at that moment (a POST
+ * it cannot safely retry). Instead every answer from now on, and every one not yet started,
+ * says `Connection: close`: each connection ends cleanly after its current request, and the
+ * client opens its next one elsewhere.
+ */
+function closeAfterCurrentResponse(http: Server): void {
+  const inFlight = (http as Server & { [IN_FLIGHT]?: Set<ServerResponse> })[IN_FLIGHT];
+  for (const response of inFlight ?? []) if (!response.headersSent) response.setHeader('connection', 'close');
+  http.on('request', (_request, response: ServerResponse) => response.setHeader('connection', 'close'));
+  http.closeIdleConnections();
+}
+
+const IN_FLIGHT = Symbol('in-flight responses');
+
+/** Tracks the responses being worked on, so a drain can mark them `Connection: close`. */
+function trackInFlight(http: Server): void {
+  const inFlight = new Set<ServerResponse>();
+  (http as Server & { [IN_FLIGHT]?: Set<ServerResponse> })[IN_FLIGHT] = inFlight;
+  http.on('request', (_request, response: ServerResponse) => {
+    inFlight.add(response);
+    response.once('close', () => inFlight.delete(response));
   });
 }
 
