@@ -10,6 +10,17 @@ import { join } from 'node:path';
 
 const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 
+// A test that times out never reaches its cleanup: whatever was spawned dies with the test process.
+const spawned = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of spawned) if (child.exitCode === null) child.kill('SIGKILL');
+});
+function track(child: ChildProcess): ChildProcess {
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
+  return child;
+}
+
 export interface GatewayProcess {
   url: string;
   metricsUrl: string;
@@ -23,7 +34,7 @@ export async function startGatewayProcess(configYaml: string, env: Record<string
   const dir = mkdtempSync(join(tmpdir(), 'dtg-instance-'));
   const file = join(dir, 'gateway.yaml');
   writeFileSync(file, configYaml);
-  const child = spawn(process.execPath, [cli, 'start', '--config', file], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(process.execPath, [cli, 'start', '--config', file], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
   let stderr = '';
   let output = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += String(chunk)));
@@ -72,7 +83,7 @@ export class OwnRedis {
   }
 
   async start(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = track(spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] }));
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       let out = '';
