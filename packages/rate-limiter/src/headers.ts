@@ -52,10 +52,22 @@ export function rateLimitHeaders(
   return headers;
 }
 
+/**
+ * Policy names already encoded. A gateway uses a couple of fixed names (`tenant`, `operation`)
+ * on every answer, so the check and escaping are done once per name, not per request
+ * (performance). Bounded, so a caller passing ever-new names cannot grow it without limit.
+ */
+const encodedNames = new Map<string, string>();
+const MAX_ENCODED_NAMES = 64;
+
 /** RFC 9651 section 4.1.6: printable ASCII only, with `"` and `\` escaped. */
 function sfString(value: string): string {
+  const cached = encodedNames.get(value);
+  if (cached !== undefined) return cached;
   if (!/^[\x20-\x7e]*$/.test(value)) {
     throw new TypeError(`rate limit policy name must be printable ASCII, got ${JSON.stringify(value)}`);
   }
-  return `"${value.replace(/[\\"]/g, '\\$&')}"`;
+  const encoded = `"${value.replace(/[\\"]/g, '\\$&')}"`;
+  if (encodedNames.size < MAX_ENCODED_NAMES) encodedNames.set(value, encoded);
+  return encoded;
 }

@@ -58,6 +58,18 @@ describe('createApiKeyIndex', () => {
     expect(hash).toHaveBeenCalledTimes(1);
   });
 
+  it('hashes a valid key once however often it is used, and an unknown key every time (only valid keys are remembered)', async () => {
+    const { index, keys, tenants, hash } = setup();
+    for (let i = 0; i < 3; i++) expect(await index.lookup(keys.current.key)).toBe(tenants.get('team'));
+    expect(hash).toHaveBeenCalledTimes(1);
+    const unknown = mintApiKey().key;
+    for (let i = 0; i < 3; i++) expect(await index.lookup(unknown)).toBeUndefined();
+    expect(hash).toHaveBeenCalledTimes(4);
+    expect(await index.lookup(keys.other.key)).toBe(tenants.get('other'));
+    expect(await index.lookup(keys.other.key)).toBe(tenants.get('other'));
+    expect(hash).toHaveBeenCalledTimes(5);
+  });
+
   it('does not resolve keys to inherited properties', async () => {
     const { index } = setup((text) => text);
     for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) expect(await index.lookup(name)).toBeUndefined();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ACCESS_TOKEN_HEADER, forwardedRequestHeaders } from './forward-headers.js';
+import { ACCESS_TOKEN_HEADER, forwardedRawRequestHeaders, forwardedRequestHeaders } from './forward-headers.js';
 import { HOP_BY_HOP_HEADERS } from './upstream.js';
 
 describe('forwardedRequestHeaders', () => {
@@ -69,5 +69,37 @@ describe('forwardedRequestHeaders', () => {
     headers.append('Accept', 'text/plain');
     headers.append('X-ACS-Trace', 'abc');
     expect(forwardedRequestHeaders(headers)).toEqual({ accept: 'application/json, text/plain', 'x-acs-trace': 'abc', 'accept-encoding': 'identity' });
+  });
+});
+
+describe('forwardedRawRequestHeaders (Node raw header list)', () => {
+  /** The Web Headers @hono/node-server builds from the same raw list. */
+  const asHeaders = (raw: string[]) => {
+    const headers = new Headers();
+    for (let i = 0; i < raw.length; i += 2) if (!raw[i]!.startsWith(':')) headers.append(raw[i]!, raw[i + 1]!);
+    return headers;
+  };
+
+  it.each<[string, string[]]>([
+    ['a typical call', ['Host', 'gw:8787', 'Authorization', 'Bearer dtg_x', 'Accept', 'application/json', 'User-Agent', 'svc/1', 'Content-Type', 'application/json', 'Content-Length', '12']],
+    ['repeated headers, mixed case', ['Accept', 'application/json', 'X-ACS-Trace', 'abc', 'accept', 'text/plain', 'X-Custom', 'a, b', 'x-custom', 'c']],
+    ['Connection naming headers', ['Connection', 'keep-alive, X-Secret-Hop ,x-other-hop,,  UPGRADE', 'X-Secret-Hop', '1', 'x-other-hop', '2', 'x-kept', '3', 'Connection', 'x-late']],
+    ['an empty Connection', ['connection', '', 'accept', '*/*']],
+    ['proxies and the caller network', ['X-Forwarded-For', '10.0.0.1', 'x-forwarded-proto', 'https', 'Forwarded', 'for=1', 'Via', '1.1 lb', 'X-Real-IP', '1', 'Cookie', 'a=1', 'Cookie', 'b=2', 'x-keep', 'y']],
+    ['the caller token and encodings', [ACCESS_TOKEN_HEADER, 'callers-token', 'Accept-Encoding', 'gzip, br', 'Expect', '100-continue', 'TE', 'trailers']],
+    ['repeated set-cookie', ['set-cookie', 'a=1', 'Set-Cookie', 'b=2', 'x', '1']],
+    ['values with surrounding whitespace', ['x-padded', ' \t value \t', 'x-inner', 'a  b']],
+    ['HTTP/2 pseudo-headers', [':method', 'GET', ':path', '/x', ':authority', 'gw', 'accept', '*/*']],
+    ['no headers', []],
+  ])('selects exactly what the Web Headers version selects: %s', (_what, raw) => {
+    expect(forwardedRawRequestHeaders(raw)).toEqual(forwardedRequestHeaders(asHeaders(raw)));
+  });
+
+  it('combines repeated headers as one value, in order, and lower-cases names', () => {
+    expect(forwardedRawRequestHeaders(['Accept', 'application/json', 'ACCEPT', 'text/plain', 'X-ACS-Trace', 'abc'])).toEqual({
+      accept: 'application/json, text/plain',
+      'x-acs-trace': 'abc',
+      'accept-encoding': 'identity',
+    });
   });
 });

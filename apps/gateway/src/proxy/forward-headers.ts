@@ -27,11 +27,61 @@ const NEVER_FORWARDED: ReadonlySet<string> = new Set([
 ]);
 
 export function forwardedRequestHeaders(incoming: Headers): Record<string, string> {
-  const named = new Set((incoming.get('connection') ?? '').split(',').map((token) => token.trim().toLowerCase()));
+  const named = connectionNamed(incoming.get('connection'));
   const out: Record<string, string> = {};
   incoming.forEach((value, name) => {
-    if (!NEVER_FORWARDED.has(name) && !named.has(name) && !name.startsWith('x-forwarded-')) out[name] = value;
+    if (isForwarded(name, named)) out[name] = value;
   });
   out['accept-encoding'] = 'identity';
   return out;
+}
+
+/**
+ * The same selection from Node's raw header list (`IncomingMessage.rawHeaders`: name, value,
+ * name, value, …), with names and repeated headers combined exactly as a Web `Headers` would
+ * combine them (lower-case names, values trimmed and joined with `, `, the last `set-cookie`,
+ * HTTP/2 pseudo-headers skipped).
+ *
+ * Why it exists (performance): on Node, `c.req.raw.headers` is a lightweight view that builds a
+ * full Web `Headers` (every name and value validated, then sorted to iterate) the first time it
+ * is iterated; the raw list is at hand and needs none of that.
+ */
+export function forwardedRawRequestHeaders(rawHeaders: readonly string[]): Record<string, string> {
+  const combined = new Map<string, string>();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const rawName = rawHeaders[i]!;
+    if (rawName.charCodeAt(0) === 0x3a /* ':' */) continue;
+    const name = rawName.toLowerCase();
+    const value = trimHttpWhitespace(rawHeaders[i + 1]!);
+    const seen = combined.get(name);
+    combined.set(name, seen === undefined || name === 'set-cookie' ? value : `${seen}, ${value}`);
+  }
+  const named = connectionNamed(combined.get('connection') ?? null);
+  const out: Record<string, string> = {};
+  for (const [name, value] of combined) {
+    if (isForwarded(name, named)) out[name] = value;
+  }
+  out['accept-encoding'] = 'identity';
+  return out;
+}
+
+/** The header names a `Connection` header lists (hop-by-hop for this connection only). */
+function connectionNamed(connection: string | null): ReadonlySet<string> | undefined {
+  if (connection === null) return undefined;
+  return new Set(connection.split(',').map((token) => token.trim().toLowerCase()));
+}
+
+function isForwarded(name: string, named: ReadonlySet<string> | undefined): boolean {
+  return !NEVER_FORWARDED.has(name) && !named?.has(name) && !name.startsWith('x-forwarded-');
+}
+
+const isHttpWhitespace = (code: number) => code === 0x09 || code === 0x0a || code === 0x0d || code === 0x20;
+
+/** Leading and trailing HTTP whitespace removed, as `Headers` normalizes a value. */
+function trimHttpWhitespace(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && isHttpWhitespace(value.charCodeAt(start))) start++;
+  while (end > start && isHttpWhitespace(value.charCodeAt(end - 1))) end--;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
 }

@@ -157,6 +157,18 @@ describe('createUndiciUpstream', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it("bounds a request still waiting for a connection too: 'timeout' within responseTimeoutMs", async () => {
+    const server = await startServer(() => {});
+    const upstream = createUndiciUpstream({ baseUrl: server.origin, connections: 1, connectTimeoutMs: 1_000, responseTimeoutMs: 150, maxResponseBytes: 1024 });
+    opened.push(upstream);
+    const started = performance.now();
+    // One connection: the second request queues behind the first, which never gets an answer.
+    const [first, second] = await Promise.all([failure(upstream.send(get('/first'))), failure(upstream.send(get('/second')))]);
+    expect(first).toMatchObject({ failure: 'timeout', message: 'no answer within 150 ms' });
+    expect(second).toMatchObject({ failure: 'timeout', message: 'no answer within 150 ms' });
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
   it("reports an answer whose body stalls as 'timeout'", async () => {
     const server = await startServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });

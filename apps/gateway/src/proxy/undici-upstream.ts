@@ -2,7 +2,8 @@
  * The production `Upstream`: an undici keep-alive `Pool` to DingTalk's origin. Measured here,
  * a forwarder on an undici Pool does ~2.5x what one on global `fetch` does.
  */
-import { Pool, errors as undiciErrors } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import { type Dispatcher, Pool, errors as undiciErrors } from 'undici';
 import { type Upstream, UpstreamError, type UpstreamResponse, endToEndHeaders } from './upstream.js';
 
 export interface UndiciUpstreamOptions {
@@ -25,30 +26,17 @@ export function createUndiciUpstream(options: UndiciUpstreamOptions): Upstream {
   });
 
   return {
-    async send(request): Promise<UpstreamResponse> {
-      const deadline = AbortSignal.timeout(options.responseTimeoutMs);
-      try {
-        const response = await pool.request({
-          method: request.method as 'GET',
-          path: prefix + request.path,
-          headers: request.headers,
-          body: request.body,
-          signal: deadline,
-        });
-        const chunks: Buffer[] = [];
-        let size = 0;
-        for await (const chunk of response.body as AsyncIterable<Buffer>) {
-          size += chunk.length;
-          if (size > options.maxResponseBytes) {
-            response.body.destroy();
-            throw new UpstreamError('tooLarge', true, `the answer is over ${options.maxResponseBytes} bytes`);
-          }
-          chunks.push(chunk);
-        }
-        return { status: response.statusCode, headers: endToEndHeaders(headerEntries(response.headers)), body: Buffer.concat(chunks, size) };
-      } catch (error) {
-        throw classify(error, deadline, options);
-      }
+    send(request): Promise<UpstreamResponse> {
+      // `pool.dispatch` with a handler that collects the answer itself (performance): the
+      // previous `pool.request()` + `for await` over its body built a Readable stream, an async
+      // iterator and an `AbortSignal.timeout` (with its listeners) for every request, only to
+      // buffer a small JSON answer. Same request, same limits, same errors.
+      return new Promise<UpstreamResponse>((resolve, reject) => {
+        pool.dispatch(
+          { method: request.method as Dispatcher.HttpMethod, path: prefix + request.path, headers: request.headers, body: request.body },
+          new BufferingHandler(options, resolve, reject),
+        );
+      });
     },
     async close() {
       await pool.close();
@@ -56,22 +44,96 @@ export function createUndiciUpstream(options: UndiciUpstreamOptions): Upstream {
   };
 }
 
-function* headerEntries(headers: Record<string, string | string[] | undefined>): Generator<[string, string]> {
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) yield [name, v];
-    else yield [name, value];
+/** Raised by the deadline to abort the exchange; reported as a timeout. */
+class DeadlineError extends Error {}
+
+/**
+ * One exchange: buffers the answer up to `maxResponseBytes` and settles once. The whole
+ * exchange (queueing, connecting, sending, the answer's last byte) is bounded by
+ * `responseTimeoutMs`, as the `AbortSignal.timeout` it replaces did.
+ */
+class BufferingHandler implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private timedOut = false;
+  private status = 0;
+  private headers: IncomingHttpHeaders = {};
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly options: UndiciUpstreamOptions,
+    private readonly resolve: (response: UpstreamResponse) => void,
+    private readonly reject: (error: UpstreamError) => void,
+  ) {
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      // Not yet on a connection: aborted as soon as undici hands it one (onRequestStart).
+      this.controller?.abort(new DeadlineError());
+    }, options.responseTimeoutMs);
+    // Like AbortSignal.timeout's timer, this one alone does not keep the process alive.
+    this.timer.unref();
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.timedOut) controller.abort(new DeadlineError());
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    // 1xx answers are informational; the final answer follows on the same exchange.
+    if (statusCode < 200) return;
+    this.status = statusCode;
+    this.headers = headers;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.size += chunk.length;
+    if (this.size > this.options.maxResponseBytes) {
+      controller.abort(new UpstreamError('tooLarge', true, `the answer is over ${this.options.maxResponseBytes} bytes`));
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    clearTimeout(this.timer);
+    const { chunks, size } = this;
+    this.resolve({
+      status: this.status,
+      headers: endToEndHeaders(headerEntries(this.headers)),
+      // One chunk (the usual small JSON answer) is passed on as it is, not copied.
+      body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size),
+    });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    clearTimeout(this.timer);
+    this.reject(classify(error, this.timedOut, this.options));
   }
 }
 
-function classify(error: unknown, deadline: AbortSignal, options: UndiciUpstreamOptions): UpstreamError {
+/** undici's parsed headers (a repeated header as an array) as name/value pairs. */
+function headerEntries(headers: IncomingHttpHeaders): Array<[string, string]> {
+  const entries: Array<[string, string]> = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) entries.push([name, v]);
+    else entries.push([name, value]);
+  }
+  return entries;
+}
+
+function classify(error: unknown, timedOut: boolean, options: UndiciUpstreamOptions): UpstreamError {
   if (error instanceof UpstreamError) return error;
   const code = (error as { code?: string }).code;
   if (error instanceof undiciErrors.ConnectTimeoutError) {
     return new UpstreamError('timeout', false, `could not connect within ${options.connectTimeoutMs} ms`, { cause: error });
   }
   if (
-    deadline.aborted ||
+    timedOut ||
+    error instanceof DeadlineError ||
     error instanceof undiciErrors.HeadersTimeoutError ||
     error instanceof undiciErrors.BodyTimeoutError
   ) {

@@ -1,0 +1,217 @@
+/**
+ * The processes a run starts (upstream, baseline, gateways), each in its own process so the load
+ * generator never shares their event loop. Every child is registered and killed when the run
+ * ends, fails, or is interrupted; starts and stops are bounded in time.
+ */
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+
+const live = new Set<ChildProcess>();
+
+/** Pids of every child process still running (the run's own processes). */
+export function childPids(): ReadonlySet<number> {
+  return new Set([...live].map((child) => child.pid).filter((pid): pid is number => pid !== undefined));
+}
+
+/** Kill every child still running (SIGKILL: used on the way out, when nothing may wait). */
+export function killAllChildren(): void {
+  for (const child of live) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  live.clear();
+}
+
+let installed = false;
+/** Children die with the harness: on exit, Ctrl-C, SIGTERM and uncaught errors. */
+export function installCleanup(): void {
+  if (installed) return;
+  installed = true;
+  process.on('exit', killAllChildren);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      console.error(`\n${signal}: stopping every child process`);
+      killAllChildren();
+      process.exit(130);
+    });
+  }
+}
+
+function track(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+}
+
+/** Sends SIGTERM, then SIGKILL after `graceMs`. Resolves once the child is gone. */
+export async function stopChild(child: ChildProcess, graceMs = 5_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export interface ForkedChild {
+  child: ChildProcess;
+  pid: number;
+  port: number;
+  url: string;
+  /** Send a message and wait for the first answer of the same `type`. */
+  ask<T>(type: string, timeoutMs?: number): Promise<T>;
+  stop(): Promise<void>;
+}
+
+/** Forks one of this package's own processes (`dist/processes/*.js`), which reports `{ type: 'ready', port }`. */
+export async function forkProcess(name: string, env: Record<string, string>, options: { execArgv?: string[]; timeoutMs?: number } = {}): Promise<ForkedChild> {
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const entry = new URL(`./processes/${name}.js`, import.meta.url).pathname;
+  const child = fork(entry, [], { env: { ...process.env, ...env }, execArgv: options.execArgv ?? [], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+  track(child);
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + String(chunk)).slice(-10_000)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${stderr}`)), timeoutMs);
+    child.on('message', (message: { type?: string; port?: number }) => {
+      if (message?.type === 'ready') {
+        clearTimeout(timer);
+        resolve(message.port!);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code}:\n${stderr}`));
+    });
+  });
+  return {
+    child,
+    pid: child.pid!,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    ask<T>(type: string, askTimeoutMs = 5_000) {
+      return new Promise<T>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          child.off('message', onMessage);
+          reject(new Error(`${name} did not answer "${type}"`));
+        }, askTimeoutMs);
+        const onMessage = (message: { type?: string }) => {
+          if (message?.type !== type) return;
+          clearTimeout(timer);
+          child.off('message', onMessage);
+          resolve(message as T);
+        };
+        child.on('message', onMessage);
+        child.send({ type });
+      });
+    },
+    stop: () => stopChild(child),
+  };
+}
+
+export interface GatewayChild {
+  child: ChildProcess;
+  pid: number;
+  url: string;
+  metricsUrl: string;
+  /** The access log file (pino's JSON lines, the gateway's stdout). */
+  logFile: string;
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+const gatewayCli = () => import.meta.resolve('@dingtalk-gateway/gateway').replace(/index\.js$/, 'cli/main.js');
+
+/**
+ * The gateway through its real entry, the built CLI (`dingtalk-gateway start --config`), with
+ * its stdout (the access log) going to `logFile`: pino writing to a file descriptor, as in
+ * production. `nodeArgs` e.g. `--cpu-prof`.
+ */
+export async function startGatewayProcess(options: {
+  /** Default: the built CLI of the workspace's gateway. */
+  cli?: string;
+  configFile: string;
+  logFile: string;
+  env: Record<string, string>;
+  nodeArgs?: string[];
+  timeoutMs?: number;
+}): Promise<GatewayChild> {
+  const cli = options.cli ?? new URL(gatewayCli()).pathname;
+  const fd = openSync(options.logFile, 'a');
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), cli, 'start', '--config', options.configFile], {
+    env: { PATH: process.env.PATH ?? '', ...options.env },
+    stdio: ['ignore', fd, 'pipe'],
+  });
+  closeSync(fd);
+  track(child);
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + String(chunk)).slice(-20_000)));
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const [url, metricsUrl] = await new Promise<[string, string]>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the gateway did not start within ${timeoutMs} ms:\n${stderr}`)), timeoutMs);
+    const check = () => {
+      const match = /listening on (\S+) .*metrics on (\S+)/.exec(stderr);
+      if (match) {
+        clearTimeout(timer);
+        child.stderr!.off('data', check);
+        resolve([match[1]!, match[2]!]);
+      }
+    };
+    child.stderr!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the gateway exited with ${code}:\n${stderr}`));
+    });
+  });
+  return {
+    child,
+    pid: child.pid!,
+    url,
+    metricsUrl,
+    logFile: options.logFile,
+    stderr: () => stderr,
+    // The gateway drains on SIGTERM (and a --cpu-prof profile is written on that clean exit).
+    stop: () => stopChild(child, 15_000),
+  };
+}
+
+/** Resident memory of a process in MB (VmRSS from /proc). NaN once it is gone. */
+export function rssMb(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return match ? Number(match[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux this runs on
+
+/** CPU time (user + system) a process has used so far, in microseconds. */
+export function cpuTimeUs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    return ((utime + stime) * 1e6) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Samples a process's RSS every `intervalMs` until stopped; returns the highest value. */
+export function sampleRss(pid: number, intervalMs = 250): { stop(): number } {
+  let max = rssMb(pid);
+  const timer = setInterval(() => {
+    const value = rssMb(pid);
+    if (value > max || Number.isNaN(max)) max = value;
+  }, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      const value = rssMb(pid);
+      return value > max || Number.isNaN(max) ? value : max;
+    },
+  };
+}

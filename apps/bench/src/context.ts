@@ -1,0 +1,112 @@
+/**
+ * What the scenarios share: the run's temporary directory (configs, access logs, profiles), a
+ * way to start the processes under test, and Redis (checked once, cleaned after the run).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { type ForkedChild, type GatewayChild, forkProcess, startGatewayProcess } from './children.js';
+import { BENCH_APP_SECRET_ENV, benchGatewayConfig } from './gateway-config.js';
+import type { BenchOptions } from './options.js';
+
+export class RunContext {
+  readonly dir: string;
+  readonly profileDir: string;
+  /** Every Redis key prefix this run used, deleted at the end. */
+  private readonly redisPrefixes: string[] = [];
+  private gatewayCount = 0;
+
+  constructor(readonly options: BenchOptions, readonly log: (line: string) => void) {
+    this.dir = mkdtempSync(join(tmpdir(), 'dtg-bench-'));
+    this.profileDir = join(tmpdir(), 'dtg-bench-profiles');
+  }
+
+  /** Upstream connections for both the gateway and the baseline. */
+  readonly upstreamConnections = 128;
+
+  startUpstream(options: { tokenDelayMs?: number } = {}): Promise<ForkedChild> {
+    return forkProcess('upstream', { BENCH_TOKEN_DELAY_MS: String(options.tokenDelayMs ?? 0) });
+  }
+
+  startBaseline(upstreamUrl: string): Promise<ForkedChild> {
+    return forkProcess('baseline', { BENCH_UPSTREAM_URL: upstreamUrl, BENCH_UPSTREAM_CONNECTIONS: String(this.upstreamConnections) }, { execArgv: this.profileArgs('baseline') });
+  }
+
+  /** `--cpu-prof` flags when profiling (the profile is written when the process exits cleanly). */
+  private profileArgs(name: string): string[] {
+    if (!this.options.profile) return [];
+    mkdirSync(this.profileDir, { recursive: true });
+    return ['--cpu-prof', `--cpu-prof-dir=${this.profileDir}`, `--cpu-prof-name=${name}-${Date.now()}-${++this.profileCount}.cpuprofile`];
+  }
+  private profileCount = 0;
+
+  /** A new Redis key prefix, unique to this run and gateway group. */
+  redisPrefix(label: string): string {
+    const prefix = `dtg-bench:${process.pid}-${Date.now().toString(36)}-${label}:`;
+    this.redisPrefixes.push(prefix);
+    return prefix;
+  }
+
+  async startGateway(options: { name: string; upstreamUrl: string; tenants?: number; redisPrefix?: string; cli?: string }): Promise<GatewayChild> {
+    const n = ++this.gatewayCount;
+    const configFile = join(this.dir, `${options.name}-${n}.yaml`);
+    writeFileSync(
+      configFile,
+      benchGatewayConfig({
+        upstreamUrl: options.upstreamUrl,
+        tenants: options.tenants,
+        upstreamConnections: this.upstreamConnections,
+        redis: options.redisPrefix ? { keyPrefix: options.redisPrefix } : undefined,
+      }),
+    );
+    const nodeArgs = [...this.options.gatewayNodeArgs, ...this.profileArgs(options.name)];
+    return startGatewayProcess({
+      cli: options.cli,
+      configFile,
+      logFile: join(this.dir, `${options.name}-${n}.access.log`),
+      env: { [BENCH_APP_SECRET_ENV]: 'bench-app-secret', ...(options.redisPrefix ? { REDIS_URL: this.options.redisUrl } : {}) },
+      nodeArgs,
+    });
+  }
+
+  /** Whether Redis answers PING within 2 s. */
+  async redisAvailable(): Promise<boolean> {
+    const redis = new Redis(this.options.redisUrl, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    redis.on('error', () => {});
+    try {
+      await redis.connect();
+      return (await redis.ping()) === 'PONG';
+    } catch {
+      return false;
+    } finally {
+      redis.disconnect();
+    }
+  }
+
+  /** Deletes the run's Redis keys (they expire anyway; a shared Redis should not keep them) and the temporary directory. */
+  async cleanup(): Promise<void> {
+    if (this.redisPrefixes.length > 0) {
+      const redis = new Redis(this.options.redisUrl, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 1, retryStrategy: () => null });
+      redis.on('error', () => {});
+      try {
+        await redis.connect();
+        for (const prefix of this.redisPrefixes) {
+          let cursor = '0';
+          let rounds = 0;
+          do {
+            const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+            if (keys.length > 0) await redis.unlink(...keys);
+            cursor = next;
+          } while (cursor !== '0' && ++rounds < 10_000);
+        }
+      } catch (error) {
+        this.log(`could not delete the run's Redis keys (they expire on their own): ${(error as Error).message}`);
+      } finally {
+        redis.disconnect();
+      }
+    }
+    if (this.options.keepTemp) this.log(`kept ${this.dir}`);
+    else rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,132 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { csvField, toCsv } from './csv.js';
+import { benchApiKey, benchGatewayConfig } from './gateway-config.js';
+import { parseDuration, parseOptions, redactUrl } from './options.js';
+import { locationOf, selfTimes, totalTimes } from './profile-summary.js';
+import { renderTable, targetChecks } from './report.js';
+import { rotation } from './scenarios/compare.js';
+import { SOAK_COLUMNS, soakCsv } from './scenarios/soak.js';
+
+describe('CSV', () => {
+  it('quotes only what needs quoting, and writes numbers plainly', () => {
+    expect(csvField('plain')).toBe('plain');
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField(12.5)).toBe('12.5');
+    expect(csvField(Number.NaN)).toBe('');
+    expect(csvField(undefined)).toBe('');
+  });
+
+  it('writes a header row and one row per sample, CRLF-terminated, and refuses ragged rows', () => {
+    expect(toCsv(['a', 'b'], [[1, 'x'], [2, 'y,z']])).toBe('a,b\r\n1,x\r\n2,"y,z"\r\n');
+    expect(() => toCsv(['a', 'b'], [[1]])).toThrow(RangeError);
+  });
+
+  it("writes the soak's samples rounded, one column per field", () => {
+    const csv = soakCsv([{ elapsedS: 5.0123, rssMb: 101.26, heapUsedMb: 30.04, requestsPerSecond: 4567.8, p99Ms: 3.14159, failures: 0 }]);
+    expect(csv).toBe(`${SOAK_COLUMNS.join(',')}\r\n5,101.3,30,4568,3.142,0\r\n`);
+  });
+});
+
+describe('options', () => {
+  it('parses durations in ms, s, m and h', () => {
+    expect(parseDuration('30')).toBe(30);
+    expect(parseDuration('30s')).toBe(30);
+    expect(parseDuration('1.5m')).toBe(90);
+    expect(parseDuration('2h')).toBe(7200);
+    expect(parseDuration('500ms')).toBe(0.5);
+    expect(() => parseDuration('soon')).toThrow(RangeError);
+    expect(() => parseDuration('0')).toThrow(RangeError);
+  });
+
+  it('defaults to comparison, token storm and many tenants, and the soak to 10 minutes', () => {
+    const defaults = parseOptions([], {}, '/r');
+    expect(defaults.scenarios).toEqual(['compare', 'token-storm', 'many-tenants']);
+    expect(defaults).toMatchObject({ durationS: 5, rounds: 3, connections: 32, tenants: 10_000, stormRequests: 1000, redis: true, resultsDir: '/r' });
+    expect(parseOptions(['--', '--scenario=soak'], {}, '/r')).toMatchObject({ scenarios: ['soak'], durationS: 600 });
+    expect(parseOptions(['--scenario=soak', '--duration=30m', '--sample-interval=10s'], {}, '/r')).toMatchObject({ durationS: 1800, sampleIntervalS: 10 });
+  });
+
+  it('never shows a Redis password', () => {
+    expect(redactUrl('redis://:s3cret@redis.internal:6379/0')).toBe('redis://***@redis.internal:6379/0');
+    expect(redactUrl('rediss://user:pw@h:1')).toBe('rediss://***@h:1');
+    expect(redactUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+  });
+
+  it('makes --quick short, takes environment variables, and refuses nonsense', () => {
+    expect(parseOptions(['--quick'], {}, '/r')).toMatchObject({ quick: true, durationS: 1, rounds: 1, tenants: 1000, stormRequests: 200 });
+    expect(parseOptions([], { BENCH_ROUNDS: '5', BENCH_CONNECTIONS: '64', REDIS_URL: 'redis://h:1' }, '/r')).toMatchObject({ rounds: 5, connections: 64, redisUrl: 'redis://h:1' });
+    expect(parseOptions(['--extra-gateway=before=/x/cli/main.js', '--operation=post'], {}, '/r')).toMatchObject({ extraGateways: [{ label: 'before', cli: '/x/cli/main.js', redis: false }], operations: ['POST'] });
+    expect(() => parseOptions(['--scenario=fast'], {}, '/r')).toThrow(/unknown scenario/);
+    expect(() => parseOptions(['--rounds=0'], {}, '/r')).toThrow(RangeError);
+    expect(() => parseOptions(['--bogus'], {}, '/r')).toThrow();
+  });
+});
+
+describe('rotation', () => {
+  it('runs every target once per round, each round starting one further (A B C, B C A, C A B, A B C)', () => {
+    expect([0, 1, 2, 3].map((round) => rotation(['A', 'B', 'C'], round).join(''))).toEqual(['ABC', 'BCA', 'CAB', 'ABC']);
+  });
+});
+
+describe('the gateway config of a run', () => {
+  it('has one key per tenant, stored as its SHA-256, limits out of reach, logs at info and metrics on', () => {
+    const yaml = benchGatewayConfig({ upstreamUrl: 'http://127.0.0.1:9', tenants: 2, upstreamConnections: 128, redis: { keyPrefix: 'p:' } });
+    for (const i of [0, 1]) expect(yaml).toContain(createHash('sha256').update(benchApiKey(i)).digest('hex'));
+    expect(yaml).not.toContain(benchApiKey(0));
+    expect(yaml).toMatch(/rateLimit: \{ rate: 1000000, burst: 1000000 \}/);
+    expect(yaml).toMatch(/logLevel: info/);
+    expect(yaml).toMatch(/metrics:\n {4}enabled: true/);
+    expect(yaml).toMatch(/redis:\n {2}urlEnv: REDIS_URL\n {2}keyPrefix: 'p:'/);
+    expect(benchGatewayConfig({ upstreamUrl: 'http://127.0.0.1:9', upstreamConnections: 8 })).not.toMatch(/redis:/);
+  });
+});
+
+describe('report', () => {
+  it('renders aligned text and Markdown tables', () => {
+    expect(renderTable(['a', 'n'], [['x', '1'], ['yy', '22']], 'text')).toBe('a    n\n--  --\nx    1\nyy  22');
+    expect(renderTable(['a', 'n'], [['x|y', '1']], 'markdown')).toBe('| a | n |\n| --- | --- |\n| x\\|y | 1 |');
+  });
+
+  it('checks a token storm for exactly one fetch with every request answered', () => {
+    const variant = { stores: 'memory' as const, gateways: 1, requests: 3, upstreamTokenFetches: 1, metricTokenFetches: 1, waitedForFetch: 3, elapsedMs: 1, exactlyOne: true };
+    const ok = targetChecks({ tokenStorm: { tokenDelayMs: 1, variants: [{ ...variant, statuses: { '200': 3 } }] } });
+    expect(ok.map((c) => c.met)).toEqual([true]);
+    const failedRequest = targetChecks({ tokenStorm: { tokenDelayMs: 1, variants: [{ ...variant, statuses: { '200': 2, '503': 1 } }] } });
+    expect(failedRequest.map((c) => c.met)).toEqual([false]);
+    const twoFetches = targetChecks({ tokenStorm: { tokenDelayMs: 1, variants: [{ ...variant, upstreamTokenFetches: 2, statuses: { '200': 3 } }] } });
+    expect(twoFetches.map((c) => c.met)).toEqual([false]);
+  });
+});
+
+describe('profile summary', () => {
+  // root → a → b (self 30 µs), root → a (self 20 µs), root → c (self 50 µs)
+  const profile = {
+    nodes: [
+      { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 }, children: [2, 4] },
+      { id: 2, callFrame: { functionName: 'a', url: 'file:///w/node_modules/.pnpm/hono@4/node_modules/hono/dist/x.js', lineNumber: 0 }, children: [3] },
+      { id: 3, callFrame: { functionName: 'b', url: 'file:///w/apps/gateway/dist/proxy/handler.js', lineNumber: 9 } },
+      { id: 4, callFrame: { functionName: 'c', url: 'node:net', lineNumber: 1 } },
+    ],
+    startTime: 0,
+    endTime: 100,
+    samples: [3, 2, 4],
+    timeDeltas: [0, 30, 20, 50],
+  };
+
+  it('adds up self time and inclusive time per function', () => {
+    const self = Object.fromEntries(selfTimes(profile, (f) => f.functionName).map((s) => [s.name, s.ms * 1000]));
+    expect(self).toEqual({ b: 30, a: 20, c: 50 });
+    const total = Object.fromEntries(totalTimes(profile, (f) => f.functionName).map((s) => [s.name, s.ms * 1000]));
+    expect(total).toEqual({ '(root)': 100, a: 50, b: 30, c: 50 });
+  });
+
+  it('names where code lives: a package, a workspace file, Node itself', () => {
+    expect(locationOf('file:///w/node_modules/.pnpm/hono@4/node_modules/hono/dist/x.js')).toBe('hono/dist/x.js');
+    expect(locationOf('file:///w/node_modules/.pnpm/@hono+node-server@2/node_modules/@hono/node-server/dist/index.mjs')).toBe('@hono/node-server/dist/index.mjs');
+    expect(locationOf('file:///w/apps/gateway/dist/proxy/handler.js')).toBe('gateway/proxy/handler.js');
+    expect(locationOf('node:net')).toBe('node:net');
+    expect(locationOf('')).toBe('(native/V8)');
+  });
+});

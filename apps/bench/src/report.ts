@@ -1,0 +1,155 @@
+/**
+ * Tables for people (aligned text on the terminal, or Markdown for docs/BENCHMARKS.md), and the
+ * list of targets each result is checked against.
+ */
+import type { CompareResult } from './scenarios/compare.js';
+import { targetLabel } from './scenarios/compare.js';
+import type { ManyTenantsResult } from './scenarios/many-tenants.js';
+import type { SoakResult } from './scenarios/soak.js';
+import type { StormResult } from './scenarios/token-storm.js';
+import { type TargetCheck, checkTarget } from './stats.js';
+
+export type TableFormat = 'text' | 'markdown';
+
+export function renderTable(columns: readonly string[], rows: ReadonlyArray<readonly string[]>, format: TableFormat): string {
+  if (format === 'markdown') {
+    const line = (cells: readonly string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
+    return [line(columns), line(columns.map(() => '---')), ...rows.map(line)].join('\n');
+  }
+  const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  return [line(columns), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+const n = (value: number, digits = 0) => (Number.isFinite(value) ? value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '–');
+const x = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : '–');
+
+export interface AllResults {
+  compare?: CompareResult;
+  tokenStorm?: StormResult;
+  manyTenants?: ManyTenantsResult;
+  soak?: SoakResult;
+}
+
+/** The issue's targets, for whatever scenarios ran. */
+export function targetChecks(results: AllResults): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  if (results.compare) {
+    let rss = Number.NEGATIVE_INFINITY;
+    let rssRedis = Number.NEGATIVE_INFINITY;
+    for (const op of results.compare.operations) {
+      const memory = op.ratios.gateway!;
+      const redis = op.ratios.gatewayRedis;
+      checks.push(checkTarget(`${op.method} throughput, gateway (memory) / baseline`, memory.throughput, 'atLeast', 0.8));
+      if (redis) checks.push(checkTarget(`${op.method} throughput, gateway (Redis) / baseline`, redis.throughput, 'atLeast', 0.6));
+      checks.push(checkTarget(`${op.method} p99, gateway (memory) / baseline, same connections`, memory.p99, 'atMost', 1.5));
+      if (op.equalRate) checks.push(checkTarget(`${op.method} p99, gateway (memory) / baseline, same request rate`, memory.p99EqualRate, 'atMost', 1.5));
+      rss = Math.max(rss, op.saturated.gateway?.rssMaxMb ?? Number.NaN);
+      if (op.saturated.gatewayRedis) rssRedis = Math.max(rssRedis, op.saturated.gatewayRedis.rssMaxMb);
+    }
+    checks.push(checkTarget('RSS under load, gateway (memory), MB', rss, 'atMost', 150));
+    if (Number.isFinite(rssRedis)) checks.push(checkTarget('RSS under load, gateway (Redis), MB', rssRedis, 'atMost', 150));
+  }
+  if (results.tokenStorm) {
+    for (const v of results.tokenStorm.variants) {
+      const c = checkTarget(`token storm (${v.stores}, ${v.gateways} gateway${v.gateways > 1 ? 's' : ''}, ${v.requests} requests): token fetches`, v.upstreamTokenFetches, 'atMost', 1);
+      checks.push({ ...c, goal: '= 1, all answered 200', met: v.upstreamTokenFetches === 1 && (v.statuses['200'] ?? 0) === v.requests });
+    }
+  }
+  if (results.manyTenants) {
+    checks.push(checkTarget(`RSS under load, ${results.manyTenants.tenants} tenants, MB`, results.manyTenants.allTenants.rssMaxMb, 'atMost', 150));
+  }
+  if (results.soak) {
+    const t = results.soak.trend;
+    checks.push({
+      name: `soak: RSS slope, MB/min over ${Math.round(results.soak.durationS)} s (fitted rise ${t.riseMb.toFixed(1)} MB)`,
+      measured: t.slopeMbPerMin,
+      target: 0,
+      direction: 'atMost',
+      goal: `no upward trend (rise ≤ max(5 MB, 5% of ${t.meanMb.toFixed(0)} MB))`,
+      met: !t.upward,
+    });
+  }
+  return checks;
+}
+
+export function renderReport(results: AllResults, format: TableFormat): string {
+  const out: string[] = [];
+  const heading = (text: string) => out.push('', format === 'markdown' ? `### ${text}` : `== ${text}`, '');
+  const c = results.compare;
+  if (c) {
+    for (const op of c.operations) {
+      heading(`${op.method} ${op.operationId}: ${c.connections} connections, ${c.rounds} interleaved rounds of ${c.durationS} s (medians)`);
+      const rows = Object.keys(op.saturated).map((name) => {
+        const s = op.saturated[name]!;
+        const vsBaseline = name === 'baseline' ? '' : ` (${x(s.requestsPerSecond / op.saturated.baseline!.requestsPerSecond)})`;
+        const p99VsBaseline = name === 'baseline' ? '' : ` (${x(s.p99Ms / op.saturated.baseline!.p99Ms)})`;
+        return [targetLabel(name), `${n(s.requestsPerSecond)}${vsBaseline}`, n(s.p50Ms, 2), `${n(s.p99Ms, 2)}${p99VsBaseline}`, n(s.p999Ms, 2), n(s.rssMaxMb), n(s.cpuUsPerRequest), s.requestsPerSecondByRound.map((r) => n(r)).join(' / '), n(s.foreignCoresMax, 2)];
+      });
+      out.push(renderTable(['target', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'RSS MB', 'CPU µs/req', 'req/s by round', 'others (cores, max)'], rows, format));
+      if (op.equalRate) {
+        out.push('', `At one rate for all, ${n(op.equalRate.requestsPerSecond)} req/s (60% of the slowest target's capacity):`, '');
+        const eqRows = Object.keys(op.equalRate.targets).map((name) => {
+          const s = op.equalRate!.targets[name]!;
+          const vsBaseline = name === 'baseline' ? '' : ` (${x(s.p99Ms / op.equalRate!.targets.baseline!.p99Ms)})`;
+          return [targetLabel(name), n(s.requestsPerSecond), n(s.p50Ms, 2), `${n(s.p99Ms, 2)}${vsBaseline}`, n(s.p999Ms, 2), n(s.cpuUsPerRequest)];
+        });
+        out.push(renderTable(['target', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'CPU µs/req'], eqRows, format));
+      }
+    }
+    if (c.disturbances.length > 0) out.push('', `Disturbed: ${c.disturbances.join('; ')}`);
+  }
+  const storm = results.tokenStorm;
+  if (storm) {
+    heading(`Token storm: cold gateways, token endpoint answering after ${storm.tokenDelayMs} ms`);
+    out.push(
+      renderTable(
+        ['stores', 'gateways', 'requests', 'answers', 'token fetches (upstream)', 'token fetches (metrics)', 'requests that waited for the fetch', 'time'],
+        storm.variants.map((v) => [v.stores, String(v.gateways), n(v.requests), Object.entries(v.statuses).map(([s, k]) => `${k}× ${s}`).join(', '), String(v.upstreamTokenFetches), String(v.metricTokenFetches), n(v.waitedForFetch), `${n(v.elapsedMs)} ms`]),
+        format,
+      ),
+    );
+  }
+  const mt = results.manyTenants;
+  if (mt) {
+    heading(`Many tenants: ${n(mt.tenants)} tenants in the config, ${mt.operationId}, ${mt.connections} connections, ${mt.rounds} rounds of ${mt.durationS} s`);
+    out.push(
+      renderTable(
+        ['keys on the requests', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'RSS MB (max)', 'CPU µs/req'],
+        [
+          ['one tenant', n(mt.oneTenant.requestsPerSecond), n(mt.oneTenant.p50Ms, 2), n(mt.oneTenant.p99Ms, 2), n(mt.oneTenant.p999Ms, 2), n(mt.oneTenant.rssMaxMb), n(mt.oneTenant.cpuUsPerRequest)],
+          [`all ${n(mt.tenants)} in turn`, `${n(mt.allTenants.requestsPerSecond)} (${x(mt.throughputRatio)})`, n(mt.allTenants.p50Ms, 2), n(mt.allTenants.p99Ms, 2), n(mt.allTenants.p999Ms, 2), n(mt.allTenants.rssMaxMb), n(mt.allTenants.cpuUsPerRequest)],
+        ],
+        format,
+      ),
+      '',
+      `Start with ${n(mt.tenants)} tenants: ${mt.startSeconds.toFixed(1)} s, RSS after start ${n(mt.rssAfterStartMb)} MB (V8 heap ${n(mt.heapAfterStart.usedMb)} MB used of ${n(mt.heapAfterStart.totalMb)} MB; after the runs ${n(mt.heapAfterLoad.usedMb)} of ${n(mt.heapAfterLoad.totalMb)} MB); every tenant was hit about ${n(mt.requestsPerTenant)} times.`,
+    );
+  }
+  const soak = results.soak;
+  if (soak) {
+    heading(`Soak: ${n(soak.durationS)} s, ${soak.connections} connections, RSS every ${soak.sampleIntervalS} s`);
+    const t = soak.trend;
+    out.push(
+      renderTable(
+        ['requests', 'failures', 'samples (after warm-up share)', 'RSS mean MB', 'RSS max MB', 'slope MB/min', 'fitted rise MB', 'r²', 'upward trend'],
+        [[n(soak.requests), n(soak.failures), String(t.samples), n(t.meanMb, 1), n(t.maxMb, 1), n(t.slopeMbPerMin, 3), n(t.riseMb, 2), n(t.r2, 2), t.upward ? 'yes' : 'no']],
+        format,
+      ),
+      '',
+      `Samples: ${soak.csvFile}`,
+    );
+  }
+  const checks = targetChecks(results);
+  if (checks.length > 0) {
+    heading('Targets');
+    out.push(
+      renderTable(
+        ['target', 'measured', 'goal', ''],
+        checks.map((check) => [check.name, n(check.measured, 2), check.goal ?? `${check.direction === 'atLeast' ? '≥' : '≤'} ${check.target}`, check.met ? '✅' : '❌']),
+        format,
+      ),
+    );
+  }
+  return out.join('\n');
+}
