@@ -123,7 +123,7 @@ describe.skipIf(unreachable !== undefined)('RedisWindowLimiter (real Redis)', ()
     await snapshots;
     await snapshot(); // the last window's admissions are all still in the log
 
-    expect(total).toBeGreaterThan(10 * admitted); // the key really was under pressure
+    expect(total).toBeGreaterThan(2 * admitted); // the key really was under pressure (more refused than admitted)
     expect(seen.size).toBe(admitted); // every admission recorded once, none overwritten
     const times = [...seen.values()].sort((x, y) => x - y);
     for (let i = 0; i + policy.limit < times.length; i++) {
@@ -140,7 +140,8 @@ describe.skipIf(unreachable !== undefined)('RedisWindowLimiter (real Redis)', ()
     // so they count as in the window) and waits until that stretch begins; the limiter's script
     // runs right after it, at a microsecond whose name is taken.
     const key = `${prefix}same-us`;
-    const aheadUs = 5000;
+    // Longer than seeding the set takes, so the seed really waits for the stretch to begin.
+    const aheadUs = 200_000;
     // Wide enough that the limiter lands inside it even when Redis is descheduled between the two scripts.
     const names = 20_000;
     const seed = `
