@@ -55,7 +55,10 @@ describe('options', () => {
   });
 
   it('makes --quick short, takes environment variables, and refuses nonsense', () => {
-    expect(parseOptions(['--quick'], {}, '/r')).toMatchObject({ quick: true, durationS: 1, rounds: 1, tenants: 1000, stormRequests: 200 });
+    const quick = parseOptions(['--quick'], {}, '/r');
+    expect(quick).toMatchObject({ quick: true, durationS: 1, rounds: 1, tenants: 1000, stormRequests: 200 });
+    expect(quick.resultsDir).not.toBe('/r'); // a smoke run never overwrites the recorded results
+    expect(parseOptions(['--quick', '--results-dir=/q'], {}, '/r').resultsDir).toBe('/q');
     expect(parseOptions([], { BENCH_ROUNDS: '5', BENCH_CONNECTIONS: '64', REDIS_URL: 'redis://h:1' }, '/r')).toMatchObject({ rounds: 5, connections: 64, redisUrl: 'redis://h:1' });
     expect(parseOptions(['--extra-gateway=before=/x/cli/main.js', '--operation=post'], {}, '/r')).toMatchObject({ extraGateways: [{ label: 'before', cli: '/x/cli/main.js', redis: false }], operations: ['POST'] });
     expect(() => parseOptions(['--scenario=fast'], {}, '/r')).toThrow(/unknown scenario/);

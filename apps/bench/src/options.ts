@@ -7,6 +7,8 @@
  *   pnpm bench -- --scenario=soak --duration=30m --sample-interval=5s
  *   pnpm bench -- --scenario=compare --profile  gateways under --cpu-prof
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 export const SCENARIOS = ['compare', 'token-storm', 'many-tenants', 'soak'] as const;
@@ -65,7 +67,7 @@ export const USAGE = `Usage: pnpm bench [-- options]
   --profile                run the gateways with --cpu-prof (profiles in a temporary directory)
   --gateway-node-args=<s>  extra Node options for the gateway processes (space-separated)
   --wait-quiet=<time>      first wait up to this long for load < 0.5 and no vitest running
-  --results-dir=<dir>      default apps/bench/results
+  --results-dir=<dir>      default apps/bench/results (with --quick: a temporary directory)
   --markdown               also print the tables as Markdown
   --keep-temp              keep the configs and access logs of the run
 Times: 30, 30s, 5m, 1h.`;
@@ -156,7 +158,8 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
     profile: values.profile ?? false,
     gatewayNodeArgs: (values['gateway-node-args'] ?? '').split(' ').filter(Boolean),
     waitQuietS: values['wait-quiet'] !== undefined ? parseDuration(values['wait-quiet']) : 0,
-    resultsDir: values['results-dir'] ?? defaultResultsDir,
+    // A smoke run must not overwrite the recorded results: it writes to a temporary directory.
+    resultsDir: values['results-dir'] ?? (quick ? join(tmpdir(), 'dtg-bench-quick') : defaultResultsDir),
     markdown: values.markdown ?? false,
     keepTemp: values['keep-temp'] ?? false,
     help: values.help ?? false,

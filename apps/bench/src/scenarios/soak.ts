@@ -5,7 +5,7 @@
  * summary: the least-squares RSS slope after the warm-up share, and whether it trends upward.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import autocannon from 'autocannon';
 import { type ForkedChild, type GatewayChild, rssMb } from '../children.js';
 import type { RunContext } from '../context.js';
@@ -107,7 +107,8 @@ export async function runSoak(ctx: RunContext): Promise<SoakResult> {
     const csvFile = join(options.resultsDir, 'soak-latest.csv');
     writeFileSync(csvFile, csv);
     const trend = rssTrend(samples.map((s): RssSample => ({ elapsedS: s.elapsedS, rssMb: s.rssMb })));
-    return { durationS: options.durationS, sampleIntervalS: options.sampleIntervalS, connections: options.connections, requests: total, failures, trend, csvFile };
+    // Relative, so the committed summary names no machine's directories.
+    return { durationS: options.durationS, sampleIntervalS: options.sampleIntervalS, connections: options.connections, requests: total, failures, trend, csvFile: relative(process.cwd(), csvFile) };
   } finally {
     if (timer) clearInterval(timer);
     for (const child of started.reverse()) await child.stop();
