@@ -23,5 +23,9 @@ export type GatewayEnv = {
     /** The request body exactly as received, forwarded without re-serialisation. */
     rawBody: Uint8Array | undefined;
     log: RequestLog;
+    /** Headers every answer to this request carries (lower-case names): see `answer.ts`. */
+    answerHeaders: Record<string, string | string[]>;
+    /** Set once `answer()` has built the answer with them. */
+    answerHeadersSent: boolean;
   };
 };

@@ -12,7 +12,6 @@
  * const response = await gateway.app.request('/v2.0/wiki/workspaces?operatorId=x', { headers: { authorization: `Bearer ${key}` } });
  * ```
  */
-import { errorBody } from '@dingtalk-gateway/errors';
 import { MemoryRateLimiter, MemoryWindowLimiter, type RateLimiter, type WindowLimiter } from '@dingtalk-gateway/rate-limiter';
 import { type OpenApiDocument, loadGatewayContract } from '@dingtalk-gateway/spec';
 import { TokenUnavailableError } from '@dingtalk-gateway/token-provider';
@@ -23,17 +22,19 @@ import { stringify } from 'yaml';
 import type { SecretSource } from './config/secrets.js';
 import type { GatewayConfig } from './config/schema.js';
 import type { GatewayEnv } from './context.js';
-import { gatewayError } from './errors.js';
+import { answer } from './answer.js';
+import { answerJson, gatewayError } from './errors.js';
 import { type Sha256Hex, createApiKeyIndex } from './keys/api-key-index.js';
 import { sha256HexWeb } from './keys/sha256-web.js';
-import { authenticate } from './middleware/authenticate/index.js';
-import { authorizeScopes } from './middleware/authorize-scopes/index.js';
+import { authenticateStep } from './middleware/authenticate/index.js';
+import { authorizeScopesStep } from './middleware/authorize-scopes/index.js';
 import { observe } from './middleware/observe/index.js';
-import { rateLimit } from './middleware/rate-limit/index.js';
-import { readBody } from './middleware/read-body/index.js';
+import { rateLimitStep } from './middleware/rate-limit/index.js';
+import { readBodyStep } from './middleware/read-body/index.js';
 import { requestId } from './middleware/request-id/index.js';
-import { routeOperation } from './middleware/route-operation/index.js';
-import { validateRequest } from './middleware/validate-request/index.js';
+import { routeOperationStep } from './middleware/route-operation/index.js';
+import { runSteps } from './middleware/step.js';
+import { validateRequestStep } from './middleware/validate-request/index.js';
 import { type GatewayMetrics, createGatewayMetrics } from './observability/metrics.js';
 import { dingtalkProxy } from './proxy/handler.js';
 import { upstreamAsFetch } from './proxy/upstream-fetch.js';
@@ -111,44 +112,52 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
   app.use('*', requestId());
   app.use('*', observe({ logger, metrics }));
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/healthz', (c) => answerJson(c, { status: 'ok' }, 200));
   // Public: ready or not, nothing more (app ids and DingTalk's failure reasons are operators'
   // business: they are in the logs and on the metrics listener's /readyz).
   app.get('/readyz', async (c) => {
     const state = await readiness();
-    if (state.ready) return c.json({ status: 'ready' });
+    if (state.ready) return answerJson(c, { status: 'ready' }, 200);
     logger.warn({ apps: state.apps }, 'not ready');
     return gatewayError(c, 503, 'gateway.unavailable', 'not ready: a DingTalk token cannot be obtained');
   });
   const contractJson = JSON.stringify(contract);
   const contractYaml = stringify(contract, { lineWidth: 0, aliasDuplicateObjects: false });
-  app.get('/openapi.json', (c) => c.body(contractJson, 200, { 'content-type': 'application/json; charset=utf-8' }));
-  app.get('/openapi.yaml', (c) => c.body(contractYaml, 200, { 'content-type': 'application/yaml; charset=utf-8' }));
+  app.get('/openapi.json', (c) => answer(c, contractJson, 200, { 'content-type': 'application/json; charset=utf-8' }));
+  app.get('/openapi.yaml', (c) => answer(c, contractYaml, 200, { 'content-type': 'application/yaml; charset=utf-8' }));
   if (deps.docsPages) {
     // Kept as UTF-8 bytes (memory): the portal's pages are self-contained, a few MB each, and V8
     // holds such text as two bytes per character; as bytes they take about half, and are not
     // encoded again for every answer. Same bytes and content type as `c.html(page)`.
     const encoder = new TextEncoder();
     const pages = new Map([...deps.docsPages].map(([file, html]) => [file, encoder.encode(html)]));
-    app.get('/docs', (c) => c.redirect('/docs/', 301));
+    app.get('/docs', (c) => answer(c, null, 301, { location: '/docs/' }));
     app.get('/docs/:page{.*}', (c) => {
       const html = pages.get(c.req.param('page') || 'index.html');
       if (html === undefined) return gatewayError(c, 404, 'gateway.route.notFound', `no docs page at ${c.req.path}`);
-      return c.body(html, 200, { 'Content-Type': 'text/html; charset=UTF-8' });
+      return answer(c, html, 200, { 'content-type': 'text/html; charset=UTF-8' });
     });
   }
 
-  app.use('*', authenticate({ keys }));
-  app.use('*', routeOperation({ validator }));
-  app.use('*', authorizeScopes());
-  app.use('*', readBody({ maxBytes: config.server.bodyLimitBytes }));
-  app.use('*', validateRequest({ validator }));
-  app.use('*', rateLimit({ limiter: deps.limiter ?? new MemoryRateLimiter(), qpsGuard: deps.qpsGuard ?? new MemoryWindowLimiter(), dingtalkQpsLimit: config.dingtalk.qpsLimit, metrics }));
-  app.all('*', dingtalkProxy({ upstream: deps.upstream, tokens, getRetries: config.upstream.getRetries, metrics }));
+  // DingTalk's operations: every other path. One handler running the steps in turn (see middleware/step.ts).
+  app.all(
+    '*',
+    runSteps(
+      [
+        authenticateStep({ keys }),
+        routeOperationStep({ validator }),
+        authorizeScopesStep(),
+        readBodyStep({ maxBytes: config.server.bodyLimitBytes }),
+        validateRequestStep({ validator }),
+        rateLimitStep({ limiter: deps.limiter ?? new MemoryRateLimiter(), qpsGuard: deps.qpsGuard ?? new MemoryWindowLimiter(), dingtalkQpsLimit: config.dingtalk.qpsLimit, metrics }),
+      ],
+      dingtalkProxy({ upstream: deps.upstream, tokens, getRetries: config.upstream.getRetries, metrics }),
+    ),
+  );
 
   app.onError((error, c) => {
     logger.error({ requestId: c.get('requestId'), error: describe(error), stack: (error as Error).stack }, 'unhandled error');
-    return c.json(errorBody('gateway.internalError', 'internal error; report it with the request id', c.get('requestId') ?? ''), 500);
+    return gatewayError(c, 500, 'gateway.internalError', 'internal error; report it with the request id');
   });
   app.notFound((c) => gatewayError(c, 404, 'gateway.route.notFound', `no operation at ${c.req.method} ${c.req.path}`));
 

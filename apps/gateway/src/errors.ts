@@ -6,6 +6,7 @@ import { errorBody } from '@dingtalk-gateway/errors';
 import type { AccessDeniedDetail, GatewayErrorCode } from '@dingtalk-gateway/types';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { answer } from './answer.js';
 import type { GatewayEnv } from './context.js';
 
 export function gatewayError(
@@ -17,5 +18,18 @@ export function gatewayError(
 ): Response {
   const log = c.get('log');
   if (log) log.errorCode = code;
-  return c.json(errorBody(code, message, c.get('requestId') ?? '', extra.accessDeniedDetail), status, extra.headers);
+  return answerJson(c, errorBody(code, message, c.get('requestId') ?? '', extra.accessDeniedDetail), status, extra.headers);
+}
+
+/** A JSON answer, with the same content type as Hono's `c.json()`. Header names in lower case. */
+export function answerJson(c: Context<GatewayEnv>, value: unknown, status: number, headers?: Record<string, string>): Response {
+  return answer(c, JSON.stringify(value), status, headers === undefined ? JSON_HEADERS : Object.assign(lowerCaseNames(headers), JSON_HEADERS));
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+function lowerCaseNames(headers: Record<string, string>): Record<string, string> {
+  const lower: Record<string, string> = {};
+  for (const name in headers) lower[name.toLowerCase()] = headers[name]!;
+  return lower;
 }

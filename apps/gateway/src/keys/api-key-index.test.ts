@@ -30,6 +30,15 @@ describe('createApiKeyIndex', () => {
     expect(await index.lookup(keys.other.key)).toBe(tenants.get('other'));
   });
 
+  it('answers at once, without a promise, for a key proven valid before (and with a synchronous hash)', async () => {
+    const web = setup(sha256HexWeb);
+    expect(web.index.lookup(web.keys.current.key)).toBeInstanceOf(Promise);
+    expect(await web.index.lookup(web.keys.current.key)).toBe(web.tenants.get('team'));
+    expect(web.index.lookup(web.keys.current.key)).toBe(web.tenants.get('team'));
+    const node = setup(sha256Hex);
+    expect(node.index.lookup(node.keys.other.key)).toBe(node.tenants.get('other'));
+  });
+
   it('accepts each of several keys of one tenant (rotation)', async () => {
     const { index, keys, tenants } = setup();
     expect(await index.lookup(keys.previous.key)).toBe(tenants.get('team'));

@@ -5,7 +5,8 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { Tenant } from '../tenants.js';
 
 export interface ApiKeyIndex {
-  lookup(key: string): Promise<Tenant | undefined>;
+  /** At once when it can (a key already proven valid, or a synchronous hash); else a promise. */
+  lookup(key: string): Tenant | undefined | Promise<Tenant | undefined>;
 }
 
 export type Sha256Hex = (text: string) => string | Promise<string>;
@@ -29,13 +30,17 @@ export function createApiKeyIndex(config: GatewayConfig, tenants: ReadonlyMap<st
    */
   const validKeys = new Map<string, Tenant>();
   return {
-    async lookup(key) {
+    lookup(key) {
       if (key.length > MAX_KEY_LENGTH) return undefined;
       const known = validKeys.get(key);
       if (known !== undefined) return known;
-      const tenant = byHash.get(await sha256Hex(key));
-      if (tenant !== undefined && validKeys.size < byHash.size) validKeys.set(key, tenant);
-      return tenant;
+      const remember = (hash: string) => {
+        const tenant = byHash.get(hash);
+        if (tenant !== undefined && validKeys.size < byHash.size) validKeys.set(key, tenant);
+        return tenant;
+      };
+      const hash = sha256Hex(key);
+      return typeof hash === 'string' ? remember(hash) : hash.then(remember);
     },
   };
 }

@@ -13,6 +13,7 @@
 import { TokenUnavailableError } from '@dingtalk-gateway/token-provider';
 import type { Handler } from 'hono';
 import type { GatewayEnv } from '../context.js';
+import { type HeaderRecord, answer } from '../answer.js';
 import { gatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { TokenRegistry } from '../tokens/registry.js';
@@ -88,7 +89,8 @@ export function dingtalkProxy(options: ProxyOptions): Handler<GatewayEnv> {
           await sleep(backoff(options.getRetries - retriesLeft, random));
           continue;
         }
-        Object.assign(log, { upstreamMs, upstreamAttempts: attempts });
+        log.upstreamMs = upstreamMs;
+        log.upstreamAttempts = attempts;
         return upstreamFailure(c, error);
       }
       const elapsed = now() - started;
@@ -102,7 +104,8 @@ export function dingtalkProxy(options: ProxyOptions): Handler<GatewayEnv> {
           token = (await tokens.getToken()).token;
         } catch (error) {
           if (error instanceof TokenUnavailableError) {
-            Object.assign(log, { upstreamMs, upstreamAttempts: attempts });
+            log.upstreamMs = upstreamMs;
+            log.upstreamAttempts = attempts;
             return gatewayError(c, 503, 'gateway.token.unavailable', `DingTalk refused the token of app ${tenant.appId} and no new one could be obtained: ${reason(error)}`);
           }
           throw error;
@@ -117,10 +120,11 @@ export function dingtalkProxy(options: ProxyOptions): Handler<GatewayEnv> {
         continue;
       }
 
-      Object.assign(log, { upstreamMs, upstreamAttempts: attempts });
-      for (const [name, value] of response.headers) c.header(name, value, { append: true });
-      if (NULL_BODY_STATUSES.has(response.status)) return c.body(null, response.status as 204);
-      return c.body(response.body as Uint8Array<ArrayBuffer>, response.status as 200);
+      log.upstreamMs = upstreamMs;
+      log.upstreamAttempts = attempts;
+      const answerHeaders = headerRecord(response.headers);
+      if (NULL_BODY_STATUSES.has(response.status)) return answer(c, null, response.status, answerHeaders);
+      return answer(c, response.body as Uint8Array<ArrayBuffer>, response.status, answerHeaders);
     }
   };
 }
@@ -133,6 +137,18 @@ export function dingtalkProxy(options: ProxyOptions): Handler<GatewayEnv> {
 function requestHeadersToForward(c: Parameters<Handler<GatewayEnv>>[0]): Record<string, string> {
   const raw = (c.env as { incoming?: { rawHeaders?: unknown } } | undefined)?.incoming?.rawHeaders;
   return Array.isArray(raw) ? forwardedRawRequestHeaders(raw as string[]) : forwardedRequestHeaders(c.req.raw.headers);
+}
+
+/** DingTalk's answer headers as a record; a repeated one as `Headers` would combine it. */
+function headerRecord(entries: ReadonlyArray<readonly [string, string]>): HeaderRecord {
+  const headers: HeaderRecord = {};
+  for (const [name, value] of entries) {
+    const seen = headers[name];
+    if (seen === undefined) headers[name] = value;
+    else if (name === 'set-cookie') headers[name] = [seen, value].flat();
+    else headers[name] = `${seen as string}, ${value}`;
+  }
+  return headers;
 }
 
 /** 50, 100, 200 ms … with ±50% jitter, so retries of many callers spread out. */

@@ -8,17 +8,24 @@
  *
  * ```ts
  * app.use('*', authenticate({ keys: createApiKeyIndex(config, tenants, sha256Hex) }));
+ * runSteps([authenticateStep({ keys }), …], proxy);
  * ```
  */
-import { createMiddleware } from 'hono/factory';
+import type { Context } from 'hono';
 import type { GatewayEnv } from '../../context.js';
 import { gatewayError } from '../../errors.js';
 import type { ApiKeyIndex } from '../../keys/api-key-index.js';
+import type { Tenant } from '../../tenants.js';
+import { type Step, stepMiddleware } from '../step.js';
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
 export function authenticate(options: { keys: ApiKeyIndex }) {
-  return createMiddleware<GatewayEnv>(async (c, next) => {
+  return stepMiddleware(authenticateStep(options));
+}
+
+export function authenticateStep(options: { keys: ApiKeyIndex }): Step {
+  return (c) => {
     const header = c.req.header('authorization');
     const key = header === undefined ? undefined : BEARER.exec(header)?.[1];
     if (key === undefined) {
@@ -26,13 +33,18 @@ export function authenticate(options: { keys: ApiKeyIndex }) {
         headers: { 'www-authenticate': 'Bearer realm="dingtalk-gateway"' },
       });
     }
-    const tenant = await options.keys.lookup(key);
-    if (tenant === undefined) {
-      return gatewayError(c, 401, 'gateway.auth.invalidKey', 'the API key is not valid', {
-        headers: { 'www-authenticate': 'Bearer realm="dingtalk-gateway", error="invalid_token"' },
-      });
-    }
-    c.set('tenant', tenant);
-    await next();
-  });
+    // A key seen before is found at once; only a new key waits for its hash.
+    const found = options.keys.lookup(key);
+    return found instanceof Promise ? found.then((tenant) => admit(c, tenant)) : admit(c, found);
+  };
+}
+
+function admit(c: Context<GatewayEnv>, tenant: Tenant | undefined): Response | undefined {
+  if (tenant === undefined) {
+    return gatewayError(c, 401, 'gateway.auth.invalidKey', 'the API key is not valid', {
+      headers: { 'www-authenticate': 'Bearer realm="dingtalk-gateway", error="invalid_token"' },
+    });
+  }
+  c.set('tenant', tenant);
+  return undefined;
 }

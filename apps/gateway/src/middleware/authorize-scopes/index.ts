@@ -6,12 +6,15 @@
  * app.use('*', authorizeScopes());
  * ```
  */
-import { createMiddleware } from 'hono/factory';
-import type { GatewayEnv } from '../../context.js';
 import { gatewayError } from '../../errors.js';
+import { type Step, stepMiddleware } from '../step.js';
 
 export function authorizeScopes() {
-  return createMiddleware<GatewayEnv>(async (c, next) => {
+  return stepMiddleware(authorizeScopesStep());
+}
+
+export function authorizeScopesStep(): Step {
+  return (c) => {
     const operation = c.get('operation');
     const permission = operation.permission;
     // An operation without a declared permission is refused: the gateway fails closed.
@@ -20,6 +23,6 @@ export function authorizeScopes() {
         accessDeniedDetail: { requiredScopes: permission === undefined ? [] : [permission] },
       });
     }
-    await next();
-  });
+    return undefined;
+  };
 }

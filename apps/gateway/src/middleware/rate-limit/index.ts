@@ -12,10 +12,10 @@
  * ```
  */
 import { type RateLimiter, RateLimiterUnavailableError, type WindowLimiter, rateLimitHeaders } from '@dingtalk-gateway/rate-limiter';
-import { createMiddleware } from 'hono/factory';
-import type { GatewayEnv } from '../../context.js';
+import { addAnswerHeader } from '../../answer.js';
 import { gatewayError } from '../../errors.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
+import { type Step, stepMiddleware } from '../step.js';
 
 /**
  * DingTalk counts calls per app and API in one-second windows. A sliding window of a little over
@@ -24,10 +24,21 @@ import type { GatewayMetrics } from '../../observability/metrics.js';
  */
 export const DINGTALK_QPS_WINDOW_MS = 1_050;
 
-export function rateLimit(options: { limiter: RateLimiter; qpsGuard: WindowLimiter; dingtalkQpsLimit: number; metrics: GatewayMetrics }) {
+export interface RateLimitOptions {
+  limiter: RateLimiter;
+  qpsGuard: WindowLimiter;
+  dingtalkQpsLimit: number;
+  metrics: GatewayMetrics;
+}
+
+export function rateLimit(options: RateLimitOptions) {
+  return stepMiddleware(rateLimitStep(options));
+}
+
+export function rateLimitStep(options: RateLimitOptions): Step {
   const { limiter, qpsGuard, metrics } = options;
   const guard = { limit: options.dingtalkQpsLimit, windowMs: DINGTALK_QPS_WINDOW_MS };
-  return createMiddleware<GatewayEnv>(async (c, next) => {
+  return async (c) => {
     const tenant = c.get('tenant');
     const operationId = c.get('operation').operationId;
     try {
@@ -43,8 +54,8 @@ export function rateLimit(options: { limiter: RateLimiter; qpsGuard: WindowLimit
 
       const decision = await limiter.limit(`tenant:${tenant.id}`, tenant.rateLimit);
       const headers = rateLimitHeaders('tenant', tenant.rateLimit, decision);
-      c.header('RateLimit-Policy', headers['RateLimit-Policy']);
-      c.header('RateLimit', headers.RateLimit);
+      addAnswerHeader(c, 'ratelimit-policy', headers['RateLimit-Policy']);
+      addAnswerHeader(c, 'ratelimit', headers.RateLimit);
       if (!decision.allowed) {
         metrics.rateLimited.inc({ tenant: tenant.id, limit: 'tenant' });
         return gatewayError(c, 429, 'gateway.rateLimit.tenant', `rate limit of ${tenant.rateLimit.rate} requests per second exceeded`, {
@@ -65,6 +76,6 @@ export function rateLimit(options: { limiter: RateLimiter; qpsGuard: WindowLimit
       }
       throw error;
     }
-    await next();
-  });
+    return undefined;
+  };
 }

@@ -9,9 +9,9 @@
  */
 import { bodyLimit } from 'hono/body-limit';
 import type { Context } from 'hono';
-import { createMiddleware } from 'hono/factory';
 import type { GatewayEnv } from '../../context.js';
 import { gatewayError } from '../../errors.js';
+import { type Step, stepMiddleware } from '../step.js';
 
 /**
  * Headers first: a body-less GET never touches the request stream (on Node that would build a
@@ -25,27 +25,31 @@ function mayHaveBody(method: string, contentLength: string | undefined, transfer
 }
 
 export function readBody(options: { maxBytes: number }) {
+  return stepMiddleware(readBodyStep(options));
+}
+
+export function readBodyStep(options: { maxBytes: number }): Step {
   const tooLarge = (c: Context<GatewayEnv>) => gatewayError(c, 413, 'gateway.request.tooLarge', `request body is over ${options.maxBytes} bytes`);
   const limit = bodyLimit({ maxSize: options.maxBytes, onError: tooLarge });
-  return createMiddleware<GatewayEnv>(async (c, next) => {
+  return (c) => {
     const method = c.req.method;
     const contentLength = c.req.header('content-length');
     const transferEncoding = c.req.header('transfer-encoding');
     if (!mayHaveBody(method, contentLength, transferEncoding, () => c.req.raw.body !== null)) {
       c.set('rawBody', undefined);
-      return next();
+      return undefined;
     }
-    let bodyRead = false;
-    const read = async () => {
+    return readWithin(c, contentLength, transferEncoding);
+  };
+
+  async function readWithin(c: Context<GatewayEnv>, contentLength: string | undefined, transferEncoding: string | undefined): Promise<Response | undefined> {
+    const method = c.req.method;
+    const read = async (): Promise<Response | undefined> => {
       const bytes = new Uint8Array(await c.req.arrayBuffer());
-      bodyRead = true;
       // bodyLimit trusts Content-Length when present; Node's parser enforces it, not every runtime does.
-      if (bytes.byteLength > options.maxBytes) {
-        c.res = tooLarge(c);
-        return;
-      }
+      if (bytes.byteLength > options.maxBytes) return tooLarge(c);
       c.set('rawBody', bytes.byteLength === 0 ? undefined : bytes);
-      await next();
+      return undefined;
     };
     // The usual request with a body announces its length. bodyLimit's own check for that case,
     // done here (performance): bodyLimit starts by reading `c.req.raw.body`, and on Node that
@@ -58,12 +62,11 @@ export function readBody(options: { maxBytes: number }) {
         if (Number.parseInt(contentLength || '0', 10) > options.maxBytes && c.req.raw.body !== null) return tooLarge(c);
         return await read();
       }
-      return await limit(c, read);
-    } catch (error) {
-      // Only a body that broke off (client gone, bad chunk) is the caller's doing; anything thrown
-      // after the body was read comes from further down and is not ours to answer.
-      if (bodyRead) throw error;
+      // bodyLimit answers with `tooLarge`, or goes on to `read` and passes on what it returns.
+      return ((await limit(c, read as () => Promise<void>)) as Response | undefined) ?? undefined;
+    } catch {
+      // Only reading can throw here: a body that broke off (client gone, bad chunk).
       return gatewayError(c, 400, 'paramError', 'the request body could not be read');
     }
-  });
+  }
 }

@@ -7,6 +7,7 @@
  * ```
  */
 import { createMiddleware } from 'hono/factory';
+import { applyAnswerHeaders } from '../../answer.js';
 import type { GatewayEnv } from '../../context.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -20,7 +21,9 @@ export function requestId(options: { generate?: () => string } = {}) {
     const offered = c.req.header(REQUEST_ID_HEADER);
     const id = offered !== undefined && SANE_ID.test(offered) ? offered : generate();
     c.set('requestId', id);
-    c.header(REQUEST_ID_HEADER, id);
+    // On every answer: `answer()` adds it; answers made otherwise get it after the fact.
+    c.set('answerHeaders', { [REQUEST_ID_HEADER]: id });
     await next();
+    applyAnswerHeaders(c);
   });
 }

@@ -7,12 +7,15 @@
  * ```
  */
 import type { SpecValidator } from '@dingtalk-gateway/spec-validator';
-import { createMiddleware } from 'hono/factory';
-import type { GatewayEnv } from '../../context.js';
 import { gatewayError } from '../../errors.js';
+import { type Step, stepMiddleware } from '../step.js';
 
 export function routeOperation(options: { validator: SpecValidator }) {
-  return createMiddleware<GatewayEnv>(async (c, next) => {
+  return stepMiddleware(routeOperationStep(options));
+}
+
+export function routeOperationStep(options: { validator: SpecValidator }): Step {
+  return (c) => {
     const match = options.validator.match(c.req.method, c.req.path);
     if (match.kind === 'notFound') {
       return gatewayError(c, 404, 'gateway.route.notFound', `no operation at ${c.req.method} ${c.req.path}`);
@@ -24,6 +27,6 @@ export function routeOperation(options: { validator: SpecValidator }) {
     }
     c.set('operation', match.operation);
     c.set('pathParams', match.pathParams);
-    await next();
-  });
+    return undefined;
+  };
 }

@@ -8,9 +8,8 @@
  * ```
  */
 import type { SpecValidator } from '@dingtalk-gateway/spec-validator';
-import { createMiddleware } from 'hono/factory';
-import type { GatewayEnv } from '../../context.js';
 import { gatewayError } from '../../errors.js';
+import { type Step, stepMiddleware } from '../step.js';
 import { duplicateKey } from './duplicate-keys.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -23,7 +22,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 export function validateRequest(options: { validator: SpecValidator }) {
-  return createMiddleware<GatewayEnv>(async (c, next) => {
+  return stepMiddleware(validateRequestStep(options));
+}
+
+export function validateRequestStep(options: { validator: SpecValidator }): Step {
+  return (c) => {
     const raw = c.get('rawBody');
     let body: unknown;
     if (raw !== undefined) {
@@ -54,6 +57,6 @@ export function validateRequest(options: { validator: SpecValidator }) {
     const query = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));
     const result = options.validator.validateRequest(c.get('operation'), { pathParams: c.get('pathParams'), query, body });
     if (!result.ok) return gatewayError(c, 400, 'paramError', result.message);
-    await next();
-  });
+    return undefined;
+  };
 }
