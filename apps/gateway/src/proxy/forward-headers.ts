@@ -68,8 +68,13 @@ export function forwardedRawRequestHeaders(rawHeaders: readonly string[]): Recor
 /** The header names a `Connection` header lists (hop-by-hop for this connection only). */
 function connectionNamed(connection: string | null): ReadonlySet<string> | undefined {
   if (connection === null) return undefined;
+  // The usual values name only hop-by-hop headers, never forwarded anyway (a keep-alive client
+  // sends one on every request: no set to build).
+  if (USUAL_CONNECTION_VALUES.has(connection)) return undefined;
   return new Set(connection.split(',').map((token) => token.trim().toLowerCase()));
 }
+
+const USUAL_CONNECTION_VALUES: ReadonlySet<string> = new Set(['keep-alive', 'Keep-Alive', 'close', 'Close']);
 
 function isForwarded(name: string, named: ReadonlySet<string> | undefined): boolean {
   return !NEVER_FORWARDED.has(name) && !named?.has(name) && !name.startsWith('x-forwarded-');
