@@ -144,6 +144,8 @@ describe('the Node entry', () => {
       const closed = own.close();
       const response = await inFlight;
       expect(response.status).toBe(200);
+      // The answer in flight when the drain began tells the client this connection ends.
+      expect(response.headers.get('connection')).toBe('close');
       await closed;
       await expect(fetch(`${own.url}/healthz`)).rejects.toThrow();
     } finally {
