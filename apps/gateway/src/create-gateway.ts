@@ -12,7 +12,7 @@
  * const response = await gateway.app.request('/v2.0/wiki/workspaces?operatorId=x', { headers: { authorization: `Bearer ${key}` } });
  * ```
  */
-import { MemoryRateLimiter, MemoryWindowLimiter, type RateLimiter, type WindowLimiter } from '@dingtalk-gateway/rate-limiter';
+import { MemoryRateLimiter, MemoryWindowLimiter, type RateLimiter, type RequestLimiter, SequentialRequestLimiter, type WindowLimiter } from '@dingtalk-gateway/rate-limiter';
 import { type OpenApiDocument, loadGatewayContract } from '@dingtalk-gateway/spec';
 import { TokenUnavailableError } from '@dingtalk-gateway/token-provider';
 import { type SpecValidator, createSpecValidator } from '@dingtalk-gateway/spec-validator';
@@ -50,6 +50,11 @@ export interface GatewayDeps {
   limiter?: RateLimiter;
   /** DingTalk's per-app QPS guard. Default: in memory (one instance). */
   qpsGuard?: WindowLimiter;
+  /**
+   * All of a request's limits in one call: the Redis stores' single round trip. Default:
+   * `limiter` and `qpsGuard`, asked in turn.
+   */
+  requestLimiter?: RequestLimiter;
   /** Default: token providers in memory (one instance). */
   tokenProviders?: TokenProviderFactory;
   logger?: Logger;
@@ -149,7 +154,11 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
         authorizeScopesStep(),
         readBodyStep({ maxBytes: config.server.bodyLimitBytes }),
         validateRequestStep({ validator }),
-        rateLimitStep({ limiter: deps.limiter ?? new MemoryRateLimiter(), qpsGuard: deps.qpsGuard ?? new MemoryWindowLimiter(), dingtalkQpsLimit: config.dingtalk.qpsLimit, metrics }),
+        rateLimitStep({
+          limits: deps.requestLimiter ?? new SequentialRequestLimiter(deps.limiter ?? new MemoryRateLimiter(), deps.qpsGuard ?? new MemoryWindowLimiter()),
+          dingtalkQpsLimit: config.dingtalk.qpsLimit,
+          metrics,
+        }),
       ],
       dingtalkProxy({ upstream: deps.upstream, tokens, getRetries: config.upstream.getRetries, metrics }),
     ),

@@ -32,6 +32,7 @@ import { RateLimiterUnavailableError } from './interface.js';
 import { MemoryRateLimiter } from './memory.js';
 import { MemoryWindowLimiter } from './memory-window.js';
 import { NoopRateLimiter, NoopWindowLimiter } from './noop.js';
+import { type RequestLimiter, SequentialRequestLimiter } from './request-limits.js';
 import { assertWindowPolicy, denied } from './window.js';
 import type { WindowDecision, WindowLimiter, WindowPolicy } from './window-interface.js';
 
@@ -75,19 +76,7 @@ export interface FallbackWindowLimiter extends WindowLimiter {
 export function withFallback(primary: RateLimiter, options: FallbackOptions = {}): FallbackRateLimiter {
   const circuit = new Circuit(options);
   const mode = options.mode ?? 'local';
-  const fallback: RateLimiter =
-    mode === 'local'
-      ? (options.local ?? new MemoryRateLimiter({ clock: options.clock }))
-      : mode === 'open'
-        ? new NoopRateLimiter()
-        : {
-            limit: async (_key: string, policy: RateLimitPolicy, cost = 1): Promise<RateLimitDecision> => {
-              assertPolicy(policy);
-              assertCost(cost);
-              const waitMs = circuit.untilProbeMs();
-              return { allowed: false, limit: policy.burst, remaining: 0, resetMs: waitMs, retryAfterMs: waitMs };
-            },
-          };
+  const fallback: RateLimiter = mode === 'local' ? (options.local ?? new MemoryRateLimiter({ clock: options.clock })) : modeRateLimiter(mode, circuit);
   return {
     get state() {
       return circuit.state;
@@ -106,17 +95,7 @@ export function withWindowFallback(
 ): FallbackWindowLimiter {
   const circuit = new Circuit(options);
   const mode = options.mode ?? 'local';
-  const fallback: WindowLimiter =
-    mode === 'local'
-      ? (options.local ?? new MemoryWindowLimiter({ clock: options.clock }))
-      : mode === 'open'
-        ? new NoopWindowLimiter()
-        : {
-            hit: async (_key: string, policy: WindowPolicy): Promise<WindowDecision> => {
-              assertWindowPolicy(policy);
-              return denied(circuit.untilProbeMs());
-            },
-          };
+  const fallback: WindowLimiter = mode === 'local' ? (options.local ?? new MemoryWindowLimiter({ clock: options.clock })) : modeWindowLimiter(mode, circuit);
   return {
     get state() {
       return circuit.state;
@@ -130,6 +109,64 @@ export function withWindowFallback(
 }
 
 /** The state machine: which of two ways to decide one call, whatever a decision is. */
+/**
+ * `primary` (a `RedisRequestLimiter`) behind the same circuit: while it is unreachable, the
+ * request's checks go to `local` (default: in-memory limiters, asked in turn), or are all
+ * admitted (`open`), or refused at the first check (`closed`), exactly as `withFallback` and
+ * `withWindowFallback` would decide each limit.
+ */
+export function withRequestFallback(primary: RequestLimiter, options: RequestFallbackOptions = {}): FallbackRequestLimiter {
+  const circuit = new Circuit(options);
+  const mode = options.mode ?? 'local';
+  const fallback: RequestLimiter =
+    mode === 'local'
+      ? (options.local ?? new SequentialRequestLimiter(new MemoryRateLimiter({ clock: options.clock }), new MemoryWindowLimiter({ clock: options.clock })))
+      : new SequentialRequestLimiter(modeRateLimiter(mode, circuit), modeWindowLimiter(mode, circuit));
+  return {
+    get state() {
+      return circuit.state;
+    },
+    check: (checks) =>
+      circuit.call(
+        () => primary.check(checks),
+        () => fallback.check(checks),
+      ),
+  };
+}
+
+export interface RequestFallbackOptions extends FallbackCircuitOptions {
+  /** What decides in `local` mode. Default: a new `MemoryRateLimiter` and `MemoryWindowLimiter`, asked in turn. */
+  local?: RequestLimiter;
+}
+
+export interface FallbackRequestLimiter extends RequestLimiter {
+  readonly state: FallbackState;
+}
+
+/** `open`: admits everything; `closed`: refuses everything until the next probe of the primary. */
+function modeRateLimiter(mode: 'open' | 'closed', circuit: Circuit): RateLimiter {
+  if (mode === 'open') return new NoopRateLimiter();
+  return {
+    limit: async (_key: string, policy: RateLimitPolicy, cost = 1): Promise<RateLimitDecision> => {
+      assertPolicy(policy);
+      assertCost(cost);
+      const waitMs = circuit.untilProbeMs();
+      return { allowed: false, limit: policy.burst, remaining: 0, resetMs: waitMs, retryAfterMs: waitMs };
+    },
+  };
+}
+
+/** As `modeRateLimiter`, for sliding windows. */
+function modeWindowLimiter(mode: 'open' | 'closed', circuit: Circuit): WindowLimiter {
+  if (mode === 'open') return new NoopWindowLimiter();
+  return {
+    hit: async (_key: string, policy: WindowPolicy): Promise<WindowDecision> => {
+      assertWindowPolicy(policy);
+      return denied(circuit.untilProbeMs());
+    },
+  };
+}
+
 class Circuit {
   private readonly probeIntervalMs: number;
   private readonly clock: Clock;

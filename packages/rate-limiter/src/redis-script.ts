@@ -32,11 +32,12 @@ export const DEFAULT_TIMEOUT_MS = 50;
 export function defineScript<Command extends (...args: never[]) => Promise<unknown>>(
   redis: Redis | Cluster,
   name: string,
-  numberOfKeys: number,
+  /** `undefined`: the keys vary per call, and each call passes their number first. */
+  numberOfKeys: number | undefined,
   lua: string,
 ): Command {
   const client = redis as (Redis | Cluster) & Record<string, Command | undefined>;
-  if (typeof client[name] !== 'function') redis.defineCommand(name, { numberOfKeys, lua });
+  if (typeof client[name] !== 'function') redis.defineCommand(name, numberOfKeys === undefined ? { lua } : { numberOfKeys, lua });
   return (client[name] as Command).bind(redis) as Command;
 }
 

@@ -15,6 +15,7 @@
  * Like `RedisRateLimiter`, this only reports failure (`RateLimiterUnavailableError`); what to do
  * while Redis is unreachable is decided by `withWindowFallback` (see `fallback.ts`).
  */
+import { CLOCK, WINDOW_FUNCTION } from './redis-lua.js';
 import { DEFAULT_TIMEOUT_MS, callRedis, defineScript, type RedisLimiterOptions } from './redis-script.js';
 import { admitted, assertWindowPolicy, denied } from './window.js';
 import type { WindowDecision, WindowLimiter, WindowPolicy } from './window-interface.js';
@@ -39,31 +40,8 @@ import type { WindowDecision, WindowLimiter, WindowPolicy } from './window-inter
  * Calling TIME and then writing is only allowed because Redis replicates the script's *effects*,
  * as for `GCRA_LUA`; we require Redis >= 5.
  */
-export const WINDOW_LUA = `
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
-
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - window))
-local count = redis.call('ZCARD', KEYS[1])
-
-if count < limit then
-  local score = string.format('%.0f', now)
-  local member = score
-  local n = 0
-  while redis.call('ZSCORE', KEYS[1], member) do
-    n = n + 1
-    member = score .. '-' .. n
-  end
-  redis.call('ZADD', KEYS[1], score, member)
-  redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', math.ceil((now + window) / 1000)))
-  return {1, count + 1, 0}
-end
-
-local nth = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
-return {0, count, tonumber(nth[2]) + window - now}
+export const WINDOW_LUA = `${WINDOW_FUNCTION}${CLOCK}
+return {window_hit(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), now_us)}
 `;
 
 /** Name of the ioredis custom command; versioned with the script (see `defineScript`). */

@@ -11,6 +11,7 @@
  */
 import { EPSILON_MS, assertCost, assertPolicy, toDecision } from './gcra.js';
 import type { RateLimitDecision, RateLimitPolicy, RateLimiter } from './interface.js';
+import { CLOCK, GCRA_FUNCTION } from './redis-lua.js';
 import { DEFAULT_TIMEOUT_MS, callRedis, defineScript, type RedisLimiterOptions } from './redis-script.js';
 
 /**
@@ -26,32 +27,8 @@ import { DEFAULT_TIMEOUT_MS, callRedis, defineScript, type RedisLimiterOptions }
  * The TAT is stored with %.17g so it round-trips exactly; Lua's tostring keeps only 14 digits,
  * which would drift a saturated key by up to 0.01 ms per request.
  */
-export const GCRA_LUA = `
-local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local eps = tonumber(ARGV[4])
-
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
-
-local tat = now
-local stored = tonumber(redis.call('GET', KEYS[1]) or '')
-if stored and stored > now then tat = stored end
-
-if cost > burst then
-  return {0, string.format('%.17g', tat - now), '0'}
-end
-local new_tat = tat + cost * interval
-local until_allowed = new_tat - burst * interval - now
-if until_allowed > eps then
-  return {0, string.format('%.17g', tat - now), string.format('%.17g', until_allowed)}
-end
-if cost > 0 then
-  -- Expire exactly when the bucket is full again: from then on the key carries no state.
-  redis.call('SET', KEYS[1], string.format('%.17g', new_tat), 'PX', math.max(1, math.ceil(new_tat - now)))
-end
-return {1, string.format('%.17g', new_tat - now), '0'}
+export const GCRA_LUA = `${GCRA_FUNCTION}${CLOCK}
+return {gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), now_ms)}
 `;
 
 /** Name of the ioredis custom command; versioned with the script (see `defineScript`). */

@@ -3,15 +3,7 @@
  * DingTalk tokens, all in one Redis, each behind the configured policy for Redis being slow or
  * down, with a log line and a metric when it trips and when it recovers.
  */
-import {
-  type FallbackMode,
-  RedisRateLimiter,
-  RedisWindowLimiter,
-  type RateLimiter,
-  type WindowLimiter,
-  withFallback,
-  withWindowFallback,
-} from '@dingtalk-gateway/rate-limiter';
+import { type FallbackMode, RedisRequestLimiter, type RequestLimiter, withRequestFallback } from '@dingtalk-gateway/rate-limiter';
 import { createMemoryTokenProvider, createRedisTokenProvider } from '@dingtalk-gateway/token-provider';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -20,8 +12,8 @@ import type { GatewayMetrics } from '../observability/metrics.js';
 import type { TokenProviderFactory } from '../tokens/registry.js';
 
 export interface RedisStores {
-  limiter: RateLimiter;
-  qpsGuard: WindowLimiter;
+  /** Tenants' limits and DingTalk's QPS guard, decided in one round trip per request. */
+  requestLimiter: RequestLimiter;
   tokenProviders: TokenProviderFactory;
   /**
    * Resolves once Redis answers, or after `timeoutMs` when it does not: start serving then, on
@@ -61,8 +53,11 @@ export function createRedisStores(config: RedisConfig, env: NodeJS.ProcessEnv, l
   };
   const mode: FallbackMode = config.whenDown;
   const prefix = config.keyPrefix;
-  const limiter = withFallback(new RedisRateLimiter({ redis, prefix: `${prefix}rl:`, timeoutMs: config.timeoutMs }), { mode, ...events('rateLimits') });
-  const qpsGuard = withWindowFallback(new RedisWindowLimiter({ redis, prefix: `${prefix}qps:`, timeoutMs: config.timeoutMs }), { mode, ...events('qpsGuard') });
+  // One store (metrics label `rateLimits`) for the tenants' limits and the QPS guard: one script decides both.
+  const requestLimiter = withRequestFallback(
+    new RedisRequestLimiter({ redis, ratePrefix: `${prefix}rl:`, windowPrefix: `${prefix}qps:`, timeoutMs: config.timeoutMs }),
+    { mode, ...events('rateLimits') },
+  );
   const tokenEvents = events('tokens');
   const tokenProviders: TokenProviderFactory = (appId, fetchToken, onFetch) =>
     createRedisTokenProvider({
@@ -76,8 +71,7 @@ export function createRedisStores(config: RedisConfig, env: NodeJS.ProcessEnv, l
     });
 
   return {
-    limiter,
-    qpsGuard,
+    requestLimiter,
     tokenProviders,
     async connected(timeoutMs) {
       if (redis.status === 'ready') return true;

@@ -66,8 +66,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const gateway = createGateway(config, {
     upstream,
     secrets,
-    limiter: options.limiter ?? stores?.limiter,
-    qpsGuard: stores?.qpsGuard,
+    limiter: options.limiter,
+    // Given a limiter of its own (tests), the gateway asks it and an in-memory QPS guard in turn.
+    requestLimiter: options.limiter ? undefined : stores?.requestLimiter,
     tokenProviders: options.tokenProviders ?? stores?.tokenProviders,
     logger,
     metrics,

@@ -17,6 +17,7 @@
  * `setTimeout(() => setImmediate(() => reject(...)), timeoutMs)` in both places.
  */
 import { Writable } from 'node:stream';
+import type { LimitCheck } from '@dingtalk-gateway/rate-limiter';
 import { REDIS_URL, checkRedis } from '@dingtalk-gateway/test-support';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -63,33 +64,22 @@ function setup() {
 }
 
 describe.skipIf(unreachable)('a stalled event loop is not a Redis outage', () => {
-  it('rate limits: a reply that arrived during the stall is used; the store stays on Redis', async () => {
+  it("rate limits (the tenant's and DingTalk's QPS guard, one script): a reply that arrived during the stall is used; the store stays on Redis", async () => {
     const { stores, fallbacks, warnings } = setup();
     expect(await stores.connected(3_000)).toBe(true);
-    await stores.limiter.limit('tenant', policy); // loads the script
+    const checks: LimitCheck[] = [
+      { kind: 'rate', key: 'tenant', policy },
+      { kind: 'window', key: 'app:operation', policy: { limit: 1000, windowMs: 1000 } },
+    ];
+    await stores.requestLimiter.check(checks); // loads the script
     for (let i = 0; i < TRIALS; i++) {
       await nextTurn();
-      const decision = stores.limiter.limit('tenant', policy);
+      const decisions = stores.requestLimiter.check(checks);
       stall(3 * TIMEOUT_MS);
-      await decision;
+      expect((await decisions).map((o) => o.decision.allowed)).toEqual([true, true]);
     }
     expect(warnings(), 'no "Redis unavailable" while Redis answered in time').toEqual([]);
     expect(await fallbacks('rateLimits')).toBe(0);
-  });
-
-  it("DingTalk's QPS guard: likewise", async () => {
-    const { stores, fallbacks, warnings } = setup();
-    expect(await stores.connected(3_000)).toBe(true);
-    const window = { limit: 1000, windowMs: 1000 };
-    await stores.qpsGuard.hit('app:operation', window);
-    for (let i = 0; i < TRIALS; i++) {
-      await nextTurn();
-      const decision = stores.qpsGuard.hit('app:operation', window);
-      stall(3 * TIMEOUT_MS);
-      await decision;
-    }
-    expect(warnings()).toEqual([]);
-    expect(await fallbacks('qpsGuard')).toBe(0);
   });
 
   it('tokens: a Redis read answered during the stall is used; no local fallback', async () => {

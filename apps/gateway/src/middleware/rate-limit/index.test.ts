@@ -1,4 +1,4 @@
-import { MemoryRateLimiter, MemoryWindowLimiter, type RateLimitPolicy, type RateLimiter, RateLimiterUnavailableError, type WindowLimiter } from '@dingtalk-gateway/rate-limiter';
+import { MemoryRateLimiter, MemoryWindowLimiter, type RateLimitPolicy, type RateLimiter, RateLimiterUnavailableError, SequentialRequestLimiter, type WindowLimiter } from '@dingtalk-gateway/rate-limiter';
 import type { OperationInfo } from '@dingtalk-gateway/spec-validator';
 import { Hono } from 'hono';
 import { describe, expect, it, vi } from 'vitest';
@@ -38,7 +38,7 @@ function setup(options: { tenants: Tenant[]; dingtalkQpsLimit?: number; limiter?
     await next();
     c.header('x-error-code', c.get('log').errorCode ?? '-');
   });
-  app.use('*', rateLimit({ limiter, qpsGuard, dingtalkQpsLimit: options.dingtalkQpsLimit ?? 100_000, metrics }));
+  app.use('*', rateLimit({ limits: new SequentialRequestLimiter(limiter, qpsGuard), dingtalkQpsLimit: options.dingtalkQpsLimit ?? 100_000, metrics }));
   app.all('*', (c) => {
     downstream();
     return c.text('through');

@@ -8,10 +8,11 @@
  * Refusals are `429` with `Retry-After`.
  *
  * ```ts
- * app.use('*', rateLimit({ limiter: new MemoryRateLimiter(), qpsGuard: new MemoryWindowLimiter(), dingtalkQpsLimit: 20, metrics }));
+ * const limits = new SequentialRequestLimiter(new MemoryRateLimiter(), new MemoryWindowLimiter());
+ * app.use('*', rateLimit({ limits, dingtalkQpsLimit: 20, metrics }));
  * ```
  */
-import { type RateLimiter, RateLimiterUnavailableError, type WindowLimiter, rateLimitHeaders } from '@dingtalk-gateway/rate-limiter';
+import { type LimitCheck, type LimitOutcome, RateLimiterUnavailableError, type RequestLimiter, rateLimitHeaders } from '@dingtalk-gateway/rate-limiter';
 import { addAnswerHeader } from '../../answer.js';
 import { gatewayError } from '../../errors.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
@@ -25,8 +26,8 @@ import { type Step, stepMiddleware } from '../step.js';
 export const DINGTALK_QPS_WINDOW_MS = 1_050;
 
 export interface RateLimitOptions {
-  limiter: RateLimiter;
-  qpsGuard: WindowLimiter;
+  /** Decides all of a request's limits in one call (`SequentialRequestLimiter` over any limiters, or Redis' one round trip). */
+  limits: RequestLimiter;
   dingtalkQpsLimit: number;
   metrics: GatewayMetrics;
 }
@@ -36,46 +37,58 @@ export function rateLimit(options: RateLimitOptions) {
 }
 
 export function rateLimitStep(options: RateLimitOptions): Step {
-  const { limiter, qpsGuard, metrics } = options;
+  const { limits, metrics } = options;
   const guard = { limit: options.dingtalkQpsLimit, windowMs: DINGTALK_QPS_WINDOW_MS };
   return async (c) => {
     const tenant = c.get('tenant');
     const operationId = c.get('operation').operationId;
+    const operationPolicy = tenant.operationLimits.get(operationId);
+    const checks: LimitCheck[] = [];
+    if (operationPolicy) checks.push({ kind: 'rate', key: `tenant:${tenant.id}:op:${operationId}`, policy: operationPolicy });
+    checks.push({ kind: 'rate', key: `tenant:${tenant.id}`, policy: tenant.rateLimit });
+    checks.push({ kind: 'window', key: `app:${tenant.appId}:op:${operationId}`, policy: guard });
+
+    let outcomes: LimitOutcome[];
     try {
-      const operationPolicy = tenant.operationLimits.get(operationId);
-      if (operationPolicy) {
-        const decision = await limiter.limit(`tenant:${tenant.id}:op:${operationId}`, operationPolicy);
-        if (!decision.allowed) {
-          metrics.rateLimited.inc({ tenant: tenant.id, limit: 'operation' });
-          const headers = rateLimitHeaders('operation', operationPolicy, decision);
-          return gatewayError(c, 429, 'gateway.rateLimit.tenant', `rate limit of ${operationPolicy.rate} ${operationId} requests per second exceeded`, { headers: { ...headers } });
-        }
-      }
-
-      const decision = await limiter.limit(`tenant:${tenant.id}`, tenant.rateLimit);
-      const headers = rateLimitHeaders('tenant', tenant.rateLimit, decision);
-      addAnswerHeader(c, 'ratelimit-policy', headers['RateLimit-Policy']);
-      addAnswerHeader(c, 'ratelimit', headers.RateLimit);
-      if (!decision.allowed) {
-        metrics.rateLimited.inc({ tenant: tenant.id, limit: 'tenant' });
-        return gatewayError(c, 429, 'gateway.rateLimit.tenant', `rate limit of ${tenant.rateLimit.rate} requests per second exceeded`, {
-          headers: headers['Retry-After'] ? { 'Retry-After': headers['Retry-After'] } : {},
-        });
-      }
-
-      const qps = await qpsGuard.hit(`app:${tenant.appId}:op:${operationId}`, guard);
-      if (!qps.allowed) {
-        metrics.rateLimited.inc({ tenant: tenant.id, limit: 'dingtalkQps' });
-        return gatewayError(c, 429, 'gateway.rateLimit.dingtalkQps', `DingTalk app ${tenant.appId} is at DingTalk's limit of ${options.dingtalkQpsLimit} ${operationId} calls per second`, {
-          headers: { 'Retry-After': String(Math.max(1, Math.ceil(qps.retryAfterMs / 1000))) },
-        });
-      }
+      // One call for all of them (on Redis, one round trip); it stops at the first refusal.
+      outcomes = await limits.check(checks);
     } catch (error) {
       if (error instanceof RateLimiterUnavailableError) {
         return gatewayError(c, 503, 'gateway.unavailable', 'the rate limiter is unavailable; try again shortly', { headers: { 'Retry-After': '1' } });
       }
       throw error;
     }
+
+    let next = 0;
+    if (operationPolicy) {
+      const decision = (outcomes[next++] as RateOutcome).decision;
+      if (!decision.allowed) {
+        metrics.rateLimited.inc({ tenant: tenant.id, limit: 'operation' });
+        const headers = rateLimitHeaders('operation', operationPolicy, decision);
+        return gatewayError(c, 429, 'gateway.rateLimit.tenant', `rate limit of ${operationPolicy.rate} ${operationId} requests per second exceeded`, { headers: { ...headers } });
+      }
+    }
+
+    const decision = (outcomes[next++] as RateOutcome).decision;
+    const headers = rateLimitHeaders('tenant', tenant.rateLimit, decision);
+    addAnswerHeader(c, 'ratelimit-policy', headers['RateLimit-Policy']);
+    addAnswerHeader(c, 'ratelimit', headers.RateLimit);
+    if (!decision.allowed) {
+      metrics.rateLimited.inc({ tenant: tenant.id, limit: 'tenant' });
+      return gatewayError(c, 429, 'gateway.rateLimit.tenant', `rate limit of ${tenant.rateLimit.rate} requests per second exceeded`, {
+        headers: headers['Retry-After'] ? { 'Retry-After': headers['Retry-After'] } : {},
+      });
+    }
+
+    const qps = outcomes[next]!.decision;
+    if (!qps.allowed) {
+      metrics.rateLimited.inc({ tenant: tenant.id, limit: 'dingtalkQps' });
+      return gatewayError(c, 429, 'gateway.rateLimit.dingtalkQps', `DingTalk app ${tenant.appId} is at DingTalk's limit of ${options.dingtalkQpsLimit} ${operationId} calls per second`, {
+        headers: { 'Retry-After': String(Math.max(1, Math.ceil(qps.retryAfterMs / 1000))) },
+      });
+    }
     return undefined;
   };
 }
+
+type RateOutcome = Extract<LimitOutcome, { kind: 'rate' }>;

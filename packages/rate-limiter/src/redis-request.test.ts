@@ -1,0 +1,111 @@
+/**
+ * Runs against a real Redis at REDIS_URL (default redis://127.0.0.1:6379). Unreachable Redis
+ * skips these tests locally, and fails them when CI=true.
+ */
+import { REDIS_URL, checkRedis, deleteKeys, hungServer } from '@dingtalk-gateway/test-support';
+import { Cluster, Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RateLimiterUnavailableError } from './interface.js';
+import { RedisRateLimiter } from './redis.js';
+import { RedisRequestLimiter } from './redis-request.js';
+import { RedisWindowLimiter } from './redis-window.js';
+import { type LimitCheck, type LimitOutcome, SequentialRequestLimiter } from './request-limits.js';
+
+const unreachable = await checkRedis();
+
+/** A request's checks as the gateway makes them: an operation limit, the tenant's, DingTalk's QPS guard. */
+const checksOf = (id: string): LimitCheck[] => [
+  { kind: 'rate', key: `tenant:${id}:op:add`, policy: { rate: 1, burst: 4 } },
+  { kind: 'rate', key: `tenant:${id}`, policy: { rate: 1, burst: 3 } },
+  { kind: 'window', key: `app:${id}:op:add`, policy: { limit: 2, windowMs: 10_000 } },
+];
+
+/** What a test can compare exactly: which limit decided what, and what was left. */
+const summary = (outcomes: LimitOutcome[]) => outcomes.map((o) => [o.kind, o.decision.allowed, o.decision.remaining]);
+
+describe.skipIf(unreachable !== undefined)('RedisRequestLimiter (real Redis)', () => {
+  const run = `${process.pid}:${Date.now()}`;
+  const prefixes = { rate: `dtg:rq:test:${run}:rl:`, window: `dtg:rq:test:${run}:rlw:` };
+  const timeoutMs = 2000;
+  const clients: Redis[] = [];
+  let admin: Redis;
+
+  function client(): Redis {
+    const redis = new Redis(REDIS_URL);
+    clients.push(redis);
+    return redis;
+  }
+
+  beforeAll(() => {
+    admin = client();
+  });
+
+  afterAll(async () => {
+    await deleteKeys(admin, `dtg:rq:test:${run}:`);
+    for (const redis of clients) redis.disconnect();
+  });
+
+  it('decides in one round trip exactly what the one-limit limiters decide when asked in turn', async () => {
+    const combined = new RedisRequestLimiter({ redis: client(), ratePrefix: prefixes.rate, windowPrefix: prefixes.window, timeoutMs });
+    const oneByOne = new SequentialRequestLimiter(
+      new RedisRateLimiter({ redis: client(), prefix: prefixes.rate, timeoutMs }),
+      new RedisWindowLimiter({ redis: client(), prefix: prefixes.window, timeoutMs }),
+    );
+    const viaScript: unknown[] = [];
+    const viaLimiters: unknown[] = [];
+    for (let i = 0; i < 5; i++) {
+      viaScript.push(summary(await combined.check(checksOf('script'))));
+      viaLimiters.push(summary(await oneByOne.check(checksOf('limiters'))));
+    }
+    expect(viaScript).toEqual(viaLimiters);
+    // The QPS guard (2 per window) refuses the 3rd request; the operation and tenant limits had
+    // counted it already. The 4th: the tenant's burst of 3 is spent, so the guard is not asked.
+    expect(viaScript).toEqual([
+      [['rate', true, 3], ['rate', true, 2], ['window', true, 1]],
+      [['rate', true, 2], ['rate', true, 1], ['window', true, 0]],
+      [['rate', true, 1], ['rate', true, 0], ['window', false, 0]],
+      [['rate', true, 0], ['rate', false, 0]],
+      [['rate', false, 0]],
+    ]);
+  });
+
+  it('shares its budgets with the one-limit limiters (same keys)', async () => {
+    const combined = new RedisRequestLimiter({ redis: client(), ratePrefix: prefixes.rate, windowPrefix: prefixes.window, timeoutMs });
+    const rates = new RedisRateLimiter({ redis: client(), prefix: prefixes.rate, timeoutMs });
+    const windows = new RedisWindowLimiter({ redis: client(), prefix: prefixes.window, timeoutMs });
+    await combined.check(checksOf('shared'));
+    expect((await rates.limit('tenant:shared', { rate: 1, burst: 3 })).remaining).toBe(1);
+    expect((await windows.hit('app:shared:op:add', { limit: 2, windowMs: 10_000 })).remaining).toBe(0);
+  });
+
+  it('reports a refusal with the time to wait, as the one-limit limiters do', async () => {
+    const combined = new RedisRequestLimiter({ redis: client(), ratePrefix: prefixes.rate, windowPrefix: prefixes.window, timeoutMs });
+    const checks: LimitCheck[] = [{ kind: 'window', key: 'wait', policy: { limit: 1, windowMs: 5_000 } }];
+    await combined.check(checks);
+    const [refused] = await combined.check(checks);
+    expect(refused!.decision.allowed).toBe(false);
+    expect(refused!.decision.retryAfterMs).toBeGreaterThan(4_000);
+    expect(refused!.decision.retryAfterMs).toBeLessThanOrEqual(5_000);
+    expect(await combined.check([])).toEqual([]);
+  });
+
+  it('throws RateLimiterUnavailableError(timeout) when Redis does not answer in time', async () => {
+    const server = await hungServer();
+    const hung = new Redis({ host: '127.0.0.1', port: server.port, enableReadyCheck: false, maxRetriesPerRequest: null });
+    try {
+      const limiter = new RedisRequestLimiter({ redis: hung, timeoutMs: 50 });
+      const error = await limiter.check(checksOf('hung')).catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(RateLimiterUnavailableError);
+      expect(error).toMatchObject({ reason: 'timeout' });
+    } finally {
+      hung.disconnect();
+      await server.close();
+    }
+  });
+
+  it('refuses a Redis Cluster client (one script, several keys)', () => {
+    const cluster = new Cluster([{ host: '127.0.0.1', port: 1 }], { lazyConnect: true });
+    expect(() => new RedisRequestLimiter({ redis: cluster })).toThrow(/Cluster/);
+    cluster.disconnect();
+  });
+});
