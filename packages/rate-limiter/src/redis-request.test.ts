@@ -2,9 +2,9 @@
  * Runs against a real Redis at REDIS_URL (default redis://127.0.0.1:6379). Unreachable Redis
  * skips these tests locally, and fails them when CI=true.
  */
-import { REDIS_URL, checkRedis, deleteKeys, hungServer } from '@dingtalk-gateway/test-support';
+import { checkRedis, hungServer, redisForTests } from '@dingtalk-gateway/test-support';
 import { Cluster, Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RateLimiterUnavailableError } from './interface.js';
 import { RedisRateLimiter } from './redis.js';
 import { RedisRequestLimiter } from './redis-request.js';
@@ -27,23 +27,10 @@ describe.skipIf(unreachable !== undefined)('RedisRequestLimiter (real Redis)', (
   const run = `${process.pid}:${Date.now()}`;
   const prefixes = { rate: `dtg:rq:test:${run}:rl:`, window: `dtg:rq:test:${run}:rlw:` };
   const timeoutMs = 2000;
-  const clients: Redis[] = [];
-  let admin: Redis;
+  const redisTests = redisForTests(`dtg:rq:test:${run}:`);
+  const client = () => redisTests.client();
 
-  function client(): Redis {
-    const redis = new Redis(REDIS_URL);
-    clients.push(redis);
-    return redis;
-  }
 
-  beforeAll(() => {
-    admin = client();
-  });
-
-  afterAll(async () => {
-    await deleteKeys(admin, `dtg:rq:test:${run}:`);
-    for (const redis of clients) redis.disconnect();
-  });
 
   it('decides in one round trip exactly what the one-limit limiters decide when asked in turn', async () => {
     const combined = new RedisRequestLimiter({ redis: client(), ratePrefix: prefixes.rate, windowPrefix: prefixes.window, timeoutMs });

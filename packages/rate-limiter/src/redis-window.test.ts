@@ -4,11 +4,11 @@
  * deleted afterwards; nothing here flushes scripts or data other tests on the same Redis rely on.
  */
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { withWindowFallback } from './fallback.js';
 import { RateLimiterUnavailableError } from './interface.js';
 import { RedisWindowLimiter, WINDOW_LUA } from './redis-window.js';
-import { REDIS_URL, checkRedis, clientVia, deleteKeys, hungServer, noscriptProxy } from '@dingtalk-gateway/test-support';
+import { checkRedis, clientVia, hungServer, noscriptProxy, redisForTests } from '@dingtalk-gateway/test-support';
 
 const unreachable = await checkRedis();
 
@@ -18,36 +18,23 @@ describe.skipIf(unreachable !== undefined)('RedisWindowLimiter (real Redis)', ()
   const prefix = `dtg:rlw:test:${process.pid}:${Date.now()}:`;
   // Generous, as in redis.test.ts: these tests are about decisions; the timeout has its own test.
   const timeoutMs = 2000;
-  const clients: Redis[] = [];
-  let admin: Redis;
-
-  function client(): Redis {
-    const redis = new Redis(REDIS_URL);
-    clients.push(redis);
-    return redis;
-  }
+  const redisTests = redisForTests(prefix);
+  const client = () => redisTests.client();
 
   /** The admissions in a key's log: [member, score in µs] in score order. */
   async function log(key: string): Promise<Array<[string, number]>> {
-    const flat = await admin.zrange(prefix + key, 0, -1, 'WITHSCORES');
+    const flat = await redisTests.admin.zrange(prefix + key, 0, -1, 'WITHSCORES');
     const pairs: Array<[string, number]> = [];
     for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i]!, Number(flat[i + 1])]);
     return pairs;
   }
 
   async function redisTimeUs(): Promise<number> {
-    const [seconds, micros] = await admin.time();
+    const [seconds, micros] = await redisTests.admin.time();
     return Number(seconds) * 1e6 + Number(micros);
   }
 
-  beforeAll(() => {
-    admin = client();
-  });
 
-  afterAll(async () => {
-    await deleteKeys(admin, prefix);
-    for (const redis of clients) redis.disconnect();
-  });
 
   it('admits a full burst, then denies until the oldest admission leaves, on Redis TIME', async () => {
     const limiter = new RedisWindowLimiter({ redis: client(), prefix, timeoutMs });
@@ -161,14 +148,14 @@ describe.skipIf(unreachable !== undefined)('RedisWindowLimiter (real Redis)', ()
     `;
     const limit = names + 10;
     const windowUs = 10_000_000;
-    await admin.script('LOAD', WINDOW_LUA); // compiled before the MULTI, so it starts at once
-    const results = await admin.multi().eval(seed, 1, key, aheadUs, names).eval(WINDOW_LUA, 1, key, limit, windowUs).exec();
+    await redisTests.admin.script('LOAD', WINDOW_LUA); // compiled before the MULTI, so it starts at once
+    const results = await redisTests.admin.multi().eval(seed, 1, key, aheadUs, names).eval(WINDOW_LUA, 1, key, limit, windowUs).exec();
     expect(results?.map(([err]) => err)).toEqual([null, null]);
     const from = Number(results![0]![1]);
     expect(results![1]![1]).toEqual([1, names + 1, 0]);
 
-    expect(await admin.zcard(key)).toBe(names + 1);
-    const [member, score] = await admin.zrangebyscore(key, `(${from - aheadUs}`, '+inf', 'WITHSCORES');
+    expect(await redisTests.admin.zcard(key)).toBe(names + 1);
+    const [member, score] = await redisTests.admin.zrangebyscore(key, `(${from - aheadUs}`, '+inf', 'WITHSCORES');
     expect(Number(score)).toBeGreaterThanOrEqual(from);
     expect(Number(score)).toBeLessThan(from + names); // it did land on a taken name...
     expect(member).toBe(`${score}-1`); // ...and was recorded under a fresh one
@@ -177,14 +164,14 @@ describe.skipIf(unreachable !== undefined)('RedisWindowLimiter (real Redis)', ()
   it('expires a key when its newest admission leaves the window', async () => {
     const limiter = new RedisWindowLimiter({ redis: client(), prefix, timeoutMs });
     expect((await limiter.hit('ttl', { limit: 5, windowMs: 1000 })).allowed).toBe(true);
-    const pttl = await admin.pttl(`${prefix}ttl`);
+    const pttl = await redisTests.admin.pttl(`${prefix}ttl`);
     expect(pttl).toBeGreaterThan(900);
     // Redis expires in whole ms, rounded up from the admission's µs: at most 1 ms past the window.
     expect(pttl).toBeLessThanOrEqual(1001);
 
     await limiter.hit('expires', { limit: 5, windowMs: 10 });
     await sleep(30);
-    expect(await admin.exists(`${prefix}expires`)).toBe(0);
+    expect(await redisTests.admin.exists(`${prefix}expires`)).toBe(0);
   });
 
   it('applies a lowered limit to the log as it is', async () => {
@@ -239,7 +226,7 @@ describe.skipIf(unreachable !== undefined)('RedisWindowLimiter (real Redis)', ()
     const limiter = new RedisWindowLimiter({ redis: client(), prefix, timeoutMs });
     await expect(limiter.hit('k', { limit: 0, windowMs: 1000 })).rejects.toThrow(RangeError);
     await expect(limiter.hit('k', { limit: 1, windowMs: 0 })).rejects.toThrow(RangeError);
-    expect(await admin.exists(`${prefix}k`)).toBe(0);
+    expect(await redisTests.admin.exists(`${prefix}k`)).toBe(0);
   });
 
   it('throws RateLimiterUnavailableError(timeout) when Redis does not answer in time', async () => {
@@ -277,8 +264,7 @@ describe.skipIf(unreachable !== undefined)('RedisWindowLimiter (real Redis)', ()
   });
 
   it('withWindowFallback limits locally while Redis is down and returns to it when it is back', async () => {
-    const redis = new Redis(REDIS_URL, { lazyConnect: true });
-    clients.push(redis);
+    const redis = redisTests.client({ lazyConnect: true });
     await redis.connect();
     const clock = { t: 0, now() { return this.t; } };
     const events: string[] = [];

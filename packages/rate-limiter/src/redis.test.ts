@@ -4,11 +4,11 @@
  */
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { withFallback } from './fallback.js';
 import { RateLimiterUnavailableError } from './interface.js';
 import { GCRA_LUA, RedisRateLimiter } from './redis.js';
-import { REDIS_URL, checkRedis, deleteKeys, hungServer } from '@dingtalk-gateway/test-support';
+import { checkRedis, hungServer, redisForTests } from '@dingtalk-gateway/test-support';
 
 const unreachable = await checkRedis();
 
@@ -17,23 +17,10 @@ describe.skipIf(unreachable !== undefined)('RedisRateLimiter (real Redis)', () =
   // Generous: these tests are about decisions, and a loaded CI machine can stall a worker's event
   // loop past the 50 ms production default. The timeout itself is tested with its own server.
   const timeoutMs = 2000;
-  const clients: Redis[] = [];
-  let admin: Redis;
+  const redisTests = redisForTests(prefix);
+  const client = () => redisTests.client();
 
-  function client(): Redis {
-    const redis = new Redis(REDIS_URL);
-    clients.push(redis);
-    return redis;
-  }
 
-  beforeAll(() => {
-    admin = client();
-  });
-
-  afterAll(async () => {
-    await deleteKeys(admin, prefix);
-    for (const redis of clients) redis.disconnect();
-  });
 
   it('admits a burst, then denies with a retry time, using Redis TIME', async () => {
     const limiter = new RedisRateLimiter({ redis: client(), prefix, timeoutMs });
@@ -59,13 +46,13 @@ describe.skipIf(unreachable !== undefined)('RedisRateLimiter (real Redis)', () =
     const limiter = new RedisRateLimiter({ redis: client(), prefix, timeoutMs });
     const decision = await limiter.limit('ttl', { rate: 2, burst: 5 }, 3);
     expect(decision).toMatchObject({ allowed: true, remaining: 2 });
-    const pttl = await admin.pttl(`${prefix}ttl`);
+    const pttl = await redisTests.admin.pttl(`${prefix}ttl`);
     expect(pttl).toBeGreaterThan(0);
     expect(pttl).toBeLessThanOrEqual(decision.resetMs); // 1500 ms, minus the time since
 
     await limiter.limit('expires', { rate: 100, burst: 1 }); // full again after 10 ms
     await new Promise((resolve) => setTimeout(resolve, 30));
-    expect(await admin.exists(`${prefix}expires`)).toBe(0);
+    expect(await redisTests.admin.exists(`${prefix}expires`)).toBe(0);
   });
 
   it('handles fractional rates, cost > 1, cost > burst and cost 0', async () => {
@@ -130,11 +117,11 @@ describe.skipIf(unreachable !== undefined)('RedisRateLimiter (real Redis)', () =
     const sha = createHash('sha1').update(GCRA_LUA).digest('hex');
     const policy = { rate: 1, burst: 2 };
     expect((await limiter.limit('noscript', policy)).allowed).toBe(true);
-    expect(await admin.script('EXISTS', sha)).toEqual([1]);
-    await admin.script('FLUSH');
-    expect(await admin.script('EXISTS', sha)).toEqual([0]);
+    expect(await redisTests.admin.script('EXISTS', sha)).toEqual([1]);
+    await redisTests.admin.script('FLUSH');
+    expect(await redisTests.admin.script('EXISTS', sha)).toEqual([0]);
     expect(await limiter.limit('noscript', policy)).toMatchObject({ allowed: true, remaining: 0 });
-    expect(await admin.script('EXISTS', sha)).toEqual([1]);
+    expect(await redisTests.admin.script('EXISTS', sha)).toEqual([1]);
   });
 
   it('rejects invalid input before calling Redis', async () => {
@@ -178,8 +165,7 @@ describe.skipIf(unreachable !== undefined)('RedisRateLimiter (real Redis)', () =
   });
 
   it('withFallback trips when the Redis connection closes and recovers when it is back', async () => {
-    const redis = new Redis(REDIS_URL, { lazyConnect: true });
-    clients.push(redis);
+    const redis = redisTests.client({ lazyConnect: true });
     await redis.connect();
     const clock = { t: 0, now() { return this.t; } };
     const events: string[] = [];

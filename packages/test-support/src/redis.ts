@@ -5,8 +5,8 @@
  * when CI=true, plus fake servers for the failure modes a real Redis will not produce on demand.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { Redis } from 'ioredis';
-import { expect, it } from 'vitest';
+import { Redis, type RedisOptions } from 'ioredis';
+import { afterAll, expect, it } from 'vitest';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const IN_CI = process.env.CI === 'true';
@@ -59,6 +59,31 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
     if (keys.length > 0) await redis.del(...keys);
     cursor = next;
   } while (cursor !== '0');
+}
+
+/**
+ * Real-Redis clients for the tests of one `describe`: `client()` opens one, `admin` is one for
+ * the tests' own reads and writes. After the tests, the keys under `prefix` are deleted and every
+ * client is disconnected. Clients open on first use, so a skipped suite connects nothing.
+ */
+export function redisForTests(prefix: string): { client(options?: RedisOptions): Redis; readonly admin: Redis } {
+  const clients: Redis[] = [];
+  let admin: Redis | undefined;
+  const client = (options: RedisOptions = {}): Redis => {
+    const redis = new Redis(REDIS_URL, options);
+    clients.push(redis);
+    return redis;
+  };
+  afterAll(async () => {
+    if (admin) await deleteKeys(admin, prefix);
+    for (const redis of clients) redis.disconnect();
+  });
+  return {
+    client,
+    get admin() {
+      return (admin ??= client());
+    },
+  };
 }
 
 export interface FakeServer {
