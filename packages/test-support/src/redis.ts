@@ -75,7 +75,8 @@ export function redisForTests(prefix: string): { client(options?: RedisOptions):
     return redis;
   };
   afterAll(async () => {
-    if (admin) await deleteKeys(admin, prefix);
+    // Some test used Redis: clean up after it (with a client of its own if none is left usable).
+    if (clients.length > 0) await deleteKeys((admin ??= client()), prefix);
     for (const redis of clients) redis.disconnect();
   });
   return {
