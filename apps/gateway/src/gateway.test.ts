@@ -368,4 +368,10 @@ describe('portal', () => {
     expect((await h.call('/docs/../openapi.json', { key: null })).status).not.toBe(500);
     expect((await h.call('/docs/nope.html', { key: null })).status).toBe(404);
   });
+
+  it("keeps Hono on its RegExpRouter (a pattern it cannot compile would move every request to the slower TrieRouter)", async () => {
+    const h = createHarness({ deps: { docsPages: new Map([['index.html', '<h1>gateway</h1>']]) } });
+    await h.call('/healthz', { key: null });
+    expect((h.gateway.app.router as unknown as { activeRouter: { name: string } }).activeRouter.name).toBe('RegExpRouter');
+  });
 });

@@ -32,7 +32,7 @@ import { RateLimiterUnavailableError } from './interface.js';
 import { MemoryRateLimiter } from './memory.js';
 import { MemoryWindowLimiter } from './memory-window.js';
 import { NoopRateLimiter, NoopWindowLimiter } from './noop.js';
-import { type RequestLimiter, SequentialRequestLimiter } from './request-limits.js';
+import { MemoryRequestLimiter, type RequestLimiter, SequentialRequestLimiter } from './request-limits.js';
 import { assertWindowPolicy, denied } from './window.js';
 import type { WindowDecision, WindowLimiter, WindowPolicy } from './window-interface.js';
 
@@ -120,7 +120,7 @@ export function withRequestFallback(primary: RequestLimiter, options: RequestFal
   const mode = options.mode ?? 'local';
   const fallback: RequestLimiter =
     mode === 'local'
-      ? (options.local ?? new SequentialRequestLimiter(new MemoryRateLimiter({ clock: options.clock }), new MemoryWindowLimiter({ clock: options.clock })))
+      ? (options.local ?? new MemoryRequestLimiter(new MemoryRateLimiter({ clock: options.clock }), new MemoryWindowLimiter({ clock: options.clock })))
       : new SequentialRequestLimiter(modeRateLimiter(mode, circuit), modeWindowLimiter(mode, circuit));
   return {
     get state() {
@@ -128,14 +128,14 @@ export function withRequestFallback(primary: RequestLimiter, options: RequestFal
     },
     check: (checks) =>
       circuit.call(
-        () => primary.check(checks),
-        () => fallback.check(checks),
+        async () => primary.check(checks),
+        async () => fallback.check(checks),
       ),
   };
 }
 
 export interface RequestFallbackOptions extends FallbackCircuitOptions {
-  /** What decides in `local` mode. Default: a new `MemoryRateLimiter` and `MemoryWindowLimiter`, asked in turn. */
+  /** What decides in `local` mode. Default: a new `MemoryRequestLimiter`. */
   local?: RequestLimiter;
 }
 

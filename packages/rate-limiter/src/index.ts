@@ -57,7 +57,7 @@ export { MemoryWindowLimiter, type MemoryWindowLimiterOptions } from './memory-w
 export { RedisRateLimiter, type RedisRateLimiterOptions } from './redis.js';
 export { RedisWindowLimiter, type RedisWindowLimiterOptions } from './redis-window.js';
 export { NoopRateLimiter, NoopWindowLimiter } from './noop.js';
-export { type LimitCheck, type LimitOutcome, type RequestLimiter, SequentialRequestLimiter } from './request-limits.js';
+export { type LimitCheck, type LimitOutcome, MemoryRequestLimiter, type RequestLimiter, SequentialRequestLimiter } from './request-limits.js';
 export { RedisRequestLimiter, type RedisRequestLimiterOptions } from './redis-request.js';
 export {
   withFallback,

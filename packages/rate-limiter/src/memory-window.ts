@@ -57,6 +57,11 @@ export class MemoryWindowLimiter implements WindowLimiter {
   }
 
   async hit(key: string, policy: WindowPolicy): Promise<WindowDecision> {
+    return this.hitNow(key, policy);
+  }
+
+  /** `hit`, answered at once: the state is in this process. */
+  hitNow(key: string, policy: WindowPolicy): WindowDecision {
     assertWindowPolicy(policy);
     const { limit, windowMs } = policy;
     const now = this.clock.now();

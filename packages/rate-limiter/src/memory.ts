@@ -31,6 +31,11 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 
   async limit(key: string, policy: RateLimitPolicy, cost = 1): Promise<RateLimitDecision> {
+    return this.limitNow(key, policy, cost);
+  }
+
+  /** `limit`, answered at once: the state is in this process. */
+  limitNow(key: string, policy: RateLimitPolicy, cost = 1): RateLimitDecision {
     assertPolicy(policy);
     assertCost(cost);
     const now = this.clock.now();

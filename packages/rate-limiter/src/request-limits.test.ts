@@ -3,7 +3,7 @@ import { withRequestFallback } from './fallback.js';
 import { RateLimiterUnavailableError } from './interface.js';
 import { MemoryRateLimiter } from './memory.js';
 import { MemoryWindowLimiter } from './memory-window.js';
-import { type LimitCheck, type RequestLimiter, SequentialRequestLimiter } from './request-limits.js';
+import { type LimitCheck, MemoryRequestLimiter, type RequestLimiter, SequentialRequestLimiter } from './request-limits.js';
 
 const checks: LimitCheck[] = [
   { kind: 'rate', key: 'tenant:a', policy: { rate: 1, burst: 2 } },
@@ -34,6 +34,22 @@ describe('SequentialRequestLimiter', () => {
     const third = await limits.check(checks);
     expect(third.map((o) => [o.kind, o.decision.allowed])).toEqual([['rate', false]]);
     expect(await limits.check([])).toEqual([]);
+  });
+});
+
+describe('MemoryRequestLimiter', () => {
+  it('answers at once, and exactly as SequentialRequestLimiter over the same kind of limiters', async () => {
+    let now = 0;
+    const clock = { now: () => now };
+    const atOnce = new MemoryRequestLimiter(new MemoryRateLimiter({ clock }), new MemoryWindowLimiter({ clock }));
+    const inTurn = new SequentialRequestLimiter(new MemoryRateLimiter({ clock }), new MemoryWindowLimiter({ clock }));
+    const seq = [0, 0, 0, 120, 250, 250, 999, 1_000, 1_001, 1_600, 2_400, 2_400, 2_401, 4_000];
+    for (const t of seq) {
+      now = t;
+      const outcomes = atOnce.check(checks);
+      expect(outcomes).not.toBeInstanceOf(Promise);
+      expect(outcomes).toEqual(await inTurn.check(checks));
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { MemoryRateLimiter, MemoryWindowLimiter, type RateLimitPolicy, type RateLimiter, RateLimiterUnavailableError, SequentialRequestLimiter, type WindowLimiter } from '@dingtalk-gateway/rate-limiter';
+import { MemoryRateLimiter, MemoryRequestLimiter, MemoryWindowLimiter, type RateLimitPolicy, type RateLimiter, RateLimiterUnavailableError, type RequestLimiter, SequentialRequestLimiter, type WindowLimiter } from '@dingtalk-gateway/rate-limiter';
 import type { OperationInfo } from '@dingtalk-gateway/spec-validator';
 import { Hono } from 'hono';
 import { describe, expect, it, vi } from 'vitest';
@@ -21,10 +21,11 @@ const operation = (operationId: string): OperationInfo => ({ operationId, method
 const GENEROUS: RateLimitPolicy = { rate: 1000, burst: 1000 };
 
 /** The middleware with a limiter on a clock the test moves. */
-function setup(options: { tenants: Tenant[]; dingtalkQpsLimit?: number; limiter?: RateLimiter; qpsGuard?: WindowLimiter }) {
+function setup(options: { tenants: Tenant[]; dingtalkQpsLimit?: number; limiter?: RateLimiter; qpsGuard?: WindowLimiter; limits?: RequestLimiter }) {
   let clock = 1_000_000;
-  const limiter = options.limiter ?? new MemoryRateLimiter({ clock: { now: () => clock } });
-  const qpsGuard = options.qpsGuard ?? new MemoryWindowLimiter({ clock: { now: () => clock } });
+  const memory = new MemoryRequestLimiter(new MemoryRateLimiter({ clock: { now: () => clock } }), new MemoryWindowLimiter({ clock: { now: () => clock } }));
+  // The gateway's own in-memory path (decided at once), unless a test brings a limiter of its own.
+  const limits = options.limits ?? (options.limiter || options.qpsGuard ? new SequentialRequestLimiter(options.limiter ?? memory.rates, options.qpsGuard ?? memory.windows) : memory);
   const metrics = createGatewayMetrics();
   const downstream = vi.fn();
   const errors: unknown[] = [];
@@ -38,7 +39,7 @@ function setup(options: { tenants: Tenant[]; dingtalkQpsLimit?: number; limiter?
     await next();
     c.header('x-error-code', c.get('log').errorCode ?? '-');
   });
-  app.use('*', rateLimit({ limits: new SequentialRequestLimiter(limiter, qpsGuard), dingtalkQpsLimit: options.dingtalkQpsLimit ?? 100_000, metrics }));
+  app.use('*', rateLimit({ limits, dingtalkQpsLimit: options.dingtalkQpsLimit ?? 100_000, metrics }));
   app.all('*', (c) => {
     downstream();
     return c.text('through');
@@ -183,6 +184,24 @@ describe('rateLimit: when the limiter fails', () => {
     expect(response.headers.get('x-error-code')).toBe('gateway.unavailable');
     expect(await response.json()).toEqual({ code: 'gateway.unavailable', message: 'the rate limiter is unavailable; try again shortly', requestid: 'r-1' });
     expect(h.downstream).not.toHaveBeenCalled();
+  });
+
+  it('answers 503 too when a limiter that decides at once fails at once, and lets a bug through', async () => {
+    const down: RequestLimiter = {
+      check: () => {
+        throw new RateLimiterUnavailableError('error', 'store gone');
+      },
+    };
+    expect((await setup({ tenants: [tenant('team', 'app', GENEROUS)], limits: down }).call('team')).status).toBe(503);
+    const bug = new TypeError('not a policy');
+    const broken: RequestLimiter = {
+      check: () => {
+        throw bug;
+      },
+    };
+    const h = setup({ tenants: [tenant('team', 'app', GENEROUS)], limits: broken });
+    expect((await h.call('team')).status).toBe(500);
+    expect(h.errors).toEqual([bug]);
   });
 
   it('lets any other limiter error through to the error handler (a bug, not an outage)', async () => {

@@ -12,7 +12,9 @@
  * app.use('*', rateLimit({ limits, dingtalkQpsLimit: 20, metrics }));
  * ```
  */
-import { type LimitCheck, type LimitOutcome, RateLimiterUnavailableError, type RequestLimiter, rateLimitHeaders } from '@dingtalk-gateway/rate-limiter';
+import { type LimitCheck, type LimitOutcome, type RateLimitPolicy, RateLimiterUnavailableError, type RequestLimiter, rateLimitHeaders } from '@dingtalk-gateway/rate-limiter';
+import type { Context } from 'hono';
+import type { GatewayEnv } from '../../context.js';
 import { addAnswerHeader } from '../../answer.js';
 import { gatewayError } from '../../errors.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
@@ -39,7 +41,7 @@ export function rateLimit(options: RateLimitOptions) {
 export function rateLimitStep(options: RateLimitOptions): Step {
   const { limits, metrics } = options;
   const guard = { limit: options.dingtalkQpsLimit, windowMs: DINGTALK_QPS_WINDOW_MS };
-  return async (c) => {
+  return (c) => {
     const tenant = c.get('tenant');
     const operationId = c.get('operation').operationId;
     const operationPolicy = tenant.operationLimits.get(operationId);
@@ -48,17 +50,27 @@ export function rateLimitStep(options: RateLimitOptions): Step {
     checks.push({ kind: 'rate', key: `tenant:${tenant.id}`, policy: tenant.rateLimit });
     checks.push({ kind: 'window', key: `app:${tenant.appId}:op:${operationId}`, policy: guard });
 
-    let outcomes: LimitOutcome[];
+    // One call for all of them (on Redis, one round trip; in memory, no promise at all); it stops
+    // at the first refusal.
+    let outcomes: LimitOutcome[] | Promise<LimitOutcome[]>;
     try {
-      // One call for all of them (on Redis, one round trip); it stops at the first refusal.
-      outcomes = await limits.check(checks);
+      outcomes = limits.check(checks);
     } catch (error) {
-      if (error instanceof RateLimiterUnavailableError) {
-        return gatewayError(c, 503, 'gateway.unavailable', 'the rate limiter is unavailable; try again shortly', { headers: { 'Retry-After': '1' } });
-      }
-      throw error;
+      return unavailable(c, error);
     }
+    if (outcomes instanceof Promise) {
+      return outcomes.then(
+        (decided) => answerFor(c, decided, operationPolicy),
+        (error: unknown) => unavailable(c, error),
+      );
+    }
+    return answerFor(c, outcomes, operationPolicy);
+  };
 
+  /** The refusal the decisions call for, or `undefined` (and the `RateLimit` headers) when admitted. */
+  function answerFor(c: Context<GatewayEnv>, outcomes: LimitOutcome[], operationPolicy: RateLimitPolicy | undefined): Response | undefined {
+    const tenant = c.get('tenant');
+    const operationId = c.get('operation').operationId;
     let next = 0;
     if (operationPolicy) {
       const decision = (outcomes[next++] as RateOutcome).decision;
@@ -88,7 +100,15 @@ export function rateLimitStep(options: RateLimitOptions): Step {
       });
     }
     return undefined;
-  };
+  }
+}
+
+/** The limiter's store could not be reached: 503 (what to do meanwhile is the store's fallback's business). */
+function unavailable(c: Context<GatewayEnv>, error: unknown): Response {
+  if (error instanceof RateLimiterUnavailableError) {
+    return gatewayError(c, 503, 'gateway.unavailable', 'the rate limiter is unavailable; try again shortly', { headers: { 'Retry-After': '1' } });
+  }
+  throw error;
 }
 
 type RateOutcome = Extract<LimitOutcome, { kind: 'rate' }>;
