@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
+import { waitUntilListening } from '@dingtalk-gateway/gateway';
 
 const live = new Set<ChildProcess>();
 
@@ -144,23 +145,8 @@ export async function startGatewayProcess(options: {
   track(child);
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + String(chunk)).slice(-20_000)));
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const [url, metricsUrl] = await new Promise<[string, string]>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the gateway did not start within ${timeoutMs} ms:\n${stderr}`)), timeoutMs);
-    const check = () => {
-      const match = /listening on (\S+) .*metrics on (\S+)/.exec(stderr);
-      if (match) {
-        clearTimeout(timer);
-        child.stderr!.off('data', check);
-        resolve([match[1]!, match[2]!]);
-      }
-    };
-    child.stderr!.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the gateway exited with ${code}:\n${stderr}`));
-    });
-  });
+  const { url, metricsUrl } = await waitUntilListening(child, options.timeoutMs ?? 30_000);
+  if (metricsUrl === undefined) throw new Error('the benchmark reads the gateway\'s metrics: its config must enable them');
   return {
     child,
     pid: child.pid!,

@@ -5,6 +5,7 @@
 export { createGateway, type Gateway, type GatewayDeps } from './create-gateway.js';
 export { startGateway, type RunningGateway, type StartGatewayOptions } from './node/server.js';
 export { loadConfigFile, parseConfig, ConfigError, type ConfigProblem } from './config/load.js';
+export { waitUntilListening } from './cli/listening.js';
 export { configSchema, type GatewayConfig, type AppConfig, type TenantConfig } from './config/schema.js';
 export { secretsFromEnvironment, MissingSecretError, type SecretSource } from './config/secrets.js';
 export { mintApiKey, sha256Hex, API_KEY_PREFIX } from './keys/api-key.js';

@@ -9,6 +9,7 @@ import { loadGatewayContract } from '@dingtalk-gateway/spec';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import { MissingSecretError, secretsFromEnvironment } from '../config/secrets.js';
 import { mintApiKey } from '../keys/api-key.js';
+import { listeningLine } from './listening.js';
 import { startGateway } from '../node/server.js';
 import { installShutdown } from '../node/shutdown.js';
 
@@ -56,7 +57,7 @@ async function start(args: string[]): Promise<number> {
   }
   const config = loadConfigFile(file, loadGatewayContract());
   const running = await startGateway({ config, env: process.env });
-  console.error(`dingtalk-gateway listening on ${running.url} (upstream ${config.upstream.baseUrl})${running.metricsUrl ? `, metrics on ${running.metricsUrl}` : ''}`);
+  console.error(listeningLine(running.url, config.upstream.baseUrl, running.metricsUrl));
   installShutdown(running.close);
   return await new Promise<number>(() => {});
 }

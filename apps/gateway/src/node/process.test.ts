@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { type RunningSandbox, startSandbox } from '@dingtalk-gateway/sandbox';
 import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntilListening } from '../cli/listening.js';
 import { mintApiKey } from '../keys/api-key.js';
 
 const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
@@ -20,7 +21,7 @@ beforeAll(async () => {
 });
 afterAll(() => sandbox.close());
 
-function startProcess(): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+async function startProcess(): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
   const dir = mkdtempSync(join(tmpdir(), 'dtg-process-'));
   const file = join(dir, 'gateway.yaml');
   writeFileSync(
@@ -37,18 +38,9 @@ function startProcess(): Promise<{ child: ChildProcess; url: string; stderr: () 
   );
   const child = spawn(process.execPath, [cli, 'start', '--config', file], { env: { PATH: process.env.PATH, FULL_SECRET: seeded.apps.full.appSecret }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the gateway did not start:\n${stderr}`)), 10_000);
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += String(chunk);
-      const url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
-      if (url) {
-        clearTimeout(timer);
-        resolve({ child, url, stderr: () => stderr });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`the gateway exited with ${code}:\n${stderr}`)));
-  });
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += String(chunk)));
+  const { url } = await waitUntilListening(child, 10_000);
+  return { child, url, stderr: () => stderr };
 }
 
 describe('dingtalk-gateway start (a real process)', () => {

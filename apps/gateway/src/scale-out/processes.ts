@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitUntilListening } from '../cli/listening.js';
 
 const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 
@@ -40,19 +41,8 @@ export async function startGatewayProcess(configYaml: string, env: Record<string
   child.stderr!.on('data', (chunk: Buffer) => (stderr += String(chunk)));
   child.stdout!.on('data', (chunk: Buffer) => (output += String(chunk)));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const [url, metricsUrl] = await new Promise<[string, string]>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${stderr}`)), 15_000);
-    const check = () => {
-      const match = /listening on (\S+) .*metrics on (\S+)/.exec(stderr);
-      if (match) {
-        clearTimeout(timer);
-        child.stderr!.off('data', check);
-        resolve([match[1]!, match[2]!]);
-      }
-    };
-    child.stderr!.on('data', check);
-    void exited.then((code) => reject(new Error(`gateway exited with ${code}:\n${stderr}`)));
-  });
+  const { url, metricsUrl } = await waitUntilListening(child, 15_000);
+  if (metricsUrl === undefined) throw new Error('the scale-out tests need the metrics listener on');
   return {
     url,
     metricsUrl,
