@@ -56,6 +56,43 @@ describe.skipIf(unreachable !== undefined)('RedisRequestLimiter (real Redis)', (
     ]);
   });
 
+  it('agrees with the one-limit limiters on mixed requests: any order of checks, several keys', async () => {
+    const combined = new RedisRequestLimiter({ redis: client(), ratePrefix: prefixes.rate, windowPrefix: prefixes.window, timeoutMs });
+    const oneByOne = new SequentialRequestLimiter(
+      new RedisRateLimiter({ redis: client(), prefix: prefixes.rate, timeoutMs }),
+      new RedisWindowLimiter({ redis: client(), prefix: prefixes.window, timeoutMs }),
+    );
+    // Slow rates and long windows: the few ms between the two sides' calls change no decision.
+    const shapes = (side: string, who: number): LimitCheck[][] => [
+      [{ kind: 'rate', key: `${side}:t${who}`, policy: { rate: 0.5, burst: 3 } }],
+      [{ kind: 'window', key: `${side}:app`, policy: { limit: 4, windowMs: 60_000 } }],
+      [
+        { kind: 'window', key: `${side}:app`, policy: { limit: 4, windowMs: 60_000 } },
+        { kind: 'rate', key: `${side}:t${who}`, policy: { rate: 0.5, burst: 3 } },
+      ],
+      [
+        { kind: 'rate', key: `${side}:t${who}:op`, policy: { rate: 0.5, burst: 2 } },
+        { kind: 'rate', key: `${side}:t${who}`, policy: { rate: 0.5, burst: 3 } },
+        { kind: 'window', key: `${side}:app`, policy: { limit: 4, windowMs: 60_000 } },
+      ],
+    ];
+    let seed = 7;
+    // A small LCG (its high bits: the low ones of an LCG repeat with a short period).
+    const next = (n: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648), Math.floor(seed / 65_536) % n);
+    const refusals = { script: 0 };
+    for (let i = 0; i < 30; i++) {
+      const shape = next(4);
+      const who = next(2);
+      const viaScript = summary(await combined.check(shapes('mixed-script', who)[shape]!));
+      const viaLimiters = summary(await oneByOne.check(shapes('mixed-limiters', who)[shape]!));
+      expect(viaScript, `request ${i} (shape ${shape}, tenant ${who})`).toEqual(viaLimiters);
+      if (viaScript.some(([, allowed]) => !allowed)) refusals.script++;
+    }
+    // Both admissions and refusals were compared.
+    expect(refusals.script).toBeGreaterThan(5);
+    expect(refusals.script).toBeLessThan(30);
+  });
+
   it('shares its budgets with the one-limit limiters (same keys)', async () => {
     const combined = new RedisRequestLimiter({ redis: client(), ratePrefix: prefixes.rate, windowPrefix: prefixes.window, timeoutMs });
     const rates = new RedisRateLimiter({ redis: client(), prefix: prefixes.rate, timeoutMs });
