@@ -3,7 +3,7 @@
  * DingTalk tokens, all in one Redis, each behind the configured policy for Redis being slow or
  * down, with a log line and a metric when it trips and when it recovers.
  */
-import { type FallbackMode, RedisRequestLimiter, type RequestLimiter, withRequestFallback } from '@dingtalk-gateway/rate-limiter';
+import { type FallbackMode, RateLimiterUnavailableError, RedisRequestLimiter, type RequestLimiter, withRequestFallback } from '@dingtalk-gateway/rate-limiter';
 import { createMemoryTokenProvider, createRedisTokenProvider } from '@dingtalk-gateway/token-provider';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -25,6 +25,10 @@ export interface RedisStores {
 }
 
 type RedisConfig = NonNullable<GatewayConfig['redis']>;
+
+const UNAVAILABLE: RequestLimiter = {
+  check: () => Promise.reject(new RateLimiterUnavailableError('error', 'Redis is unavailable and redis.whenDown is closed')),
+};
 
 export function createRedisStores(config: RedisConfig, env: NodeJS.ProcessEnv, logger: Logger, metrics: GatewayMetrics): RedisStores {
   const url = config.url ?? env[config.urlEnv!];
@@ -56,7 +60,10 @@ export function createRedisStores(config: RedisConfig, env: NodeJS.ProcessEnv, l
   // One store (metrics label `rateLimits`) for the tenants' limits and the QPS guard: one script decides both.
   const requestLimiter = withRequestFallback(
     new RedisRequestLimiter({ redis, ratePrefix: `${prefix}rl:`, windowPrefix: `${prefix}qps:`, timeoutMs: config.timeoutMs }),
-    { mode, ...events('rateLimits') },
+    // `closed`: the gateway answers 503 gateway.unavailable while Redis is away (the rate-limit
+    // step's answer to an unavailable limiter), not a 429 that would tell the tenant it is over
+    // its rate. Redis is still probed at most once a second.
+    mode === 'closed' ? { mode: 'local', local: UNAVAILABLE, ...events('rateLimits') } : { mode, ...events('rateLimits') },
   );
   const tokenEvents = events('tokens');
   const tokenProviders: TokenProviderFactory = (appId, fetchToken, onFetch) =>
