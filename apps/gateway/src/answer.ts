@@ -41,7 +41,7 @@ export function answer(c: Context<GatewayEnv>, body: Body, status: number, heade
     for (const name in headers) {
       const value = headers[name]!;
       const first = merged[name];
-      merged[name] = first === undefined ? value : combine(name, first, value);
+      merged[name] = first === undefined ? value : combineHeaderValues(name, first, value);
     }
   }
   return new Response(body, { status, headers: hasList(merged) ? asHeaders(merged) : (merged as Record<string, string>) });
@@ -72,7 +72,7 @@ function asHeaders(record: HeaderRecord): Headers {
 }
 
 /** Two values of one header, as `Headers.append` combines them (`set-cookie` stays a list). */
-function combine(name: string, first: string | string[], second: string | string[]): string | string[] {
+export function combineHeaderValues(name: string, first: string | string[], second: string | string[]): string | string[] {
   if (name === 'set-cookie') return [first, second].flat();
   return `${[first].flat().join(', ')}, ${[second].flat().join(', ')}`;
 }

@@ -13,7 +13,7 @@
 import { TokenUnavailableError } from '@dingtalk-gateway/token-provider';
 import type { Handler } from 'hono';
 import type { GatewayEnv } from '../context.js';
-import { type HeaderRecord, answer } from '../answer.js';
+import { type HeaderRecord, answer, combineHeaderValues } from '../answer.js';
 import { gatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { TokenRegistry } from '../tokens/registry.js';
@@ -144,9 +144,7 @@ function headerRecord(entries: ReadonlyArray<readonly [string, string]>): Header
   const headers: HeaderRecord = {};
   for (const [name, value] of entries) {
     const seen = headers[name];
-    if (seen === undefined) headers[name] = value;
-    else if (name === 'set-cookie') headers[name] = [seen, value].flat();
-    else headers[name] = `${seen as string}, ${value}`;
+    headers[name] = seen === undefined ? value : combineHeaderValues(name, seen, value);
   }
   return headers;
 }
