@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryWindowLimiter } from './memory-window.js';
 import type { WindowDecision, WindowPolicy } from './window-interface.js';
+import { seededRandom } from '@dingtalk-gateway/test-support';
 
 /** A clock the test moves by hand. */
 function manualClock(start = 0) {
@@ -9,18 +10,6 @@ function manualClock(start = 0) {
     now() {
       return this.t;
     },
-  };
-}
-
-/** Deterministic PRNG (mulberry32) in [0, 1), so a failure replays exactly. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
@@ -94,7 +83,7 @@ describe('MemoryWindowLimiter', () => {
     ];
     for (const [name, policy, start, gap] of cases) {
       it(name, async () => {
-        const rnd = random(0x5eed);
+        const rnd = seededRandom(0x5eed);
         const clock = manualClock(start);
         const limiter = new MemoryWindowLimiter({ clock });
         const reference: number[] = [];

@@ -2,7 +2,7 @@
  * Runs against a real Redis at REDIS_URL (default redis://127.0.0.1:6379). Unreachable Redis
  * skips these tests locally, and fails them when CI=true.
  */
-import { checkRedis, hungServer, redisForTests } from '@dingtalk-gateway/test-support';
+import { checkRedis, hungServer, redisForTests, seededRandom } from '@dingtalk-gateway/test-support';
 import { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { RateLimiterUnavailableError } from './interface.js';
@@ -76,9 +76,8 @@ describe.skipIf(unreachable !== undefined)('RedisRequestLimiter (real Redis)', (
         { kind: 'window', key: `${side}:app`, policy: { limit: 4, windowMs: 60_000 } },
       ],
     ];
-    let seed = 7;
-    // A small LCG (its high bits: the low ones of an LCG repeat with a short period).
-    const next = (n: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648), Math.floor(seed / 65_536) % n);
+    const random = seededRandom(7);
+    const next = (n: number) => Math.floor(random() * n);
     const refusals = { script: 0 };
     for (let i = 0; i < 30; i++) {
       const shape = next(4);

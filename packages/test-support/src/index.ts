@@ -7,4 +7,5 @@
  * describe.skipIf(unreachable)('with Redis', () => { ... });
  * ```
  */
+export * from './random.js';
 export * from './redis.js';

@@ -48,6 +48,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type FaultConfig, type FaultRule, type RunningSandbox, startSandbox } from '@dingtalk-gateway/sandbox';
 import { seeded } from '@dingtalk-gateway/sandbox/seed';
+import { seededRandom } from '@dingtalk-gateway/test-support/random';
 import { Redis } from 'ioredis';
 import { mintApiKey } from '../keys/api-key.js';
 import { type GatewayProcess, OwnRedis, freePort, startGatewayProcess } from '../scale-out/processes.js';
@@ -203,18 +204,6 @@ function soakFaults(sandboxOperations: RunningSandbox['sandbox']['operations'], 
     injected.drops.add(operation.operationId);
   }
   return injected;
-}
-
-/** mulberry32: a small seeded PRNG, so a run's faults and mix can be replayed. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The pid of our child process listening on `port` (Linux /proc), for its RSS. */
