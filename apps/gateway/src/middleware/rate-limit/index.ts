@@ -15,6 +15,7 @@
 import { type LimitCheck, type LimitOutcome, type RateLimitPolicy, RateLimiterUnavailableError, type RequestLimiter, rateLimitHeaders } from '@dingtalk-gateway/rate-limiter';
 import type { Context } from 'hono';
 import type { GatewayEnv } from '../../context.js';
+import type { Tenant } from '../../tenants.js';
 import { addAnswerHeader } from '../../answer.js';
 import { gatewayError } from '../../errors.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
@@ -60,17 +61,15 @@ export function rateLimitStep(options: RateLimitOptions): Step {
     }
     if (outcomes instanceof Promise) {
       return outcomes.then(
-        (decided) => answerFor(c, decided, operationPolicy),
+        (decided) => answerFor(c, decided, tenant, operationId, operationPolicy),
         (error: unknown) => unavailable(c, error),
       );
     }
-    return answerFor(c, outcomes, operationPolicy);
+    return answerFor(c, outcomes, tenant, operationId, operationPolicy);
   };
 
   /** The refusal the decisions call for, or `undefined` (and the `RateLimit` headers) when admitted. */
-  function answerFor(c: Context<GatewayEnv>, outcomes: LimitOutcome[], operationPolicy: RateLimitPolicy | undefined): Response | undefined {
-    const tenant = c.get('tenant');
-    const operationId = c.get('operation').operationId;
+  function answerFor(c: Context<GatewayEnv>, outcomes: LimitOutcome[], tenant: Tenant, operationId: string, operationPolicy: RateLimitPolicy | undefined): Response | undefined {
     let next = 0;
     if (operationPolicy) {
       const decision = (outcomes[next++] as RateOutcome).decision;
