@@ -19,6 +19,7 @@ import { secretsFromEnvironment } from '../config/secrets.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { type Gateway, createGateway } from '../create-gateway.js';
 import { sha256Hex } from '../keys/api-key.js';
+import { turnBatchedDestination } from '../observability/log-destination.js';
 import { createGatewayMetrics } from '../observability/metrics.js';
 import { createUndiciUpstream } from '../proxy/undici-upstream.js';
 import { answerClientError, answerConnect, answerExpectation, malformedRequestResponse, requireHost } from './protocol-errors.js';
@@ -49,7 +50,9 @@ export interface RunningGateway {
 
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options;
-  const logger = options.logger ?? pino({ level: config.observability.logLevel });
+  // Its own logger: to stdout, the lines of each event-loop turn in one write (see log-destination.ts).
+  const destination = options.logger === undefined ? turnBatchedDestination() : undefined;
+  const logger = options.logger ?? pino({ level: config.observability.logLevel }, destination);
   const upstream =
     options.upstream ??
     createUndiciUpstream({
@@ -99,6 +102,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         if (metricsServer) await drain(metricsServer, 1_000, logger);
         await upstream.close();
         await stores?.close();
+        destination?.close();
       })();
       return closing;
     },
