@@ -2,6 +2,7 @@
  * What the middlewares of one request share, as Hono context variables.
  */
 import type { OperationInfo } from '@dingtalk-gateway/spec-validator';
+import type { Context } from 'hono';
 import type { Tenant } from './tenants.js';
 
 export interface RequestLog {
@@ -29,3 +30,6 @@ export type GatewayEnv = {
     answerHeadersSent: boolean;
   };
 };
+
+/** A route's handler as the gateway writes them: it always answers (no `next`). */
+export type RouteHandler = (c: Context<GatewayEnv>) => Response | Promise<Response>;

@@ -14,21 +14,21 @@
  * app.use('*', stepMiddleware(authenticateStep({ keys })));
  * ```
  */
-import type { Context, Handler, MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { applyAnswerHeaders } from '../answer.js';
-import type { GatewayEnv } from '../context.js';
+import type { GatewayEnv, RouteHandler } from '../context.js';
 
 export type Step = (c: Context<GatewayEnv>) => Response | undefined | Promise<Response | undefined>;
 
 /** The steps in order, then `last`; the first answer wins. */
-export function runSteps(steps: readonly Step[], last: Handler<GatewayEnv>): Handler<GatewayEnv> {
-  return async (c, next) => {
+export function runSteps(steps: readonly Step[], last: RouteHandler): RouteHandler {
+  return async (c) => {
     for (const step of steps) {
       const outcome = step(c);
       const response = outcome instanceof Promise ? await outcome : outcome;
       if (response !== undefined) return response;
     }
-    return last(c, next);
+    return last(c);
   };
 }
 

@@ -11,8 +11,8 @@
  *   may have reached DingTalk is never sent again.
  */
 import { TokenUnavailableError } from '@dingtalk-gateway/token-provider';
-import type { Handler } from 'hono';
-import type { GatewayEnv } from '../context.js';
+import type { Context } from 'hono';
+import type { GatewayEnv, RouteHandler } from '../context.js';
 import { type HeaderRecord, answer, combineHeaderValues } from '../answer.js';
 import { gatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
@@ -33,7 +33,7 @@ export interface ProxyOptions {
 const INVALID_AUTHENTICATION = 'InvalidAuthentication';
 const invalidAuthenticationBytes = new TextEncoder().encode(INVALID_AUTHENTICATION);
 
-export function dingtalkProxy(options: ProxyOptions): Handler<GatewayEnv> {
+export function dingtalkProxy(options: ProxyOptions): RouteHandler {
   const now = options.now ?? (() => performance.now());
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const random = options.random ?? Math.random;
@@ -134,7 +134,7 @@ export function dingtalkProxy(options: ProxyOptions): Handler<GatewayEnv> {
  * `c.env`) from its raw header list, sparing a full Web `Headers` per request (performance);
  * elsewhere from the Web `Headers`. Both give the same result.
  */
-function requestHeadersToForward(c: Parameters<Handler<GatewayEnv>>[0]): Record<string, string> {
+function requestHeadersToForward(c: Context<GatewayEnv>): Record<string, string> {
   const raw = (c.env as { incoming?: { rawHeaders?: unknown } } | undefined)?.incoming?.rawHeaders;
   return Array.isArray(raw) ? forwardedRawRequestHeaders(raw as string[]) : forwardedRequestHeaders(c.req.raw.headers);
 }
@@ -172,7 +172,7 @@ function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
   return -1;
 }
 
-function upstreamFailure(c: Parameters<Handler<GatewayEnv>>[0], error: UpstreamError): Response {
+function upstreamFailure(c: Context<GatewayEnv>, error: UpstreamError): Response {
   switch (error.failure) {
     case 'timeout':
       return gatewayError(c, 504, 'gateway.upstream.timeout', `DingTalk did not answer in time: ${error.message}`);

@@ -5,35 +5,48 @@
  * attempts, whether the token was cached, the gateway's error code. Never a header, a query
  * string, a body, a key or a token.
  *
+ * The gateway observes in `everyRequest` (middleware/every-request.ts) with `requestObserver`;
+ * `observe()` is the same as a Hono middleware.
+ *
  * ```ts
  * app.use('*', observe({ logger, metrics }));
  * ```
  */
+import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { Logger } from 'pino';
 import type { GatewayEnv, RequestLog } from '../../context.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
 
-export function observe(options: { logger: Logger; metrics: GatewayMetrics; now?: () => number }) {
+export interface ObserveOptions {
+  logger: Logger;
+  metrics: GatewayMetrics;
+  now?: () => number;
+}
+
+export interface RequestObserver {
+  /** Before the request is handled: its log record (filled in by the request path); returns the start time. */
+  start(c: Context<GatewayEnv>): number;
+  /** Once answered (`status`), or thrown past every handler (`escaped`: the server answers 500). */
+  finish(c: Context<GatewayEnv>, started: number, status: number): void;
+}
+
+export function requestObserver(options: ObserveOptions): RequestObserver {
   const now = options.now ?? (() => performance.now());
   const { logger, metrics } = options;
-  return createMiddleware<GatewayEnv>(async (c, next) => {
-    const started = now();
-    // Every field from the start, so each request's record has one shape.
-    const log: RequestLog = { upstreamMs: undefined, upstreamAttempts: undefined, tokenCached: undefined, errorCode: undefined };
-    c.set('log', log);
-    let escaped = false;
-    try {
-      await next();
-    } catch (error) {
-      escaped = true;
-      throw error;
-    } finally {
+  return {
+    start(c) {
+      // Every field from the start, so each request's record has one shape.
+      const log: RequestLog = { upstreamMs: undefined, upstreamAttempts: undefined, tokenCached: undefined, errorCode: undefined };
+      c.set('log', log);
+      return now();
+    },
+    finish(c, started, status) {
       const latencyMs = now() - started;
+      const log = c.get('log');
       const tenant = c.get('tenant')?.id ?? '-';
-      const operation = c.get('operation')?.operationId ?? '-';
-      // Thrown past every handler (a non-Error value, or onError itself failing): the server answers 500.
-      const status = escaped ? 500 : c.res.status;
+      const operationInfo = c.get('operation');
+      const operation = operationInfo?.operationId ?? '-';
       metrics.requests.inc({ tenant, operation, status: String(status) });
       metrics.requestDuration.observe({ operation }, latencyMs / 1000);
       // One fixed shape, no spread (a spread into a literal is a slow path in V8); pino leaves
@@ -44,7 +57,7 @@ export function observe(options: { logger: Logger; metrics: GatewayMetrics; now?
           tenant,
           operation,
           method: c.req.method,
-          route: c.get('operation')?.pathTemplate ?? '-',
+          route: operationInfo?.pathTemplate ?? '-',
           status,
           latencyMs: round(latencyMs),
           upstreamMs: log.upstreamMs === undefined ? undefined : round(log.upstreamMs),
@@ -54,6 +67,23 @@ export function observe(options: { logger: Logger; metrics: GatewayMetrics; now?
         },
         'request',
       );
+    },
+  };
+}
+
+export function observe(options: ObserveOptions) {
+  const observer = requestObserver(options);
+  return createMiddleware<GatewayEnv>(async (c, next) => {
+    const started = observer.start(c);
+    let escaped = false;
+    try {
+      await next();
+    } catch (error) {
+      escaped = true;
+      throw error;
+    } finally {
+      // Thrown past every handler (a non-Error value, or onError itself failing): the server answers 500.
+      observer.finish(c, started, escaped ? 500 : c.res.status);
     }
   });
 }

@@ -2,10 +2,14 @@
  * Gives every request an id: the caller's `x-request-id` when it is a sane token, otherwise a
  * new UUID. Echoed on the answer and used as `requestid` in every error the gateway makes.
  *
+ * The gateway assigns it in `everyRequest` (middleware/every-request.ts); `requestId()` is the
+ * same as a Hono middleware.
+ *
  * ```ts
  * app.use('*', requestId());
  * ```
  */
+import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { applyAnswerHeaders } from '../../answer.js';
 import type { GatewayEnv } from '../../context.js';
@@ -15,14 +19,21 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 // Short and free of anything that could break a log line or a header.
 const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+export const randomRequestId = () => crypto.randomUUID();
+
+/** Chooses the request's id and puts it on every answer (`answer()` adds it; `applyAnswerHeaders` on others). */
+export function assignRequestId(c: Context<GatewayEnv>, generate: () => string = randomRequestId): string {
+  const offered = c.req.header(REQUEST_ID_HEADER);
+  const id = offered !== undefined && SANE_ID.test(offered) ? offered : generate();
+  c.set('requestId', id);
+  c.set('answerHeaders', { [REQUEST_ID_HEADER]: id });
+  return id;
+}
+
 export function requestId(options: { generate?: () => string } = {}) {
-  const generate = options.generate ?? (() => crypto.randomUUID());
+  const generate = options.generate ?? randomRequestId;
   return createMiddleware<GatewayEnv>(async (c, next) => {
-    const offered = c.req.header(REQUEST_ID_HEADER);
-    const id = offered !== undefined && SANE_ID.test(offered) ? offered : generate();
-    c.set('requestId', id);
-    // On every answer: `answer()` adds it; answers made otherwise get it after the fact.
-    c.set('answerHeaders', { [REQUEST_ID_HEADER]: id });
+    assignRequestId(c, generate);
     await next();
     applyAnswerHeaders(c);
   });
