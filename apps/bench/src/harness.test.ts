@@ -4,8 +4,9 @@ import { csvField, toCsv } from './csv.js';
 import { benchApiKey, benchGatewayConfig } from './gateway-config.js';
 import { parseDuration, parseOptions, redactUrl } from './options.js';
 import { locationOf, selfTimes, totalTimes } from './profile-summary.js';
-import { renderTable, targetChecks } from './report.js';
+import { renderReport, renderTable, targetChecks } from './report.js';
 import { rotation } from './scenarios/compare.js';
+import { roundRatios } from './scenarios/side-by-side.js';
 import { SOAK_COLUMNS, soakCsv } from './scenarios/soak.js';
 
 describe('CSV', () => {
@@ -64,6 +65,29 @@ describe('options', () => {
     expect(() => parseOptions(['--scenario=fast'], {}, '/r')).toThrow(/unknown scenario/);
     expect(() => parseOptions(['--rounds=0'], {}, '/r')).toThrow(RangeError);
     expect(() => parseOptions(['--bogus'], {}, '/r')).toThrow();
+  });
+});
+
+describe('side by side', () => {
+  it('is its own scenario, 5,000 req/s per build by default (500 with --quick)', () => {
+    expect(parseOptions(['--scenario=side-by-side', '--extra-gateway=before=/b/cli/main.js'], {}, '/r')).toMatchObject({ scenarios: ['side-by-side'], rate: 5000, extraGateways: [{ label: 'before', redis: false }] });
+    expect(parseOptions(['--scenario=side-by-side', '--quick'], {}, '/r').rate).toBe(500);
+    expect(parseOptions(['--scenario=side-by-side', '--rate=8000'], {}, '/r').rate).toBe(8000);
+    expect(() => parseOptions(['--rate=0'], {}, '/r')).toThrow(RangeError);
+  });
+
+  it('compares builds round by round, leaving out rounds that measured nothing', () => {
+    expect(roundRatios([90, 80, 120], [100, 100, 100])).toEqual([0.9, 0.8, 1.2]);
+    expect(roundRatios([90, Number.NaN, 50], [100, 100, 0])).toEqual([0.9]);
+    expect(roundRatios([1, 2], [1])).toEqual([1]);
+  });
+
+  it('reports each build against the workspace build', () => {
+    const build = (label: string, cpu: number[]) => ({ label, cpuUsPerRequestByRound: cpu, medianCpuUsPerRequest: cpu[1]!, medianRatioToWorkspace: label === 'workspace' ? 1 : 0.914, roundsBelowWorkspace: 2, requests: 3000, failures: 0, rssMaxMb: 130 });
+    const text = renderReport({ sideBySide: { requestsPerSecondEach: 5000, connectionsEach: 16, durationS: 3, rounds: 3, operations: [{ operationId: 'listWorkspaces', method: 'GET', builds: [build('workspace', [80, 79, 90]), build('before', [88, 87, 95])] }] } }, 'text');
+    expect(text).toContain('Side by side, GET listWorkspaces: every build at once, 5,000 req/s each on 16 connections, 3 rounds of 3 s');
+    expect(text).toMatch(/before\s+87\.0\s+0\.914\s+2 of 3\s+88 \/ 87 \/ 95/);
+    expect(targetChecks({ sideBySide: { requestsPerSecondEach: 1, connectionsEach: 1, durationS: 1, rounds: 1, operations: [] } })).toEqual([]);
   });
 });
 

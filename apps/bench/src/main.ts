@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * `pnpm bench`: the gateway against a bare forwarder, side by side in one run, plus the token
- * storm and many-tenants scenarios (or the soak). Prints tables, writes `results/latest.json`
- * (or the soak's `results/soak-latest.{csv,json}`). See `--help` and docs/BENCHMARKS.md.
+ * storm and many-tenants scenarios (or the soak, or gateway builds side by side). Prints tables,
+ * writes `results/latest.json` (the soak's `results/soak-latest.{csv,json}`, side by side's
+ * `results/side-by-side-latest.json` when run alone). See `--help` and docs/BENCHMARKS.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { USAGE, parseOptions, redactUrl } from './options.js';
 import { type AllResults, renderReport, targetChecks } from './report.js';
 import { runCompare } from './scenarios/compare.js';
 import { runManyTenants } from './scenarios/many-tenants.js';
+import { runSideBySide } from './scenarios/side-by-side.js';
 import { runSoak } from './scenarios/soak.js';
 import { runTokenStorm } from './scenarios/token-storm.js';
 
@@ -57,6 +59,10 @@ async function main(argv: string[]): Promise<number> {
       log(`\nmany tenants (${options.tenants})`);
       results.manyTenants = await runManyTenants(ctx);
     }
+    if (options.scenarios.includes('side-by-side')) {
+      log(`\nside by side: ${1 + options.extraGateways.length} gateway build(s) at once, ${options.rate} req/s each`);
+      results.sideBySide = await runSideBySide(ctx);
+    }
     if (options.scenarios.includes('soak')) {
       log(`\nsoak (${options.durationS} s)`);
       results.soak = await runSoak(ctx);
@@ -78,8 +84,9 @@ async function main(argv: string[]): Promise<number> {
     targets: targetChecks(results),
   };
   mkdirSync(options.resultsDir, { recursive: true });
-  const soakOnly = options.scenarios.length === 1 && options.scenarios[0] === 'soak';
-  const file = join(options.resultsDir, soakOnly ? 'soak-latest.json' : 'latest.json');
+  // Only the default scenarios' run is the recorded headline; the others get a file of their own.
+  const onlyScenario = options.scenarios.length === 1 ? options.scenarios[0] : undefined;
+  const file = join(options.resultsDir, onlyScenario === 'soak' || onlyScenario === 'side-by-side' ? `${onlyScenario}-latest.json` : 'latest.json');
   writeFileSync(file, `${JSON.stringify(document, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v), 2)}\n`);
 
   console.log(renderReport(results, 'text'));

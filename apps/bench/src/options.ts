@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['compare', 'token-storm', 'many-tenants', 'soak'] as const;
+export const SCENARIOS = ['compare', 'token-storm', 'many-tenants', 'soak', 'side-by-side'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -28,6 +28,8 @@ export interface BenchOptions {
   extraGateways: Array<{ label: string; cli: string; redis: boolean }>;
   /** Skip the equal-rate latency runs of the comparison. */
   equalRate: boolean;
+  /** Side by side: requests per second each build gets. */
+  rate: number;
   redis: boolean;
   redisUrl: string;
   tenants: number;
@@ -49,7 +51,7 @@ export interface BenchOptions {
 
 export const USAGE = `Usage: pnpm bench [-- options]
 
-  --scenario=<list>        compare,token-storm,many-tenants (default) | soak; comma-separated   [BENCH_SCENARIO]
+  --scenario=<list>        compare,token-storm,many-tenants (default) | soak | side-by-side; comma-separated   [BENCH_SCENARIO]
   --quick                  a short smoke run (1 round, 1 s runs, 1,000 tenants, 200 storm requests)
   --duration=<time>        per measured run (default 5s), or the whole soak (default 10m)       [BENCH_DURATION]
   --warmup=<time>          warm-up per target and operation (default 2s)                         [BENCH_WARMUP]
@@ -59,6 +61,7 @@ export const USAGE = `Usage: pnpm bench [-- options]
   --extra-gateway=<l>=<cli> also compare the gateway built elsewhere (its dist/cli/main.js), labelled l; repeatable
   --extra-gateway-redis=<l>=<cli>  the same with the Redis stores
   --no-equal-rate          skip the comparison's equal-request-rate latency runs
+  --rate=<n>               side-by-side: requests/s each build gets, all builds at once (default 5000)
   --no-redis               skip the gateway with the Redis stores
   --redis-url=<url>        default REDIS_URL or redis://127.0.0.1:6379
   --tenants=<n>            many-tenants scenario (default 10000)                                 [BENCH_TENANTS]
@@ -116,6 +119,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
       'extra-gateway': { type: 'string', multiple: true },
       'extra-gateway-redis': { type: 'string', multiple: true },
       'no-equal-rate': { type: 'boolean' },
+      rate: { type: 'string' },
       'no-redis': { type: 'boolean' },
       'redis-url': { type: 'string' },
       tenants: { type: 'string' },
@@ -150,6 +154,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
     operations: operationList(values.operation ?? 'GET,POST'),
     extraGateways: [...(values['extra-gateway'] ?? []).map((t) => extraGateway(t, false)), ...(values['extra-gateway-redis'] ?? []).map((t) => extraGateway(t, true))],
     equalRate: !(values['no-equal-rate'] ?? false),
+    rate: positiveInt('rate', values.rate ?? (quick ? '500' : '5000')),
     redis: !(values['no-redis'] ?? false),
     redisUrl: values['redis-url'] ?? env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     tenants: positiveInt('tenants', values.tenants ?? env.BENCH_TENANTS ?? (quick ? '1000' : '10000')),

@@ -5,6 +5,7 @@
 import type { CompareResult } from './scenarios/compare.js';
 import { targetLabel } from './scenarios/compare.js';
 import type { ManyTenantsResult } from './scenarios/many-tenants.js';
+import { type SideBySideResult, WORKSPACE_BUILD } from './scenarios/side-by-side.js';
 import type { SoakResult } from './scenarios/soak.js';
 import type { StormResult } from './scenarios/token-storm.js';
 import { type TargetCheck, checkTarget } from './stats.js';
@@ -29,6 +30,7 @@ export interface AllResults {
   tokenStorm?: StormResult;
   manyTenants?: ManyTenantsResult;
   soak?: SoakResult;
+  sideBySide?: SideBySideResult;
 }
 
 /** The issue's targets, for whatever scenarios ran. */
@@ -139,6 +141,19 @@ export function renderReport(results: AllResults, format: TableFormat): string {
       '',
       `Samples: ${soak.csvFile}`,
     );
+  }
+  const side = results.sideBySide;
+  if (side) {
+    for (const op of side.operations) {
+      heading(`Side by side, ${op.method} ${op.operationId}: every build at once, ${n(side.requestsPerSecondEach)} req/s each on ${side.connectionsEach} connections, ${side.rounds} rounds of ${side.durationS} s`);
+      out.push(
+        renderTable(
+          ['build', 'CPU µs/req (median)', `× ${WORKSPACE_BUILD} (median of rounds)`, `rounds below ${WORKSPACE_BUILD}`, 'CPU µs/req by round', 'requests', 'failures', 'RSS MB (max)'],
+          op.builds.map((b) => [b.label, n(b.medianCpuUsPerRequest, 1), b.label === WORKSPACE_BUILD ? '' : b.medianRatioToWorkspace.toFixed(3), b.label === WORKSPACE_BUILD ? '' : `${b.roundsBelowWorkspace} of ${b.cpuUsPerRequestByRound.length}`, b.cpuUsPerRequestByRound.map((v) => n(v)).join(' / '), n(b.requests), n(b.failures), n(b.rssMaxMb)]),
+          format,
+        ),
+      );
+    }
   }
   const checks = targetChecks(results);
   if (checks.length > 0) {

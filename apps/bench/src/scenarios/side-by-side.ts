@@ -1,0 +1,123 @@
+/**
+ * Side by side: gateway builds (this workspace's and each `--extra-gateway`, memory stores)
+ * driven **at the same time**, each at the same fixed request rate (`--rate`), for several
+ * rounds; reported is each build's CPU time per request, and per round its ratio to this
+ * workspace's build.
+ *
+ * Why not the comparison's interleaved rounds: on a shared VM the machine's speed drifts within
+ * minutes (a pure-CPU loop took 345–360 ms, then 426–471 ms a quarter of an hour later, on the
+ * same machine), so one build measured after another sees a different machine even when the
+ * rounds alternate. Builds measured at the same moment share the drift; the ratio within each
+ * round cancels it. Below saturation on purpose: a saturated build would take CPU from the
+ * other. Before/after an optimisation: `--extra-gateway=before=<copy>/apps/gateway/dist/cli/main.js`.
+ */
+import type { GatewayChild } from '../children.js';
+import { cpuTimeUs, rssMb } from '../children.js';
+import type { RunContext } from '../context.js';
+import { benchApiKey } from '../gateway-config.js';
+import { OPERATIONS as ALL_OPERATIONS, drive } from '../load.js';
+import { median } from '../stats.js';
+
+export interface SideBySideBuild {
+  label: string;
+  /** CPU time per answered request, each round. */
+  cpuUsPerRequestByRound: number[];
+  medianCpuUsPerRequest: number;
+  /** Each round's CPU per request over the workspace build's in the same round; their median. */
+  medianRatioToWorkspace: number;
+  /** Rounds in which this build used less CPU per request than the workspace build. */
+  roundsBelowWorkspace: number;
+  requests: number;
+  failures: number;
+  rssMaxMb: number;
+}
+
+export interface SideBySideOperation {
+  operationId: string;
+  method: string;
+  builds: SideBySideBuild[];
+}
+
+export interface SideBySideResult {
+  requestsPerSecondEach: number;
+  connectionsEach: number;
+  durationS: number;
+  rounds: number;
+  operations: SideBySideOperation[];
+}
+
+export const WORKSPACE_BUILD = 'workspace';
+
+interface Build {
+  label: string;
+  child: GatewayChild;
+}
+
+/** Per round, `values[i] / reference[i]`; rounds where either is not a number are left out. */
+export function roundRatios(values: readonly number[], reference: readonly number[]): number[] {
+  const ratios: number[] = [];
+  for (let i = 0; i < Math.min(values.length, reference.length); i++) {
+    const ratio = values[i]! / reference[i]!;
+    if (Number.isFinite(ratio)) ratios.push(ratio);
+  }
+  return ratios;
+}
+
+export async function runSideBySide(ctx: RunContext): Promise<SideBySideResult> {
+  const { options, log } = ctx;
+  if (options.extraGateways.some((extra) => extra.redis)) throw new RangeError('side-by-side compares memory-store builds: use --extra-gateway, not --extra-gateway-redis');
+  if (options.extraGateways.length === 0) log('side-by-side: no --extra-gateway given; measuring this workspace\'s build alone');
+  const operations = ALL_OPERATIONS.filter((operation) => options.operations.includes(operation.name));
+  const connectionsEach = Math.max(1, Math.floor(options.connections / 2));
+  const upstream = await ctx.startUpstream();
+  const builds: Build[] = [];
+  try {
+    builds.push({ label: WORKSPACE_BUILD, child: await ctx.startGateway({ name: 'side-workspace', upstreamUrl: upstream.url }) });
+    for (const extra of options.extraGateways) {
+      builds.push({ label: extra.label, child: await ctx.startGateway({ name: `side-${extra.label}`, upstreamUrl: upstream.url, cli: extra.cli }) });
+    }
+    const results: SideBySideOperation[] = [];
+    for (const operation of operations) {
+      const load = (build: Build, durationS: number) =>
+        drive({ url: build.child.url, operation, connections: connectionsEach, durationS, apiKey: benchApiKey(0), overallRate: options.rate });
+      await Promise.all(builds.map((build) => load(build, options.warmupS)));
+      const cpu = builds.map(() => [] as number[]);
+      const requests = builds.map(() => 0);
+      const failures = builds.map(() => 0);
+      const rss = builds.map(() => 0);
+      for (let round = 0; round < options.rounds; round++) {
+        const before = builds.map((build) => cpuTimeUs(build.child.pid));
+        const runs = await Promise.all(builds.map((build) => load(build, options.durationS)));
+        builds.forEach((build, i) => {
+          const run = runs[i]!;
+          cpu[i]!.push((cpuTimeUs(build.child.pid) - before[i]!) / Math.max(1, run.completed));
+          requests[i]! += run.completed;
+          failures[i]! += run.failures;
+          rss[i] = Math.max(rss[i]!, rssMb(build.child.pid));
+        });
+        log(`  ${operation.name} round ${round + 1}: ${builds.map((build, i) => `${build.label} ${cpu[i]!.at(-1)!.toFixed(1)} µs/req`).join(', ')}`);
+      }
+      results.push({
+        operationId: operation.operationId,
+        method: operation.method,
+        builds: builds.map((build, i) => {
+          const ratios = roundRatios(cpu[i]!, cpu[0]!);
+          return {
+            label: build.label,
+            cpuUsPerRequestByRound: cpu[i]!,
+            medianCpuUsPerRequest: median(cpu[i]!),
+            medianRatioToWorkspace: median(ratios),
+            roundsBelowWorkspace: ratios.filter((ratio) => ratio < 1).length,
+            requests: requests[i]!,
+            failures: failures[i]!,
+            rssMaxMb: rss[i]!,
+          };
+        }),
+      });
+    }
+    return { requestsPerSecondEach: options.rate, connectionsEach, durationS: options.durationS, rounds: options.rounds, operations: results };
+  } finally {
+    await Promise.all(builds.map((build) => build.child.stop()));
+    await upstream.stop();
+  }
+}
