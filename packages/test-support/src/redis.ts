@@ -7,6 +7,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, expect, it } from 'vitest';
+import { deleteKeys } from './redis-keys.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const IN_CI = process.env.CI === 'true';
@@ -51,15 +52,7 @@ async function whyUnreachable(): Promise<string | undefined> {
   }
 }
 
-/** Delete every key under `prefix` (SCAN, so it is safe on a Redis shared with other tests). */
-export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
+export { deleteKeys };
 
 /**
  * Real-Redis clients for the tests of one `describe`: `client()` opens one, `admin` is one for

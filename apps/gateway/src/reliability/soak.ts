@@ -49,6 +49,7 @@ import { parseArgs } from 'node:util';
 import { type FaultConfig, type FaultRule, type RunningSandbox, startSandbox } from '@dingtalk-gateway/sandbox';
 import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import { seededRandom } from '@dingtalk-gateway/test-support/random';
+import { deleteKeys } from '@dingtalk-gateway/test-support/redis-keys';
 import { Redis } from 'ioredis';
 import { mintApiKey } from '../keys/api-key.js';
 import { type GatewayProcess, OwnRedis, freePort, startGatewayProcess } from '../scale-out/processes.js';
@@ -341,12 +342,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     }
     const keyPrefix = `dtg:soak:${process.pid}:${Date.now()}:`;
     cleanups.unshift(async () => {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1000);
-        if (keys.length > 0) await redis.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
+      await deleteKeys(redis, keyPrefix);
       redis.disconnect();
     });
 
