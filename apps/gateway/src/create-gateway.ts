@@ -62,8 +62,8 @@ export interface GatewayDeps {
   sha256Hex?: Sha256Hex;
   /** Default: the built gateway contract. */
   contract?: OpenApiDocument;
-  /** The docs portal's pages by file name (`index.html`, …), served under `/docs/`. */
-  docsPages?: ReadonlyMap<string, string>;
+  /** The docs portal's pages by file name (`index.html`, …), as text or UTF-8 bytes, served under `/docs/`. */
+  docsPages?: ReadonlyMap<string, string | Uint8Array>;
 }
 
 export interface Gateway {
@@ -142,7 +142,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
     // holds such text as two bytes per character; as bytes they take about half, and are not
     // encoded again for every answer. Same bytes and content type as `c.html(page)`.
     const encoder = new TextEncoder();
-    const pages = new Map([...deps.docsPages].map(([file, html]) => [file, encoder.encode(html)]));
+    const pages = new Map([...deps.docsPages].map(([file, html]) => [file, typeof html === 'string' ? encoder.encode(html) : html]));
     app.get('/docs', observed((c) => answer(c, null, 301, { location: '/docs/' })));
     // A plain wildcard, not `:page{.*}`: a custom pattern makes Hono route every request with its
     // TrieRouter instead of the RegExpRouter (0.46 vs 0.14 µs per match, measured), and every

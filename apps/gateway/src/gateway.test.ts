@@ -369,6 +369,14 @@ describe('portal', () => {
     expect((await h.call('/docs/nope.html', { key: null })).status).toBe(404);
   });
 
+  it('serves docs pages given as UTF-8 bytes (as the Node entry reads them) byte for byte', async () => {
+    const page = '<h1>钉钉 gateway</h1>';
+    const h = createHarness({ deps: { docsPages: new Map([['index.html', new TextEncoder().encode(page)]]) } });
+    const response = await h.call('/docs/', { key: null });
+    expect(response.headers.get('content-type')).toBe('text/html; charset=UTF-8');
+    expect(await response.text()).toBe(page);
+  });
+
   it("keeps Hono on its RegExpRouter (a pattern it cannot compile would move every request to the slower TrieRouter)", async () => {
     const h = createHarness({ deps: { docsPages: new Map([['index.html', '<h1>gateway</h1>']]) } });
     await h.call('/healthz', { key: null });

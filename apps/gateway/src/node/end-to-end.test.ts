@@ -2,10 +2,12 @@
  * The gateway on real sockets in front of the sandbox on real sockets: the typed client and
  * DingTalk's official SDK used against the gateway end to end, and graceful shutdown.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as $OpenApi from '@alicloud/openapi-client';
 import * as $Util from '@alicloud/tea-util';
 import { DingTalkError, createGatewayClient, listAllWorkspaces } from '@dingtalk-gateway/client';
+import { docsDir, docsPages } from '@dingtalk-gateway/docs';
 import { type RunningSandbox, startSandbox } from '@dingtalk-gateway/sandbox';
 import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import { pino } from 'pino';
@@ -133,6 +135,15 @@ describe('the Node entry', () => {
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toMatch(/dtg_requests_total/);
     expect((await fetch(`${gateway.url}/metrics`)).status).toBe(401);
+  });
+
+  it("serves the built docs portal's pages byte for byte", async () => {
+    for (const page of Object.values(docsPages)) {
+      const response = await fetch(`${gateway.url}/docs/${page.file}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('text/html; charset=UTF-8');
+      expect(Buffer.from(await response.arrayBuffer()).equals(readFileSync(new URL(page.file, docsDir)))).toBe(true);
+    }
   });
 
   it('on close, finishes in-flight requests and refuses new connections', async () => {

@@ -204,15 +204,16 @@ function servedBy(socket: Socket): ServerResponse | undefined {
   return response instanceof ServerResponse ? response : undefined;
 }
 
-function loadDocsPages(logger: Logger): Map<string, string> | undefined {
-  const pages = new Map<string, string>();
+/** As bytes, never as text (memory: two pages of a few MB each, which as strings were only start-up garbage). */
+function loadDocsPages(logger: Logger): Map<string, Uint8Array> | undefined {
+  const pages = new Map<string, Uint8Array>();
   for (const page of Object.values(docsPages)) {
     const file = new URL(page.file, docsDir);
     if (!existsSync(file)) {
       logger.warn({ file: file.pathname }, 'docs portal not built; /docs is off (run the docs build)');
       return undefined;
     }
-    pages.set(page.file, readFileSync(file, 'utf8'));
+    pages.set(page.file, readFileSync(file));
   }
   return pages;
 }
