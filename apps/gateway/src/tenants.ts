@@ -16,18 +16,44 @@ export interface Tenant {
   readonly operationLimits: ReadonlyMap<string, RateLimitPolicy>;
 }
 
+/**
+ * Tenants with the same scopes, or the same limits, share one read-only set, policy or map
+ * (memory): with thousands of tenants on a few plans, that is a few objects instead of one
+ * of each per tenant.
+ */
 export function buildTenants(config: GatewayConfig): Map<string, Tenant> {
-  return new Map(
-    Object.entries(config.tenants).map(([id, tenant]) => [
+  const scopeSets = new Interned<ReadonlySet<string>>();
+  const policies = new Interned<RateLimitPolicy>();
+  const operationLimitMaps = new Interned<ReadonlyMap<string, RateLimitPolicy>>();
+  const policyOf = (policy: RateLimitPolicy) => policies.get(`${policy.rate}/${policy.burst}`, () => ({ rate: policy.rate, burst: policy.burst }));
+
+  const tenants = new Map<string, Tenant>();
+  for (const [id, tenant] of Object.entries(config.tenants)) {
+    const scopes = [...new Set(tenant.scopes)].sort();
+    const operationLimits = Object.entries(tenant.operationLimits ?? {})
+      .map(([operationId, policy]): [string, RateLimitPolicy] => [operationId, policyOf(policy)])
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    tenants.set(id, {
       id,
-      {
-        id,
-        name: tenant.name,
-        appId: tenant.app,
-        scopes: new Set(tenant.scopes),
-        rateLimit: tenant.rateLimit,
-        operationLimits: new Map(Object.entries(tenant.operationLimits ?? {})),
-      },
-    ]),
-  );
+      name: tenant.name,
+      appId: tenant.app,
+      scopes: scopeSets.get(JSON.stringify(scopes), () => new Set(scopes)),
+      rateLimit: policyOf(tenant.rateLimit),
+      operationLimits: operationLimitMaps.get(JSON.stringify(operationLimits.map(([operationId, policy]) => [operationId, policy.rate, policy.burst])), () => new Map(operationLimits)),
+    });
+  }
+  return tenants;
+}
+
+/** One value per distinct key, made on first use. */
+class Interned<V> {
+  private readonly values = new Map<string, V>();
+  get(key: string, make: () => V): V {
+    let value = this.values.get(key);
+    if (value === undefined) {
+      value = make();
+      this.values.set(key, value);
+    }
+    return value;
+  }
 }
