@@ -3,7 +3,10 @@
  * stores), all running at once against one upstream, driven in interleaved rounds (the order
  * rotates every round, so drift and order effects cancel) with the same load: a fixed number of
  * keep-alive connections (throughput and latency at saturation). Then, with the same rounds, at
- * one fixed request rate below every target's capacity (latency at equal load).
+ * one fixed request rate below every target's capacity (latency at one request volume). That rate
+ * is autocannon's `overallRate`: a quota per connection and second, sent back to back at the
+ * start of each second, so these runs are one-second bursts, not evenly spaced arrivals (an
+ * evenly paced generator was measured and not adopted: docs/BENCHMARKS.md, round 4).
  *
  * `--extra-gateway=<label>=<cli>` adds more gateways (memory stores) built elsewhere, e.g. a copy
  * of the code before an optimisation, to measure before and after in the same run.
@@ -149,7 +152,7 @@ export async function runCompare(ctx: RunContext): Promise<CompareResult> {
 
     if (options.equalRate) {
       const equal = new Map<string, RunMeasurement[]>();
-      // 60% of the slowest target's capacity: every target keeps up, so latency is compared at one load.
+      // 60% of the slowest target's capacity: every target keeps up with the same request volume.
       const rates = new Map(results.map((r, i) => [operations[i]!.name, Math.max(100, Math.round(0.6 * Math.min(...Object.values(r.saturated).map((s) => s.requestsPerSecond))))]));
       for (let round = 0; round < options.rounds; round++) {
         checkDisturbance(`equal-rate round ${round + 1}`);

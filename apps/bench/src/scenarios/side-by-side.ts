@@ -9,7 +9,8 @@
  * same machine), so one build measured after another sees a different machine even when the
  * rounds alternate. Builds measured at the same moment share the drift; the ratio within each
  * round cancels it. Below saturation on purpose: a saturated build would take CPU from the
- * other. Before/after an optimisation: `--extra-gateway=before=<copy>/apps/gateway/dist/cli/main.js`.
+ * other (over the second, that is: the rate is autocannon's, whose quota for each second goes
+ * out in a burst, the same for every build). Before/after an optimisation: `--extra-gateway=before=<copy>/apps/gateway/dist/cli/main.js`.
  */
 import type { GatewayChild } from '../children.js';
 import { cpuTimeUs, rssMb } from '../children.js';
