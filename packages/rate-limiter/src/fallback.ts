@@ -108,10 +108,9 @@ export function withWindowFallback(
   };
 }
 
-/** The state machine: which of two ways to decide one call, whatever a decision is. */
 /**
  * `primary` (a `RedisRequestLimiter`) behind the same circuit: while it is unreachable, the
- * request's checks go to `local` (default: in-memory limiters, asked in turn), or are all
+ * request's checks go to `local` (default: a `MemoryRequestLimiter`), or are all
  * admitted (`open`), or refused at the first check (`closed`), exactly as `withFallback` and
  * `withWindowFallback` would decide each limit.
  */
@@ -167,6 +166,7 @@ function modeWindowLimiter(mode: 'open' | 'closed', circuit: Circuit): WindowLim
   };
 }
 
+/** The state machine: which of two ways to decide one call, whatever a decision is. */
 class Circuit {
   private readonly probeIntervalMs: number;
   private readonly clock: Clock;
