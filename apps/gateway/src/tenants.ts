@@ -25,7 +25,7 @@ export function buildTenants(config: GatewayConfig): Map<string, Tenant> {
   const scopeSets = new Interned<ReadonlySet<string>>();
   const policies = new Interned<RateLimitPolicy>();
   const operationLimitMaps = new Interned<ReadonlyMap<string, RateLimitPolicy>>();
-  const policyOf = (policy: RateLimitPolicy) => policies.get(`${policy.rate}/${policy.burst}`, () => ({ rate: policy.rate, burst: policy.burst }));
+  const policyOf = (policy: RateLimitPolicy) => policies.get(`${policy.rate}/${policy.burst}`, () => policy);
 
   const tenants = new Map<string, Tenant>();
   for (const [id, tenant] of Object.entries(config.tenants)) {
