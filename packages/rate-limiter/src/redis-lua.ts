@@ -35,18 +35,23 @@ end
  * `allowed (1|0), admissions in the window after the decision, µs until free (0 when allowed)`.
  */
 export const WINDOW_FUNCTION = `
+local window_next = 0
 local function window_hit(key, limit, window, now)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.0f', now - window))
   local count = redis.call('ZCARD', key)
 
   if count < limit then
+    -- Members must be unique, and admissions at one microsecond share a score. The hits of one
+    -- script run share its clock: each takes the next number of the run, so a run of n hits
+    -- looks up n names, not n²/2; an earlier run's admission at that microsecond is stepped over.
     local score = string.format('%.0f', now)
-    local member = score
-    local n = 0
+    local n = window_next
+    local member = n == 0 and score or score .. '-' .. n
     while redis.call('ZSCORE', key, member) do
       n = n + 1
       member = score .. '-' .. n
     end
+    window_next = n + 1
     redis.call('ZADD', key, score, member)
     redis.call('PEXPIREAT', key, string.format('%.0f', math.ceil((now + window) / 1000)))
     return 1, count + 1, 0

@@ -2,7 +2,7 @@
  * Runs against a real Redis at REDIS_URL (default redis://127.0.0.1:6379). Unreachable Redis
  * skips these tests locally, and fails them when CI=true.
  */
-import { checkRedis, hungServer, redisForTests, seededRandom } from '@dingtalk-gateway/test-support';
+import { checkRedis, clientVia, hungServer, noscriptProxy, redisForTests, seededRandom } from '@dingtalk-gateway/test-support';
 import { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { RateLimiterUnavailableError } from './interface.js';
@@ -112,14 +112,75 @@ describe.skipIf(unreachable !== undefined)('RedisRequestLimiter (real Redis)', (
     expect(await combined.check([])).toEqual([]);
   });
 
+  it('decides the requests of one event-loop turn in one script run, in arrival order', async () => {
+    // A proxy that records the commands the client sends counts the script runs.
+    const proxy = await noscriptProxy();
+    const redis = clientVia(proxy.port);
+    try {
+      const limiter = new RedisRequestLimiter({ redis, ratePrefix: prefixes.rate, windowPrefix: prefixes.window, timeoutMs });
+      await limiter.check([{ kind: 'rate', key: 'turn:warm', policy: { rate: 1, burst: 1 } }]); // loads the script
+      const runsBefore = proxy.commands.filter((name) => name.startsWith('eval')).length;
+      // Ten requests started in one turn: a tenant with a burst of 4, then a QPS guard of 6.
+      const turn = Array.from({ length: 10 }, () => limiter.check(checksOf('turn').slice(1).map((check) => (check.kind === 'rate' ? { ...check, policy: { rate: 1, burst: 4 } } : { ...check, policy: { limit: 6, windowMs: 10_000 } }))));
+      const outcomes = (await Promise.all(turn)).map(summary);
+      expect(proxy.commands.filter((name) => name.startsWith('eval')).length - runsBefore).toBe(1);
+      // As if they had come one by one: the first four admitted with 3, 2, 1, 0 left, the rest
+      // refused by the tenant's limit, so the guard never counted them.
+      expect(outcomes).toEqual([
+        [['rate', true, 3], ['window', true, 5]],
+        [['rate', true, 2], ['window', true, 4]],
+        [['rate', true, 1], ['window', true, 3]],
+        [['rate', true, 0], ['window', true, 2]],
+        ...Array.from({ length: 6 }, () => [['rate', false, 0]]),
+      ]);
+      // Four admissions at one Redis time, recorded as four.
+      expect(await redisTests.admin.zcard(`${prefixes.window}app:turn:op:add`)).toBe(4);
+    } finally {
+      redis.disconnect();
+      await proxy.close();
+    }
+  });
+
+  it('sends a turn of more than maxBatch requests in several runs, with the same decisions', async () => {
+    const proxy = await noscriptProxy();
+    const redis = clientVia(proxy.port);
+    try {
+      const limiter = new RedisRequestLimiter({ redis, ratePrefix: prefixes.rate, windowPrefix: prefixes.window, timeoutMs, maxBatch: 3 });
+      await limiter.check([{ kind: 'rate', key: 'batch:warm', policy: { rate: 1, burst: 1 } }]);
+      const runsBefore = proxy.commands.filter((name) => name.startsWith('eval')).length;
+      const policy = { limit: 5, windowMs: 10_000 };
+      const turn = Array.from({ length: 7 }, () => limiter.check([{ kind: 'window', key: 'batch', policy }]));
+      const outcomes = (await Promise.all(turn)).map(summary);
+      expect(proxy.commands.filter((name) => name.startsWith('eval')).length - runsBefore).toBe(3);
+      expect(outcomes).toEqual([4, 3, 2, 1, 0].map((left) => [['window', true, left]]).concat([[['window', false, 0]], [['window', false, 0]]]));
+    } finally {
+      redis.disconnect();
+      await proxy.close();
+    }
+  });
+
+  it('answers a request with a bad policy alone: the others of its turn are decided', async () => {
+    const limiter = new RedisRequestLimiter({ redis: client(), ratePrefix: prefixes.rate, windowPrefix: prefixes.window, timeoutMs });
+    const good = limiter.check([{ kind: 'rate', key: 'bad-neighbour', policy: { rate: 1, burst: 2 } }]);
+    const bad = limiter.check([{ kind: 'rate', key: 'bad', policy: { rate: 0, burst: 2 } }]);
+    const alsoGood = limiter.check([{ kind: 'rate', key: 'bad-neighbour', policy: { rate: 1, burst: 2 } }]);
+    await expect(bad).rejects.toThrow(RangeError);
+    expect(summary(await good)).toEqual([['rate', true, 1]]);
+    expect(summary(await alsoGood)).toEqual([['rate', true, 0]]);
+    expect(() => new RedisRequestLimiter({ redis: client(), maxBatch: 0 })).toThrow(RangeError);
+  });
+
   it('throws RateLimiterUnavailableError(timeout) when Redis does not answer in time', async () => {
     const server = await hungServer();
     const hung = new Redis({ host: '127.0.0.1', port: server.port, enableReadyCheck: false, maxRetriesPerRequest: null });
     try {
       const limiter = new RedisRequestLimiter({ redis: hung, timeoutMs: 50 });
-      const error = await limiter.check(checksOf('hung')).catch((err: unknown) => err);
-      expect(error).toBeInstanceOf(RateLimiterUnavailableError);
-      expect(error).toMatchObject({ reason: 'timeout' });
+      // Every request of the turn that waited on the unanswered run is told so.
+      const errors = await Promise.all([1, 2, 3].map(() => limiter.check(checksOf('hung')).catch((err: unknown) => err)));
+      for (const error of errors) {
+        expect(error).toBeInstanceOf(RateLimiterUnavailableError);
+        expect(error).toMatchObject({ reason: 'timeout' });
+      }
     } finally {
       hung.disconnect();
       await server.close();

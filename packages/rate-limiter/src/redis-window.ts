@@ -45,7 +45,7 @@ return {window_hit(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), now_us)}
 `;
 
 /** Name of the ioredis custom command; versioned with the script (see `defineScript`). */
-const COMMAND = 'dtgWindowHitV1';
+const COMMAND = 'dtgWindowHitV2';
 
 type WindowReply = [allowed: number, count: number, untilFreeUs: number];
 type WindowCommand = (key: string, limit: number, windowUs: number) => Promise<WindowReply>;
