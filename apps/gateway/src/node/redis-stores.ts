@@ -12,7 +12,7 @@ import type { GatewayMetrics } from '../observability/metrics.js';
 import type { TokenProviderFactory } from '../tokens/registry.js';
 
 export interface RedisStores {
-  /** Tenants' limits and DingTalk's QPS guard, decided in one round trip per request. */
+  /** Tenants' limits and DingTalk's QPS guard: one round trip per request, shared by the requests of an event-loop turn. */
   requestLimiter: RequestLimiter;
   tokenProviders: TokenProviderFactory;
   /**
