@@ -71,6 +71,8 @@ describe('options', () => {
 describe('side by side', () => {
   it('is its own scenario, 5,000 req/s per build by default (500 with --quick)', () => {
     expect(parseOptions(['--scenario=side-by-side', '--extra-gateway=before=/b/cli/main.js'], {}, '/r')).toMatchObject({ scenarios: ['side-by-side'], rate: 5000, extraGateways: [{ label: 'before', redis: false }] });
+    expect(parseOptions(['--scenario=side-by-side', '--extra-gateway-redis=before=/b/cli/main.js'], {}, '/r')).toMatchObject({ extraGateways: [{ label: 'before', redis: true }] });
+    expect(() => parseOptions(['--scenario=side-by-side', '--extra-gateway=a=/a/cli/main.js', '--extra-gateway-redis=b=/b/cli/main.js'], {}, '/r')).toThrow(/same stores/);
     expect(parseOptions(['--scenario=side-by-side', '--quick'], {}, '/r').rate).toBe(500);
     expect(parseOptions(['--scenario=side-by-side', '--rate=8000'], {}, '/r').rate).toBe(8000);
     expect(() => parseOptions(['--rate=0'], {}, '/r')).toThrow(RangeError);
@@ -84,10 +86,10 @@ describe('side by side', () => {
 
   it('reports each build against the workspace build', () => {
     const build = (label: string, cpu: number[]) => ({ label, cpuUsPerRequestByRound: cpu, medianCpuUsPerRequest: cpu[1]!, medianRatioToWorkspace: label === 'workspace' ? 1 : 0.914, roundsBelowWorkspace: 2, requests: 3000, failures: 0, rssMaxMb: 130 });
-    const text = renderReport({ sideBySide: { requestsPerSecondEach: 5000, connectionsEach: 16, durationS: 3, rounds: 3, operations: [{ operationId: 'listWorkspaces', method: 'GET', builds: [build('workspace', [80, 79, 90]), build('before', [88, 87, 95])] }] } }, 'text');
-    expect(text).toContain('Side by side, GET listWorkspaces: every build at once, 5,000 req/s each on 16 connections, 3 rounds of 3 s');
+    const text = renderReport({ sideBySide: { stores: 'memory', requestsPerSecondEach: 5000, connectionsEach: 16, durationS: 3, rounds: 3, operations: [{ operationId: 'listWorkspaces', method: 'GET', builds: [build('workspace', [80, 79, 90]), build('before', [88, 87, 95])] }] } }, 'text');
+    expect(text).toContain('Side by side, GET listWorkspaces: every build at once, memory stores, 5,000 req/s each on 16 connections, 3 rounds of 3 s');
     expect(text).toMatch(/before\s+87\.0\s+0\.914\s+2 of 3\s+88 \/ 87 \/ 95/);
-    expect(targetChecks({ sideBySide: { requestsPerSecondEach: 1, connectionsEach: 1, durationS: 1, rounds: 1, operations: [] } })).toEqual([]);
+    expect(targetChecks({ sideBySide: { stores: 'memory', requestsPerSecondEach: 1, connectionsEach: 1, durationS: 1, rounds: 1, operations: [] } })).toEqual([]);
   });
 });
 

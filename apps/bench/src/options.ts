@@ -59,7 +59,7 @@ export const USAGE = `Usage: pnpm bench [-- options]
   --connections=<n>        concurrent keep-alive connections (default 32)                        [BENCH_CONNECTIONS]
   --operation=<list>       GET,POST (default): the comparison's operations
   --extra-gateway=<l>=<cli> also compare the gateway built elsewhere (its dist/cli/main.js), labelled l; repeatable
-  --extra-gateway-redis=<l>=<cli>  the same with the Redis stores
+  --extra-gateway-redis=<l>=<cli>  the same with the Redis stores (side-by-side: every build then on Redis)
   --no-equal-rate          skip the comparison's equal-request-rate latency runs
   --rate=<n>               side-by-side: requests/s each build gets, all builds at once (default 5000)
   --no-redis               skip the gateway with the Redis stores
@@ -143,6 +143,9 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
   }
   if (scenarios.length === 0) throw new RangeError('no scenario given');
   const soakOnly = scenarios.length === 1 && scenarios[0] === 'soak';
+  if (scenarios.includes('side-by-side') && values['extra-gateway'] !== undefined && values['extra-gateway-redis'] !== undefined) {
+    throw new RangeError('side-by-side runs every build on the same stores: give --extra-gateway (memory) or --extra-gateway-redis, not both');
+  }
   const durationText = values.duration ?? env.BENCH_DURATION;
   return {
     scenarios,

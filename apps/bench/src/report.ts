@@ -145,7 +145,7 @@ export function renderReport(results: AllResults, format: TableFormat): string {
   const side = results.sideBySide;
   if (side) {
     for (const op of side.operations) {
-      heading(`Side by side, ${op.method} ${op.operationId}: every build at once, ${n(side.requestsPerSecondEach)} req/s each on ${side.connectionsEach} connections, ${side.rounds} rounds of ${side.durationS} s`);
+      heading(`Side by side, ${op.method} ${op.operationId}: every build at once, ${side.stores} stores, ${n(side.requestsPerSecondEach)} req/s each on ${side.connectionsEach} connections, ${side.rounds} rounds of ${side.durationS} s`);
       out.push(
         renderTable(
           ['build', 'CPU µs/req (median)', `× ${WORKSPACE_BUILD} (median of rounds)`, `rounds below ${WORKSPACE_BUILD}`, 'CPU µs/req by round', 'requests', 'failures', 'RSS MB (max)'],

@@ -11,12 +11,15 @@
  * round cancels it. Below saturation on purpose: a saturated build would take CPU from the
  * other (over the second, that is: the rate is autocannon's, whose quota for each second goes
  * out in a burst, the same for every build). Before/after an optimisation: `--extra-gateway=before=<copy>/apps/gateway/dist/cli/main.js`.
+ * With `--extra-gateway-redis` instead, every build (this workspace's too) runs on the Redis
+ * stores, each under a key prefix of its own, so a change to the Redis path is compared alike.
  */
 import type { GatewayChild } from '../children.js';
 import { cpuTimeUs, rssMb } from '../children.js';
 import type { RunContext } from '../context.js';
 import { benchApiKey } from '../gateway-config.js';
 import { OPERATIONS as ALL_OPERATIONS, drive } from '../load.js';
+import { redactUrl } from '../options.js';
 import { median } from '../stats.js';
 
 export interface SideBySideBuild {
@@ -40,6 +43,8 @@ export interface SideBySideOperation {
 }
 
 export interface SideBySideResult {
+  /** Which stores every build ran on. */
+  stores: 'memory' | 'redis';
   requestsPerSecondEach: number;
   connectionsEach: number;
   durationS: number;
@@ -66,16 +71,20 @@ export function roundRatios(values: readonly number[], reference: readonly numbe
 
 export async function runSideBySide(ctx: RunContext): Promise<SideBySideResult> {
   const { options, log } = ctx;
-  if (options.extraGateways.some((extra) => extra.redis)) throw new RangeError('side-by-side compares memory-store builds: use --extra-gateway, not --extra-gateway-redis');
+  // parseOptions refuses a mix of memory and Redis builds.
+  const onRedis = options.extraGateways.some((extra) => extra.redis);
+  if (onRedis && !(await ctx.redisAvailable())) throw new Error(`side-by-side: Redis at ${redactUrl(options.redisUrl)} is not reachable`);
   if (options.extraGateways.length === 0) log('side-by-side: no --extra-gateway given; measuring this workspace\'s build alone');
+  const stores = onRedis ? 'redis' : 'memory';
+  const redisPrefix = (label: string) => (onRedis ? ctx.redisPrefix(`side-${label}`) : undefined);
   const operations = ALL_OPERATIONS.filter((operation) => options.operations.includes(operation.name));
   const connectionsEach = Math.max(1, Math.floor(options.connections / 2));
   const upstream = await ctx.startUpstream();
   const builds: Build[] = [];
   try {
-    builds.push({ label: WORKSPACE_BUILD, child: await ctx.startGateway({ name: 'side-workspace', upstreamUrl: upstream.url }) });
+    builds.push({ label: WORKSPACE_BUILD, child: await ctx.startGateway({ name: 'side-workspace', upstreamUrl: upstream.url, redisPrefix: redisPrefix(WORKSPACE_BUILD) }) });
     for (const extra of options.extraGateways) {
-      builds.push({ label: extra.label, child: await ctx.startGateway({ name: `side-${extra.label}`, upstreamUrl: upstream.url, cli: extra.cli }) });
+      builds.push({ label: extra.label, child: await ctx.startGateway({ name: `side-${extra.label}`, upstreamUrl: upstream.url, cli: extra.cli, redisPrefix: redisPrefix(extra.label) }) });
     }
     const results: SideBySideOperation[] = [];
     for (const operation of operations) {
@@ -116,7 +125,7 @@ export async function runSideBySide(ctx: RunContext): Promise<SideBySideResult> 
         }),
       });
     }
-    return { requestsPerSecondEach: options.rate, connectionsEach, durationS: options.durationS, rounds: options.rounds, operations: results };
+    return { stores, requestsPerSecondEach: options.rate, connectionsEach, durationS: options.durationS, rounds: options.rounds, operations: results };
   } finally {
     await Promise.all(builds.map((build) => build.child.stop()));
     await upstream.stop();
