@@ -23,6 +23,33 @@ const checksOf = (id: string): LimitCheck[] => [
 /** What a test can compare exactly: which limit decided what, and what was left. */
 const summary = (outcomes: LimitOutcome[]) => outcomes.map((o) => [o.kind, o.decision.allowed, o.decision.remaining]);
 
+describe('RedisRequestLimiter (a client answering nonsense)', () => {
+  /** A stand-in ioredis client whose script command answers `reply`. */
+  const answering = (reply: unknown) => {
+    const client: Record<string, unknown> = {
+      defineCommand(name: string) {
+        client[name] = async () => reply;
+      },
+    };
+    return client as unknown as Redis;
+  };
+  const one: LimitCheck[] = [{ kind: 'rate', key: 't', policy: { rate: 1, burst: 2 } }];
+
+  it('answers the requests its reply covers and fails the others as Redis failing: none is left waiting', async () => {
+    const limiter = new RedisRequestLimiter({ redis: answering([1, 1, '1000', '0']) });
+    const [first, second] = await Promise.allSettled([limiter.check(one), limiter.check(one)]);
+    expect(first).toMatchObject({ status: 'fulfilled', value: [{ kind: 'rate', decision: { allowed: true, remaining: 1 } }] });
+    expect(second).toMatchObject({ status: 'rejected', reason: { name: 'RateLimiterUnavailableError', reason: 'error' } });
+  });
+
+  it.each([['OK'], [[]], [[7, 1, '0', '0']], [null]])('fails every request of the run on the reply %j', async (reply) => {
+    const limiter = new RedisRequestLimiter({ redis: answering(reply) });
+    const error = await limiter.check(one).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(RateLimiterUnavailableError);
+    expect((error as Error).message).toMatch(/unexpected reply from Redis/);
+  });
+});
+
 describe.skipIf(unreachable !== undefined)('RedisRequestLimiter (real Redis)', () => {
   const run = `${process.pid}:${Date.now()}`;
   const prefixes = { rate: `dtg:rq:test:${run}:rl:`, window: `dtg:rq:test:${run}:rlw:` };

@@ -18,6 +18,7 @@ import { Cluster } from 'ioredis';
 import { EPSILON_MS, assertPolicy, toDecision } from './gcra.js';
 import { CLOCK, GCRA_FUNCTION, WINDOW_FUNCTION } from './redis-lua.js';
 import { DEFAULT_TIMEOUT_MS, callRedis, defineScript, type RedisLimiterOptions } from './redis-script.js';
+import { RateLimiterUnavailableError } from './interface.js';
 import type { LimitCheck, LimitOutcome, RequestLimiter } from './request-limits.js';
 import { admitted, assertWindowPolicy, denied } from './window.js';
 
@@ -158,27 +159,43 @@ export class RedisRequestLimiter implements RequestLimiter {
     }
     callRedis(() => this.run(keys.length, ...keys, ...args), this.timeoutMs).then(
       (reply) => {
-        let at = 0;
-        for (const request of batch) {
-          const made = Number(reply[at++]);
-          const outcomes: LimitOutcome[] = [];
-          for (let i = 0; i < made; i++, at += 3) {
-            const check = request.checks[i]!;
-            const allowed = Number(reply[at]) === 1;
-            const a = Number(reply[at + 1]);
-            const b = Number(reply[at + 2]);
-            outcomes.push(
-              check.kind === 'rate'
-                ? { kind: 'rate', decision: toDecision(allowed, check.policy, 1, a, b) }
-                : { kind: 'window', decision: allowed ? admitted(Math.max(0, check.policy.limit - a)) : denied(b / 1000) },
-            );
-          }
-          request.resolve(outcomes);
+        try {
+          settle(batch, reply);
+        } catch (error) {
+          // Never leave a request waiting: a reply we cannot read counts as Redis failing (those
+          // already settled keep their answer).
+          const failure = new RateLimiterUnavailableError('error', `rate limiter: unexpected reply from Redis: ${(error as Error).message}`, { cause: error });
+          for (const request of batch) request.reject(failure);
         }
       },
       (error: unknown) => {
         for (const request of batch) request.reject(error);
       },
     );
+  }
+
+}
+
+/** Hands each request of a script run its decisions (see `REQUEST_LUA` for the reply's layout). */
+function settle(batch: readonly Waiting[], reply: ReadonlyArray<number | string>): void {
+  let at = 0;
+  for (const request of batch) {
+    const made = Number(reply[at++]);
+    if (!Number.isInteger(made) || made < 1 || made > request.checks.length || at + made * 3 > reply.length) {
+      throw new Error(`${reply.length} values for ${batch.length} requests`);
+    }
+    const outcomes: LimitOutcome[] = [];
+    for (let i = 0; i < made; i++, at += 3) {
+      const check = request.checks[i]!;
+      const allowed = Number(reply[at]) === 1;
+      const a = Number(reply[at + 1]);
+      const b = Number(reply[at + 2]);
+      outcomes.push(
+        check.kind === 'rate'
+          ? { kind: 'rate', decision: toDecision(allowed, check.policy, 1, a, b) }
+          : { kind: 'window', decision: allowed ? admitted(Math.max(0, check.policy.limit - a)) : denied(b / 1000) },
+      );
+    }
+    request.resolve(outcomes);
   }
 }
