@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import type { OperationInfo } from '@dingtalk-gateway/spec-validator';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import type { GatewayEnv } from '../../context.js';
 import { gatewayError } from '../../errors.js';
 import { createGatewayMetrics } from '../../observability/metrics.js';
 import type { Tenant } from '../../tenants.js';
-import { observe } from './index.js';
+import { everyRequest } from '../every-request.js';
 
 const tenant: Tenant = { id: 'team', name: 'Team', appId: 'app', scopes: new Set(), rateLimit: { rate: 1, burst: 1 }, operationLimits: new Map() };
 const operation: OperationInfo = {
@@ -21,7 +21,8 @@ const operation: OperationInfo = {
 };
 
 /**
- * `observe` on a clock that advances by `stepMs` per reading, with the log captured. Routes:
+ * The observation `everyRequest` makes (`requestObserver`), on a clock that advances by `stepMs`
+ * per reading, with the log captured. Routes:
  * `/ok/:id` (proxied: tenant, operation, upstream timings), `/denied` (an early 401),
  * `/throws` (an Error), `/http-exception` (Hono's 418).
  */
@@ -43,28 +44,37 @@ function setup(stepMs = 12.3456) {
     clock += stepMs;
     return value;
   };
+  // As the gateway's error handler: answer, do not print.
+  const onError = (error: Error, c: Context<GatewayEnv>) => (error instanceof HTTPException ? error.getResponse() : c.json({ code: 'gateway.internalError' }, 500));
+  const observed = everyRequest({ logger, metrics, now, generateId: () => 'r-1', onError });
   const app = new Hono<GatewayEnv>();
-  app.use('*', async (c, next) => {
-    c.set('requestId', 'r-1');
-    await next();
-  });
-  app.use('*', observe({ logger, metrics, now }));
-  app.get('/ok/:id', (c) => {
-    c.set('tenant', tenant);
-    c.set('operation', operation);
-    Object.assign(c.get('log'), { upstreamMs: 3.14159, upstreamAttempts: 2, tokenCached: true });
-    return c.json({ ok: true });
-  });
-  app.get('/denied', (c) => gatewayError(c, 401, 'gateway.auth.invalidKey', 'the API key is not valid'));
-  app.get('/throws', (c) => {
-    c.set('tenant', tenant);
-    throw new Error('boom');
-  });
-  app.get('/http-exception', () => {
-    throw new HTTPException(418, { message: 'teapot' });
-  });
-  // As the gateway's: answer, do not print.
-  app.onError((error, c) => (error instanceof HTTPException ? error.getResponse() : c.json({ code: 'gateway.internalError' }, 500)));
+  app.get(
+    '/ok/:id',
+    observed((c) => {
+      c.set('tenant', tenant);
+      c.set('operation', operation);
+      Object.assign(c.get('log'), { upstreamMs: 3.14159, upstreamAttempts: 2, tokenCached: true });
+      return c.json({ ok: true });
+    }),
+  );
+  app.get(
+    '/denied',
+    observed((c) => gatewayError(c, 401, 'gateway.auth.invalidKey', 'the API key is not valid')),
+  );
+  app.get(
+    '/throws',
+    observed((c) => {
+      c.set('tenant', tenant);
+      throw new Error('boom');
+    }),
+  );
+  app.get(
+    '/http-exception',
+    observed(() => {
+      throw new HTTPException(418, { message: 'teapot' });
+    }),
+  );
+  app.notFound(observed((c) => c.text('404 Not Found', 404)));
   return {
     app,
     metrics,
@@ -77,7 +87,7 @@ function setup(stepMs = 12.3456) {
   };
 }
 
-describe('observe', () => {
+describe('requestObserver, as everyRequest runs it', () => {
   it('writes one access-log line with the request fields, rounded timings and what the request path recorded', async () => {
     const h = setup();
     const response = await h.app.request('/ok/ws-1');

@@ -5,15 +5,16 @@
  * attempts, whether the token was cached, the gateway's error code. Never a header, a query
  * string, a body, a key or a token.
  *
- * The gateway observes in `everyRequest` (middleware/every-request.ts) with `requestObserver`;
- * `observe()` is the same as a Hono middleware.
+ * `everyRequest` (middleware/every-request.ts) runs it around every route's handler:
  *
  * ```ts
- * app.use('*', observe({ logger, metrics }));
+ * const observer = requestObserver({ logger, metrics });
+ * const started = observer.start(c);
+ * // … the request is answered …
+ * observer.finish(c, started, c.res.status);
  * ```
  */
 import type { Context } from 'hono';
-import { createMiddleware } from 'hono/factory';
 import type { Logger } from 'pino';
 import type { GatewayEnv, RequestLog } from '../../context.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
@@ -69,23 +70,6 @@ export function requestObserver(options: ObserveOptions): RequestObserver {
       );
     },
   };
-}
-
-export function observe(options: ObserveOptions) {
-  const observer = requestObserver(options);
-  return createMiddleware<GatewayEnv>(async (c, next) => {
-    const started = observer.start(c);
-    let escaped = false;
-    try {
-      await next();
-    } catch (error) {
-      escaped = true;
-      throw error;
-    } finally {
-      // Thrown past every handler (a non-Error value, or onError itself failing): the server answers 500.
-      observer.finish(c, started, escaped ? 500 : c.res.status);
-    }
-  });
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;

@@ -1,16 +1,24 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
+import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import type { GatewayEnv } from '../../context.js';
-import { REQUEST_ID_HEADER, requestId } from './index.js';
+import { createGatewayMetrics } from '../../observability/metrics.js';
+import { everyRequest } from '../every-request.js';
+import { REQUEST_ID_HEADER } from './index.js';
 
-/** The id the middleware chose, as the next middleware sees it and as the answer echoes it. */
-function appWith(generate?: () => string) {
+type ErrorHandler = (error: Error, c: Context<GatewayEnv>) => Response;
+
+/** The id `everyRequest` chose (`assignRequestId`), as the route sees it and as the answer echoes it. */
+function appWith(generate?: () => string, onError: ErrorHandler = (_error, c) => c.text('Internal Server Error', 500)) {
+  const observed = everyRequest({ logger: pino({ level: 'silent' }), metrics: createGatewayMetrics(), ...(generate ? { generateId: generate } : {}), onError });
   const app = new Hono<GatewayEnv>();
-  app.use('*', requestId(generate ? { generate } : {}));
-  app.get('/', (c) => c.json({ seen: c.get('requestId') }));
-  app.get('/fail', () => {
-    throw new Error('boom');
-  });
+  app.get('/', observed((c) => c.json({ seen: c.get('requestId') })));
+  app.get(
+    '/fail',
+    observed(() => {
+      throw new Error('boom');
+    }),
+  );
   return app;
 }
 
@@ -21,7 +29,7 @@ async function send(app: Hono<GatewayEnv>, offered?: string, path = '/') {
   return { response, header: response.headers.get(REQUEST_ID_HEADER) };
 }
 
-describe('requestId', () => {
+describe('the request id, as everyRequest assigns it', () => {
   it.each(['caller-42', 'a', 'A.b_c:d-9', 'x'.repeat(128), '4b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d1e'])('keeps the sane id %j', async (offered) => {
     const generate = vi.fn(() => 'generated');
     const { response, header } = await send(appWith(generate), offered);
@@ -65,8 +73,7 @@ describe('requestId', () => {
   });
 
   it('echoes the id on answers made by the error handler too', async () => {
-    const app = appWith(() => 'generated-3');
-    app.onError((_error, c) => c.json({ requestid: c.get('requestId') }, 500));
+    const app = appWith(() => 'generated-3', (_error, c) => c.json({ requestid: c.get('requestId') }, 500));
     const { response, header } = await send(app, 'mine', '/fail');
     expect(response.status).toBe(500);
     expect(header).toBe('mine');

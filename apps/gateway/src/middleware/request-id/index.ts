@@ -2,16 +2,13 @@
  * Gives every request an id: the caller's `x-request-id` when it is a sane token, otherwise a
  * new UUID. Echoed on the answer and used as `requestid` in every error the gateway makes.
  *
- * The gateway assigns it in `everyRequest` (middleware/every-request.ts); `requestId()` is the
- * same as a Hono middleware.
+ * `everyRequest` (middleware/every-request.ts) assigns it before every route's handler:
  *
  * ```ts
- * app.use('*', requestId());
+ * const id = assignRequestId(c);   // the caller's sane id, or a new UUID
  * ```
  */
 import type { Context } from 'hono';
-import { createMiddleware } from 'hono/factory';
-import { applyAnswerHeaders } from '../../answer.js';
 import type { GatewayEnv } from '../../context.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -28,13 +25,4 @@ export function assignRequestId(c: Context<GatewayEnv>, generate: () => string =
   c.set('requestId', id);
   c.set('answerHeaders', { [REQUEST_ID_HEADER]: id });
   return id;
-}
-
-export function requestId(options: { generate?: () => string } = {}) {
-  const generate = options.generate ?? randomRequestId;
-  return createMiddleware<GatewayEnv>(async (c, next) => {
-    assignRequestId(c, generate);
-    await next();
-    applyAnswerHeaders(c);
-  });
 }
