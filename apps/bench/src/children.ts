@@ -174,16 +174,29 @@ const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux this runs on
 
 /** CPU time (user + system) a process has used so far, in microseconds. */
 export function cpuTimeUs(pid: number): number {
+  const { userUs, systemUs } = cpuTimes(pid);
+  return userUs + systemUs;
+}
+
+/**
+ * CPU time a process has used so far, in microseconds, split: `userUs` in the process itself
+ * (JavaScript, V8, Node's C++), `systemUs` in the kernel on its behalf (system calls, the
+ * loopback network). NaN once it is gone.
+ */
+export function cpuTimes(pid: number): { userUs: number; systemUs: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const utime = Number(fields[11]);
-    const stime = Number(fields[12]);
-    return ((utime + stime) * 1e6) / CLOCK_TICKS_PER_SECOND;
+    return parseCpuTimes(stat);
   } catch {
-    return Number.NaN;
+    return { userUs: Number.NaN, systemUs: Number.NaN };
   }
+}
+
+/** utime and stime (fields 14 and 15 of `/proc/<pid>/stat`) in microseconds. */
+export function parseCpuTimes(stat: string): { userUs: number; systemUs: number } {
+  // Fields after the command name (which may hold spaces) start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { userUs: (Number(fields[11]) * 1e6) / CLOCK_TICKS_PER_SECOND, systemUs: (Number(fields[12]) * 1e6) / CLOCK_TICKS_PER_SECOND };
 }
 
 /** Samples a process's RSS every `intervalMs` until stopped; returns the highest value. */

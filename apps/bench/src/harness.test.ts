@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { parseCpuTimes } from './children.js';
 import { csvField, toCsv } from './csv.js';
 import { benchApiKey, benchGatewayConfig } from './gateway-config.js';
 import { parseDuration, parseOptions, redactUrl } from './options.js';
@@ -96,6 +97,14 @@ describe('side by side', () => {
 describe('rotation', () => {
   it('runs every target once per round, each round starting one further (A B C, B C A, C A B, A B C)', () => {
     expect([0, 1, 2, 3].map((round) => rotation(['A', 'B', 'C'], round).join(''))).toEqual(['ABC', 'BCA', 'CAB', 'ABC']);
+  });
+});
+
+describe('CPU time of a process', () => {
+  it('reads user and system time from /proc/<pid>/stat, whatever the command name holds', () => {
+    // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime …
+    const stat = '4242 (node) (x) 1) R 1 4242 4242 0 -1 4194304 100 0 0 0 250 75 0 0 20 0 11 0';
+    expect(parseCpuTimes(stat)).toEqual({ userUs: 2_500_000, systemUs: 750_000 });
   });
 });
 

@@ -5,7 +5,7 @@
  * milliseconds, too coarse for a p50 around 1 ms).
  */
 import autocannon from 'autocannon';
-import { cpuTimeUs, sampleRss } from './children.js';
+import { cpuTimes, sampleRss } from './children.js';
 import { foreignLoad } from './machine.js';
 import { type RunMeasurement, summarizeLatencies } from './stats.js';
 
@@ -123,17 +123,20 @@ export async function drive(options: LoadOptions): Promise<LoadResult> {
 /** One measured run against a target process: throughput, latency, its RSS and CPU per request. */
 export async function measure(options: LoadOptions & { pid: number; ownPids?: () => ReadonlySet<number> }): Promise<RunMeasurement & { statusCounts: Record<string, number> }> {
   const foreign = options.ownPids ? foreignLoad(options.ownPids) : undefined;
-  const cpuBefore = cpuTimeUs(options.pid);
+  const cpuBefore = cpuTimes(options.pid);
   const rss = sampleRss(options.pid);
   const load = await drive(options);
   const rssMaxMb = rss.stop();
   const foreignCores = foreign?.stop();
-  const cpuUs = cpuTimeUs(options.pid) - cpuBefore;
+  const cpuAfter = cpuTimes(options.pid);
+  const userUs = cpuAfter.userUs - cpuBefore.userUs;
+  const systemUs = cpuAfter.systemUs - cpuBefore.systemUs;
   return {
     requestsPerSecond: load.ok / load.elapsedS,
     latencyMs: summarizeLatencies(load.latenciesMs),
     rssMaxMb,
-    cpuUsPerRequest: load.completed > 0 ? cpuUs / load.completed : Number.NaN,
+    cpuUsPerRequest: load.completed > 0 ? (userUs + systemUs) / load.completed : Number.NaN,
+    systemCpuUsPerRequest: load.completed > 0 ? systemUs / load.completed : Number.NaN,
     failures: load.failures,
     foreignCores,
     statusCounts: load.statusCounts,

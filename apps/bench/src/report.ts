@@ -86,17 +86,17 @@ export function renderReport(results: AllResults, format: TableFormat): string {
         const s = op.saturated[name]!;
         const vsBaseline = name === 'baseline' ? '' : ` (${x(s.requestsPerSecond / op.saturated.baseline!.requestsPerSecond)})`;
         const p99VsBaseline = name === 'baseline' ? '' : ` (${x(s.p99Ms / op.saturated.baseline!.p99Ms)})`;
-        return [targetLabel(name), `${n(s.requestsPerSecond)}${vsBaseline}`, n(s.p50Ms, 2), `${n(s.p99Ms, 2)}${p99VsBaseline}`, n(s.p999Ms, 2), n(s.rssMaxMb), n(s.cpuUsPerRequest), s.requestsPerSecondByRound.map((r) => n(r)).join(' / '), n(s.foreignCoresMax, 2)];
+        return [targetLabel(name), `${n(s.requestsPerSecond)}${vsBaseline}`, n(s.p50Ms, 2), `${n(s.p99Ms, 2)}${p99VsBaseline}`, n(s.p999Ms, 2), n(s.rssMaxMb), n(s.cpuUsPerRequest), n(s.systemCpuUsPerRequest), s.requestsPerSecondByRound.map((r) => n(r)).join(' / '), n(s.foreignCoresMax, 2)];
       });
-      out.push(renderTable(['target', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'RSS MB', 'CPU µs/req', 'req/s by round', 'others (cores, max)'], rows, format));
+      out.push(renderTable(['target', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'RSS MB', 'CPU µs/req', 'of which kernel', 'req/s by round', 'others (cores, max)'], rows, format));
       if (op.equalRate) {
         out.push('', `At one rate for all, ${n(op.equalRate.requestsPerSecond)} req/s (60% of the slowest target's capacity):`, '');
         const eqRows = Object.keys(op.equalRate.targets).map((name) => {
           const s = op.equalRate!.targets[name]!;
           const vsBaseline = name === 'baseline' ? '' : ` (${x(s.p99Ms / op.equalRate!.targets.baseline!.p99Ms)})`;
-          return [targetLabel(name), n(s.requestsPerSecond), n(s.p50Ms, 2), `${n(s.p99Ms, 2)}${vsBaseline}`, n(s.p999Ms, 2), n(s.cpuUsPerRequest)];
+          return [targetLabel(name), n(s.requestsPerSecond), n(s.p50Ms, 2), `${n(s.p99Ms, 2)}${vsBaseline}`, n(s.p999Ms, 2), n(s.cpuUsPerRequest), n(s.systemCpuUsPerRequest)];
         });
-        out.push(renderTable(['target', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'CPU µs/req'], eqRows, format));
+        out.push(renderTable(['target', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'CPU µs/req', 'of which kernel'], eqRows, format));
       }
     }
     if (c.disturbances.length > 0) out.push('', `Disturbed: ${c.disturbances.join('; ')}`);

@@ -45,6 +45,7 @@ describe('summarizeRounds', () => {
     latencyMs: { p50: p99 / 4, p99, p999: p99 * 2, max: p99 * 3, count: 1 },
     rssMaxMb: rss,
     cpuUsPerRequest: 1e6 / rps,
+    systemCpuUsPerRequest: 1e5 / rps,
     failures,
   });
 
@@ -57,6 +58,8 @@ describe('summarizeRounds', () => {
     expect(summary.rssMaxMb).toBe(120);
     expect(summary.failures).toBe(3);
     expect(summary.requestsPerSecondByRound).toEqual([1000, 400, 1100]);
+    expect(summary.cpuUsPerRequest).toBe(1000);
+    expect(summary.systemCpuUsPerRequest).toBe(100);
   });
 
   it('refuses zero rounds', () => {

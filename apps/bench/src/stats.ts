@@ -50,6 +50,8 @@ export interface RunMeasurement {
   rssMaxMb: number;
   /** CPU time (user + system) the target process used per answered request. */
   cpuUsPerRequest: number;
+  /** The part of `cpuUsPerRequest` spent in the kernel (system calls, loopback network). */
+  systemCpuUsPerRequest: number;
   /** Answers that were not 2xx, plus socket errors and timeouts. */
   failures: number;
   /** Cores other processes (not the run's) used meanwhile: a disturbed run shows here. */
@@ -65,6 +67,8 @@ export interface TargetSummary {
   p999Ms: number;
   rssMaxMb: number;
   cpuUsPerRequest: number;
+  /** Of which in the kernel (median of rounds). */
+  systemCpuUsPerRequest: number;
   failures: number;
   /** Every round's throughput, to show the spread. */
   requestsPerSecondByRound: number[];
@@ -83,6 +87,7 @@ export function summarizeRounds(runs: readonly RunMeasurement[]): TargetSummary 
     // Memory is a ceiling, not a typical value: the worst round counts.
     rssMaxMb: Math.max(...runs.map((r) => r.rssMaxMb)),
     cpuUsPerRequest: median(runs.map((r) => r.cpuUsPerRequest)),
+    systemCpuUsPerRequest: median(runs.map((r) => r.systemCpuUsPerRequest)),
     failures: runs.reduce((sum, r) => sum + r.failures, 0),
     requestsPerSecondByRound: runs.map((r) => r.requestsPerSecond),
     foreignCoresMax: Math.max(0, ...runs.map((r) => r.foreignCores ?? 0)),

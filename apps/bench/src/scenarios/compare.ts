@@ -138,7 +138,7 @@ export async function runCompare(ctx: RunContext): Promise<CompareResult> {
           push(saturated, `${operation.name}/${target.name}`, m);
           noteForeign(`saturated round ${round + 1} ${operation.name} ${target.name}`, m.foreignCores);
           log(
-            `  round ${round + 1}/${options.rounds} ${operation.name.padEnd(4)} ${target.name.padEnd(14)} ${fmt(m.requestsPerSecond, 0).padStart(7)} req/s  p50 ${fmt(m.latencyMs.p50, 2)} ms  p99 ${fmt(m.latencyMs.p99, 2)} ms  RSS ${fmt(m.rssMaxMb, 0)} MB  ${fmt(m.cpuUsPerRequest, 0)} µs CPU/req  others ${fmt(m.foreignCores ?? Number.NaN, 2)} cores${m.failures ? `  FAILURES ${m.failures} ${JSON.stringify(m.statusCounts)}` : ''}`,
+            `  round ${round + 1}/${options.rounds} ${operation.name.padEnd(4)} ${target.name.padEnd(14)} ${fmt(m.requestsPerSecond, 0).padStart(7)} req/s  p50 ${fmt(m.latencyMs.p50, 2)} ms  p99 ${fmt(m.latencyMs.p99, 2)} ms  RSS ${fmt(m.rssMaxMb, 0)} MB  ${fmt(m.cpuUsPerRequest, 0)} µs CPU/req (kernel ${fmt(m.systemCpuUsPerRequest, 0)})  others ${fmt(m.foreignCores ?? Number.NaN, 2)} cores${m.failures ? `  FAILURES ${m.failures} ${JSON.stringify(m.statusCounts)}` : ''}`,
           );
         }
       }
@@ -162,7 +162,7 @@ export async function runCompare(ctx: RunContext): Promise<CompareResult> {
             const m = await measure({ url: target.url, pid: target.pid, operation, connections: options.connections, durationS: options.durationS, apiKey: key, overallRate: rate, ownPids: childPids });
             push(equal, `${operation.name}/${target.name}`, m);
             noteForeign(`equal-rate round ${round + 1} ${operation.name} ${target.name}`, m.foreignCores);
-            log(`  equal rate ${rate}/s round ${round + 1}/${options.rounds} ${operation.name.padEnd(4)} ${target.name.padEnd(14)} p50 ${fmt(m.latencyMs.p50, 2)} ms  p99 ${fmt(m.latencyMs.p99, 2)} ms  p99.9 ${fmt(m.latencyMs.p999, 2)} ms  ${fmt(m.cpuUsPerRequest, 0)} µs CPU/req  others ${fmt(m.foreignCores ?? Number.NaN, 2)} cores`);
+            log(`  equal rate ${rate}/s round ${round + 1}/${options.rounds} ${operation.name.padEnd(4)} ${target.name.padEnd(14)} p50 ${fmt(m.latencyMs.p50, 2)} ms  p99 ${fmt(m.latencyMs.p99, 2)} ms  p99.9 ${fmt(m.latencyMs.p999, 2)} ms  ${fmt(m.cpuUsPerRequest, 0)} µs CPU/req (kernel ${fmt(m.systemCpuUsPerRequest, 0)})  others ${fmt(m.foreignCores ?? Number.NaN, 2)} cores`);
           }
         }
       }
