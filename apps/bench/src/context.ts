@@ -33,6 +33,11 @@ export class RunContext {
     return forkProcess('baseline', { BENCH_UPSTREAM_URL: upstreamUrl, BENCH_UPSTREAM_CONNECTIONS: String(this.upstreamConnections) }, { execArgv: this.profileArgs('baseline') });
   }
 
+  /** The framework floor (`processes/floor.ts`): Hono and the gateway's upstream, no features. */
+  startFloor(upstreamUrl: string): Promise<ForkedChild> {
+    return forkProcess('floor', { BENCH_UPSTREAM_URL: upstreamUrl, BENCH_UPSTREAM_CONNECTIONS: String(this.upstreamConnections) }, { execArgv: this.profileArgs('floor') });
+  }
+
   /** `--cpu-prof` flags when profiling (the profile is written when the process exits cleanly). */
   private profileArgs(name: string): string[] {
     if (!this.options.profile) return [];

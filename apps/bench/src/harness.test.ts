@@ -45,7 +45,8 @@ describe('options', () => {
   it('defaults to comparison, token storm and many tenants, and the soak to 10 minutes', () => {
     const defaults = parseOptions([], {}, '/r');
     expect(defaults.scenarios).toEqual(['compare', 'token-storm', 'many-tenants']);
-    expect(defaults).toMatchObject({ durationS: 5, rounds: 3, connections: 32, tenants: 10_000, stormRequests: 1000, redis: true, resultsDir: '/r' });
+    expect(defaults).toMatchObject({ durationS: 5, rounds: 3, connections: 32, tenants: 10_000, stormRequests: 1000, redis: true, floor: true, resultsDir: '/r' });
+    expect(parseOptions(['--no-floor'], {}, '/r').floor).toBe(false);
     expect(parseOptions(['--', '--scenario=soak'], {}, '/r')).toMatchObject({ scenarios: ['soak'], durationS: 600 });
     expect(parseOptions(['--scenario=soak', '--duration=30m', '--sample-interval=10s'], {}, '/r')).toMatchObject({ durationS: 1800, sampleIntervalS: 10 });
   });

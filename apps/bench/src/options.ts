@@ -28,6 +28,8 @@ export interface BenchOptions {
   extraGateways: Array<{ label: string; cli: string; redis: boolean }>;
   /** Skip the equal-rate latency runs of the comparison. */
   equalRate: boolean;
+  /** The framework floor in the comparison (Hono and the gateway's upstream, no features). */
+  floor: boolean;
   /** Side by side: requests per second each build gets. */
   rate: number;
   redis: boolean;
@@ -61,6 +63,7 @@ export const USAGE = `Usage: pnpm bench [-- options]
   --extra-gateway=<l>=<cli> also compare the gateway built elsewhere (its dist/cli/main.js), labelled l; repeatable
   --extra-gateway-redis=<l>=<cli>  the same with the Redis stores (side-by-side: every build then on Redis)
   --no-equal-rate          skip the comparison's equal-request-rate latency runs
+  --no-floor               skip the comparison's framework floor (Hono + the gateway's upstream, no features)
   --rate=<n>               side-by-side: requests/s each build gets, all builds at once (default 5000)
   --no-redis               skip the gateway with the Redis stores
   --redis-url=<url>        default REDIS_URL or redis://127.0.0.1:6379
@@ -119,6 +122,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
       'extra-gateway': { type: 'string', multiple: true },
       'extra-gateway-redis': { type: 'string', multiple: true },
       'no-equal-rate': { type: 'boolean' },
+      'no-floor': { type: 'boolean' },
       rate: { type: 'string' },
       'no-redis': { type: 'boolean' },
       'redis-url': { type: 'string' },
@@ -157,6 +161,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
     operations: operationList(values.operation ?? 'GET,POST'),
     extraGateways: [...(values['extra-gateway'] ?? []).map((t) => extraGateway(t, false)), ...(values['extra-gateway-redis'] ?? []).map((t) => extraGateway(t, true))],
     equalRate: !(values['no-equal-rate'] ?? false),
+    floor: !(values['no-floor'] ?? false),
     rate: positiveInt('rate', values.rate ?? (quick ? '500' : '5000')),
     redis: !(values['no-redis'] ?? false),
     redisUrl: values['redis-url'] ?? env.REDIS_URL ?? 'redis://127.0.0.1:6379',

@@ -19,11 +19,12 @@ import { OPERATIONS as ALL_OPERATIONS, drive, measure } from '../load.js';
 import { foreignProcesses } from '../machine.js';
 import { type RunMeasurement, type TargetSummary, ratio, summarizeRounds } from '../stats.js';
 
-/** `baseline`, `gateway`, `gatewayRedis`, or `extra:<label>`. */
+/** `baseline`, `floor`, `gateway`, `gatewayRedis`, or `extra:<label>`. */
 export type TargetName = string;
 
 export function targetLabel(name: TargetName): string {
   if (name === 'baseline') return 'baseline (node:http + undici Pool)';
+  if (name === 'floor') return 'floor (Hono + the gateway\'s upstream, no features)';
   if (name === 'gateway') return 'gateway, memory stores';
   if (name === 'gatewayRedis') return 'gateway, Redis stores';
   return `gateway ${name.slice('extra:'.length)}`;
@@ -88,6 +89,11 @@ export async function runCompare(ctx: RunContext): Promise<CompareResult> {
     const baseline = await ctx.startBaseline(upstream.url);
     started.push(baseline);
     const targets: Target[] = [{ name: 'baseline', url: baseline.url, pid: baseline.pid }];
+    if (options.floor) {
+      const floor = await ctx.startFloor(upstream.url);
+      started.push(floor);
+      targets.push({ name: 'floor', url: floor.url, pid: floor.pid });
+    }
     const gateway = await ctx.startGateway({ name: 'gateway', upstreamUrl: upstream.url });
     started.push(gateway);
     targets.push({ name: 'gateway', url: gateway.url, pid: gateway.pid });
