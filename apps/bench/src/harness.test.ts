@@ -5,10 +5,11 @@ import { csvField, toCsv } from './csv.js';
 import { benchApiKey, benchGatewayConfig } from './gateway-config.js';
 import { parseDuration, parseOptions, redactUrl } from './options.js';
 import { locationOf, selfTimes, totalTimes } from './profile-summary.js';
-import { renderReport, renderTable, targetChecks } from './report.js';
+import { cpuBudget, renderReport, renderTable, targetChecks } from './report.js';
 import { rotation } from './scenarios/compare.js';
 import { roundRatios } from './scenarios/side-by-side.js';
 import { SOAK_COLUMNS, soakCsv } from './scenarios/soak.js';
+import type { TargetSummary } from './stats.js';
 
 describe('CSV', () => {
   it('quotes only what needs quoting, and writes numbers plainly', () => {
@@ -126,6 +127,13 @@ describe('report', () => {
   it('renders aligned text and Markdown tables', () => {
     expect(renderTable(['a', 'n'], [['x', '1'], ['yy', '22']], 'text')).toBe('a    n\n--  --\nx    1\nyy  22');
     expect(renderTable(['a', 'n'], [['x|y', '1']], 'markdown')).toBe('| a | n |\n| --- | --- |\n| x\\|y | 1 |');
+  });
+
+  it('splits the CPU per request into framework and features, and what the features may cost for 0.8×', () => {
+    const summary = (cpuUsPerRequest: number) => ({ cpuUsPerRequest }) as TargetSummary;
+    const op = { operationId: 'listWorkspaces', method: 'GET', path: '/', ratios: {}, saturated: { baseline: summary(32), floor: summary(35), gateway: summary(50) } };
+    expect(cpuBudget(op)).toEqual({ frameworkUs: 3, featuresUs: 15, featuresBudgetUs: 5 });
+    expect(cpuBudget({ ...op, saturated: { baseline: summary(32), gateway: summary(50) } })).toBeUndefined();
   });
 
   it('checks a token storm for exactly one fetch with every request answered', () => {

@@ -3,7 +3,7 @@
  * list of targets each result is checked against.
  */
 import type { CompareResult } from './scenarios/compare.js';
-import { targetLabel } from './scenarios/compare.js';
+import { type OperationComparison, targetLabel } from './scenarios/compare.js';
 import type { ManyTenantsResult } from './scenarios/many-tenants.js';
 import { type SideBySideResult, WORKSPACE_BUILD } from './scenarios/side-by-side.js';
 import type { SoakResult } from './scenarios/soak.js';
@@ -31,6 +31,22 @@ export interface AllResults {
   manyTenants?: ManyTenantsResult;
   soak?: SoakResult;
   sideBySide?: SideBySideResult;
+}
+
+/**
+ * Where a request's CPU goes, from the saturated runs (medians, µs per request): the framework
+ * (the floor over the baseline) and the features (the gateway over the floor), and what the
+ * features could cost for the gateway to reach `throughputTarget` × the baseline's throughput,
+ * the target process being CPU-bound: baseline / target − floor. Undefined without a floor.
+ */
+export function cpuBudget(op: OperationComparison, throughputTarget = 0.8): { frameworkUs: number; featuresUs: number; featuresBudgetUs: number } | undefined {
+  const { baseline, floor, gateway } = op.saturated;
+  if (!baseline || !floor || !gateway) return undefined;
+  return {
+    frameworkUs: floor.cpuUsPerRequest - baseline.cpuUsPerRequest,
+    featuresUs: gateway.cpuUsPerRequest - floor.cpuUsPerRequest,
+    featuresBudgetUs: baseline.cpuUsPerRequest / throughputTarget - floor.cpuUsPerRequest,
+  };
 }
 
 /** The issue's targets, for whatever scenarios ran. */
@@ -89,6 +105,14 @@ export function renderReport(results: AllResults, format: TableFormat): string {
         return [targetLabel(name), `${n(s.requestsPerSecond)}${vsBaseline}`, n(s.p50Ms, 2), `${n(s.p99Ms, 2)}${p99VsBaseline}`, n(s.p999Ms, 2), n(s.rssMaxMb), n(s.cpuUsPerRequest), n(s.systemCpuUsPerRequest), s.requestsPerSecondByRound.map((r) => n(r)).join(' / '), n(s.foreignCoresMax, 2)];
       });
       out.push(renderTable(['target', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'RSS MB', 'CPU µs/req', 'of which kernel', 'req/s by round', 'others (cores, max)'], rows, format));
+      const budget = cpuBudget(op);
+      if (budget) {
+        out.push(
+          '',
+          `CPU per request: the framework (floor − baseline) ${n(budget.frameworkUs, 1)} µs, the gateway's features (gateway − floor) ${n(budget.featuresUs, 1)} µs; ` +
+            `for 0.8× the baseline's throughput the features could cost ${n(budget.featuresBudgetUs, 1)} µs (baseline / 0.8 − floor).`,
+        );
+      }
       if (op.equalRate) {
         out.push('', `At one rate for all, ${n(op.equalRate.requestsPerSecond)} req/s (60% of the slowest target's capacity):`, '');
         const eqRows = Object.keys(op.equalRate.targets).map((name) => {
