@@ -6,16 +6,18 @@ import { seeded } from './seed.js';
 
 /** The CLI as `pnpm start` runs it: the build output (turbo builds before testing). */
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+/** The installed `dingtalk-sandbox` command (package.json `bin`), run as a shell would run it. */
+const BIN = fileURLToPath(new URL('../bin/dingtalk-sandbox.js', import.meta.url));
 
 const children: ChildProcess[] = [];
 afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
-function run(env: Record<string, string>) {
+function run(env: Record<string, string>, command: readonly string[] = [process.execPath, MAIN]) {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build first (turbo runs build before test)`);
   const started = performance.now();
-  const child = spawn(process.execPath, [MAIN], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command[0]!, command.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stdout = '';
   let stderr = '';
@@ -50,6 +52,14 @@ describe('the CLI (dist/main.js)', () => {
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toBe(0);
     expect(cli.output().stdout).toContain('SIGTERM: stopping');
+  });
+
+  it('is what the installed dingtalk-sandbox command runs', async () => {
+    const cli = run({ SANDBOX_PORT: '0' }, [BIN]);
+    const { url } = await cli.listening;
+    expect((await fetch(`${url}/v1.0/oauth2/accessToken`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appKey: seeded.apps.full.appKey, appSecret: seeded.apps.full.appSecret }) })).status).toBe(200);
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
   });
 
   it('exits 1 with a readable message on a bad setting', async () => {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,5 +76,19 @@ describe('dingtalk-gateway', () => {
     expect(io.err()).toMatch(/unknown command "frobnicate"/);
     expect(await main(['start'])).toBe(2);
     expect(io.err()).toMatch(/no config file/);
+  });
+});
+
+describe('the installed dingtalk-gateway command (package.json bin)', () => {
+  // Run as a shell runs it (its shebang, its mode), against the build (turbo builds before testing).
+  const bin = new URL('../../bin/dingtalk-gateway.js', import.meta.url).pathname;
+
+  it('runs the CLI and exits with its status', () => {
+    const checked = spawnSync(bin, ['check-config', exampleConfig], { encoding: 'utf8' });
+    expect(checked.status).toBe(0);
+    expect(checked.stdout).toContain(`${exampleConfig}: OK`);
+    const unknown = spawnSync(bin, ['frobnicate'], { encoding: 'utf8' });
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
   });
 });

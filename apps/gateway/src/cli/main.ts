@@ -91,8 +91,9 @@ function mintKey(args: string[]): number {
   return 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/dingtalk-gateway')) {
-  main(process.argv.slice(2)).then(
+/** Runs a command and exits with its status (`bin/dingtalk-gateway.js`, `node dist/cli/main.js`). */
+export function runCli(argv: string[]): void {
+  main(argv).then(
     (code) => process.exit(code),
     (error: unknown) => {
       console.error(error);
@@ -100,3 +101,5 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
     },
   );
 }
+
+if (import.meta.url === `file://${process.argv[1]}`) runCli(process.argv.slice(2));
