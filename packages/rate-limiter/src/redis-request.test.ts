@@ -2,8 +2,8 @@
  * Runs against a real Redis at REDIS_URL (default redis://127.0.0.1:6379). Unreachable Redis
  * skips these tests locally, and fails them when CI=true.
  */
-import { checkRedis, clientVia, hungServer, noscriptProxy, redisForTests, seededRandom } from '@dingtalk-gateway/test-support';
-import { Cluster, Redis } from 'ioredis';
+import { checkRedis, clientVia, noscriptProxy, redisForTests, seededRandom, withHungRedis } from '@dingtalk-gateway/test-support';
+import { Cluster, type Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { RateLimiterUnavailableError } from './interface.js';
 import { RedisRateLimiter } from './redis.js';
@@ -198,9 +198,7 @@ describe.skipIf(unreachable !== undefined)('RedisRequestLimiter (real Redis)', (
   });
 
   it('throws RateLimiterUnavailableError(timeout) when Redis does not answer in time', async () => {
-    const server = await hungServer();
-    const hung = new Redis({ host: '127.0.0.1', port: server.port, enableReadyCheck: false, maxRetriesPerRequest: null });
-    try {
+    await withHungRedis(async (hung) => {
       const limiter = new RedisRequestLimiter({ redis: hung, timeoutMs: 50 });
       // Every request of the turn that waited on the unanswered run is told so.
       const errors = await Promise.all([1, 2, 3].map(() => limiter.check(checksOf('hung')).catch((err: unknown) => err)));
@@ -208,10 +206,7 @@ describe.skipIf(unreachable !== undefined)('RedisRequestLimiter (real Redis)', (
         expect(error).toBeInstanceOf(RateLimiterUnavailableError);
         expect(error).toMatchObject({ reason: 'timeout' });
       }
-    } finally {
-      hung.disconnect();
-      await server.close();
-    }
+    });
   });
 
   it('refuses a Redis Cluster client (one script, several keys)', () => {

@@ -3,12 +3,11 @@
  * skips these tests locally, and fails them when CI=true. Keys live under a per-run prefix and are
  * deleted afterwards; nothing here flushes scripts or data other tests on the same Redis rely on.
  */
-import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { withWindowFallback } from './fallback.js';
 import { RateLimiterUnavailableError } from './interface.js';
 import { RedisWindowLimiter, WINDOW_LUA } from './redis-window.js';
-import { checkRedis, clientVia, hungServer, noscriptProxy, redisForTests } from '@dingtalk-gateway/test-support';
+import { checkRedis, clientVia, noscriptProxy, redisForTests, refusedRedis, withHungRedis } from '@dingtalk-gateway/test-support';
 
 const unreachable = await checkRedis();
 
@@ -230,31 +229,18 @@ describe.skipIf(unreachable !== undefined)('RedisWindowLimiter (real Redis)', ()
   });
 
   it('throws RateLimiterUnavailableError(timeout) when Redis does not answer in time', async () => {
-    const server = await hungServer();
-    const hung = new Redis({ host: '127.0.0.1', port: server.port, enableReadyCheck: false, maxRetriesPerRequest: null });
-    try {
+    await withHungRedis(async (hung) => {
       const limiter = new RedisWindowLimiter({ redis: hung, prefix, timeoutMs: 50 });
       const started = performance.now();
       const error = await limiter.hit('k', { limit: 1, windowMs: 1000 }).catch((err: unknown) => err);
       expect(error).toBeInstanceOf(RateLimiterUnavailableError);
       expect(error).toMatchObject({ reason: 'timeout' });
       expect(performance.now() - started).toBeLessThan(500);
-    } finally {
-      hung.disconnect();
-      await server.close();
-    }
+    });
   });
 
   it('throws RateLimiterUnavailableError(error) when the connection is refused', async () => {
-    const refused = new Redis({
-      host: '127.0.0.1',
-      port: 1,
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    refused.on('error', () => {});
+    const refused = refusedRedis();
     const limiter = new RedisWindowLimiter({ redis: refused, prefix });
     const error = await limiter.hit('k', { limit: 1, windowMs: 1000 }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(RateLimiterUnavailableError);

@@ -3,12 +3,11 @@
  * skips these tests locally, and fails them when CI=true.
  */
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { withFallback } from './fallback.js';
 import { RateLimiterUnavailableError } from './interface.js';
 import { GCRA_LUA, RedisRateLimiter } from './redis.js';
-import { checkRedis, hungServer, redisForTests } from '@dingtalk-gateway/test-support';
+import { checkRedis, redisForTests, refusedRedis, withHungRedis } from '@dingtalk-gateway/test-support';
 
 const unreachable = await checkRedis();
 
@@ -131,31 +130,18 @@ describe.skipIf(unreachable !== undefined)('RedisRateLimiter (real Redis)', () =
   });
 
   it('throws RateLimiterUnavailableError(timeout) when Redis does not answer in time', async () => {
-    const server = await hungServer();
-    const hung = new Redis({ host: '127.0.0.1', port: server.port, enableReadyCheck: false, maxRetriesPerRequest: null });
-    try {
+    await withHungRedis(async (hung) => {
       const limiter = new RedisRateLimiter({ redis: hung, prefix, timeoutMs: 50 });
       const started = performance.now();
       const error = await limiter.limit('k', { rate: 1, burst: 1 }).catch((err: unknown) => err);
       expect(error).toBeInstanceOf(RateLimiterUnavailableError);
       expect(error).toMatchObject({ reason: 'timeout' });
       expect(performance.now() - started).toBeLessThan(500);
-    } finally {
-      hung.disconnect();
-      await server.close();
-    }
+    });
   });
 
   it('throws RateLimiterUnavailableError(error) when the connection is refused', async () => {
-    const refused = new Redis({
-      host: '127.0.0.1',
-      port: 1,
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    refused.on('error', () => {});
+    const refused = refusedRedis();
     const limiter = new RedisRateLimiter({ redis: refused, prefix });
     const error = await limiter.limit('k', { rate: 1, burst: 1 }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(RateLimiterUnavailableError);

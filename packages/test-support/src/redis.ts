@@ -91,6 +91,31 @@ export async function hungServer(): Promise<FakeServer> {
   return listen(createServer((socket) => sockets.push(socket)), sockets);
 }
 
+/**
+ * Runs `use` with a client connected to a hung Redis (`hungServer`): every command stays
+ * unanswered. The client and the server are closed afterwards, whatever `use` did.
+ */
+export async function withHungRedis<T>(use: (redis: Redis) => Promise<T>): Promise<T> {
+  const server = await hungServer();
+  const hung = new Redis({ host: '127.0.0.1', port: server.port, enableReadyCheck: false, maxRetriesPerRequest: null });
+  try {
+    return await use(hung);
+  } finally {
+    hung.disconnect();
+    await server.close();
+  }
+}
+
+/**
+ * A client of a Redis that refuses connections (nothing listens on port 1): every command fails
+ * at once, with no retry and no offline queue. Call `disconnect()` when done.
+ */
+export function refusedRedis(): Redis {
+  const refused = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  refused.on('error', () => {});
+  return refused;
+}
+
 export interface NoscriptProxy extends FakeServer {
   /** Answer the next EVALSHA with NOSCRIPT instead of forwarding it. */
   failNextEvalsha(): void;

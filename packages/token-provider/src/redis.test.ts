@@ -2,7 +2,7 @@
  * The Redis token provider against the real Redis: several providers on one key stand for
  * several gateway instances.
  */
-import { REDIS_URL, checkRedis, deleteKeys } from '@dingtalk-gateway/test-support';
+import { REDIS_URL, checkRedis, deleteKeys, refusedRedis } from '@dingtalk-gateway/test-support';
 import { Redis, type RedisKey } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { FetchedToken, TokenProvider } from './interface.js';
@@ -165,8 +165,7 @@ describe.skipIf(unreachable)('createRedisTokenProvider (real Redis)', () => {
   it('falls back to the local provider while Redis is down, and reports it', async () => {
     const endpoint = tokenEndpoint();
     const states: string[] = [];
-    const dead = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-    dead.on('error', () => {});
+    const dead = refusedRedis();
     clients.push(dead);
     const provider = createRedisTokenProvider({
       redis: dead,
