@@ -12,6 +12,15 @@ import type { OpenApiDocument } from './openapi-document.js';
 
 export * from './openapi-document.js';
 export { deriveGatewayContract, removeUnusedComponents, type GatewayAdditions } from './derive-gateway-contract.js';
+export { type DocumentedErrorCodes, documentedErrorCodes } from './error-codes.js';
+export {
+  type FieldInvalidInputRule,
+  INVALID_INPUT,
+  type InvalidInputAnswer,
+  type InvalidInputRules,
+  invalidInputLocations,
+  invalidInputRules,
+} from './invalid-input.js';
 
 const load = (name: string): OpenApiDocument =>
   JSON.parse(readFileSync(new URL(`./openapi/${name}`, import.meta.url), 'utf8')) as OpenApiDocument;
