@@ -53,25 +53,47 @@ describe('deriveGatewayContract', () => {
 
   it("lists DingTalk's codes and the gateway's codes side by side for a shared status", () => {
     const add = gateway.paths['/v2.0/wiki/workspaces']!.post!;
-    expect(responseCodes(gateway, add.responses['400']!)).toEqual(
-      expect.arrayContaining(['paramError.name', 'InvalidAuthentication', 'paramError']),
-    );
     expect(responseCodes(gateway, add.responses['403']!)).toEqual(
       expect.arrayContaining(['permissionDenied', 'Forbidden.AccessDenied.QpsLimitForAppkeyAndApi', 'gateway.auth.scopeDenied']),
     );
     expect(responseCodes(gateway, add.responses['401']!)).toEqual(['gateway.auth.missingKey', 'gateway.auth.invalidKey']);
   });
 
+  it("keeps DingTalk's 400 as it is: the gateway answers bad input with DingTalk's own codes", () => {
+    for (const { path, method, operation } of operationsOf(gateway)) {
+      expect(operation.responses['400'], operation.operationId).toEqual(dingtalk.paths[path]![method]!.responses['400']);
+    }
+    const add = gateway.paths['/v2.0/wiki/workspaces']!.post!;
+    expect(responseCodes(gateway, add.responses['400']!)).toEqual(expect.arrayContaining(['paramError.name', 'InvalidAuthentication', 'paramError']));
+  });
+
+  it("shows each operation's DingTalk codes for bad input in its description, all of them in its 400", () => {
+    const space = gateway.paths['/v1.0/drive/spaces']!.post!;
+    expect(space.description).toContain(additions['x-gateway-invalid-input-heading'].trim());
+    expect(space.description).toContain('| body property `name`: missing or of the wrong type | 400 `param.error` |');
+    expect(space.description).toContain('| body property `name`: a value DingTalk refuses (empty, out of range, …) | 400 `name.invalid` |');
+    expect(gateway.paths['/v2.0/wiki/workspaces']!.get!.description).toContain('| query parameter `orderBy` | 400 `paramError.orderBy` |');
+    for (const { operation } of operationsOf(gateway)) {
+      const tabled = [...String(operation.description).matchAll(/\| (\d{3}) `([^`]+)` \|$/gm)].map(([, status, code]) => ({ status, code }));
+      expect(tabled.length, operation.operationId).toBeGreaterThan(0);
+      for (const { status, code } of tabled) expect(responseCodes(gateway, operation.responses[status!]!), `${operation.operationId} ${code}`).toContain(code);
+    }
+  });
+
   it("keeps both sides' examples when they share a name", () => {
-    const merged = gateway.components!.responses!.GetWorkspace400OrGateway!;
-    const examples = (merged.content as Record<string, JsonObject>)['application/json']!.examples as Record<string, { value?: { message?: string } }>;
-    expect(Object.keys(examples)).toEqual(expect.arrayContaining(['paramError', 'gateway paramError', 'isNotWorkspace']));
-    expect(examples['gateway paramError']!.value!.message).toMatch(/maxResults/);
+    const clash = structuredClone(additions);
+    const forbidden = (clash.components.responses!.GatewayForbidden!.content as Record<string, JsonObject>)['application/json']!;
+    forbidden.example = { ...(forbidden.example as JsonObject), code: 'permissionDenied' };
+    const merged = deriveGatewayContract(dingtalk, clash).components!.responses!.WikiForbidden403OrGateway!;
+    const examples = (merged.content as Record<string, JsonObject>)['application/json']!.examples as Record<string, { value?: { code?: string } }>;
+    expect(Object.keys(examples)).toEqual(expect.arrayContaining(['permissionDenied', 'gateway permissionDenied', 'AccessTokenPermissionDenied']));
+    expect(examples['gateway permissionDenied']!.value!.code).toBe('permissionDenied');
+    expect(examples.permissionDenied!.value!.code).toBe('permissionDenied');
   });
 
   it('adds the gateway statuses to every operation, 413 only where there is a body', () => {
     for (const { operation } of operationsOf(gateway)) {
-      for (const status of ['400', '401', '403', '429', '500', '502', '503', '504', 'default']) {
+      for (const status of ['401', '403', '429', '500', '502', '503', '504', 'default']) {
         expect(operation.responses[status], `${operation.operationId} ${status}`).toBeDefined();
       }
       expect(Boolean(operation.responses['413'])).toBe(Boolean(operation.requestBody));
@@ -88,7 +110,8 @@ describe('deriveGatewayContract', () => {
 
   it('every gateway error code is reachable from the contract', () => {
     const enumOf = gateway.components!.schemas!.GatewayErrorCode!.enum as string[];
-    expect(enumOf).toEqual(expect.arrayContaining(['gateway.route.notFound', 'gateway.upstream.timeout']));
+    expect(enumOf).toEqual(expect.arrayContaining(['gateway.request.malformed', 'gateway.upstream.timeout']));
+    expect(enumOf.filter((code) => !code.startsWith('gateway.'))).toEqual([]);
     const defaultResponse = gateway.paths['/v1.0/drive/spaces']!.post!.responses.default!;
     expect(responseCodes(gateway, defaultResponse)).toEqual(expect.arrayContaining(enumOf));
   });

@@ -8,6 +8,7 @@
  * const gateway = deriveGatewayContract(dingtalkSpec, gatewayAdditions);
  * ```
  */
+import { type InvalidInputRules, invalidInputRules } from './invalid-input.js';
 import { type JsonObject, type OpenApiDocument, type Operation, operationsOf } from './openapi-document.js';
 
 export interface GatewayAdditions extends JsonObject {
@@ -16,6 +17,8 @@ export interface GatewayAdditions extends JsonObject {
   securitySchemes: Record<string, JsonObject>;
   'x-gateway-operation-responses': Record<string, { response: string; when?: 'requestBody' }>;
   'x-gateway-success-headers': Record<string, JsonObject>;
+  /** Markdown above each operation's table of DingTalk codes for bad input. */
+  'x-gateway-invalid-input-heading': string;
   components: {
     headers?: Record<string, JsonObject>;
     schemas?: Record<string, JsonObject>;
@@ -55,7 +58,9 @@ export function deriveGatewayContract(dingtalk: OpenApiDocument, additions: Gate
   }
 
   const merged = new Map<string, string>();
-  for (const { operation } of operationsOf(doc)) {
+  for (const { path, method, operation } of operationsOf(doc)) {
+    const table = invalidInputTable(invalidInputRules(dingtalk, path, method), operation.requestBody !== undefined);
+    operation.description = `${String(operation.description ?? '').trimEnd()}\n\n${add['x-gateway-invalid-input-heading'].trimEnd()}\n\n${table}\n`.trimStart();
     addSuccessHeaders(operation, add['x-gateway-success-headers']);
     for (const [status, rule] of Object.entries(add['x-gateway-operation-responses'])) {
       if (rule.when === 'requestBody' && !operation.requestBody) continue;
@@ -72,6 +77,30 @@ export function deriveGatewayContract(dingtalk: OpenApiDocument, additions: Gate
   removeUnusedComponents(doc);
   removeUnusedTags(doc);
   return doc;
+}
+
+/**
+ * The operation's DingTalk codes for bad input as a Markdown table, most specific first: one
+ * row per field rule (two when a refused value has a code of its own), the body as a whole,
+ * then everything else.
+ */
+export function invalidInputTable(rules: InvalidInputRules, hasBody: boolean): string {
+  const rows: Array<[string, number, string]> = [];
+  for (const [field, rule] of rules.fields) {
+    const name = fieldLabel(field);
+    if (rule.valueCode === rule.code) rows.push([name, rule.status, rule.code]);
+    else rows.push([`${name}: missing or of the wrong type`, rule.status, rule.code], [`${name}: a value DingTalk refuses (empty, out of range, …)`, rule.status, rule.valueCode]);
+  }
+  if (hasBody) rows.push(['the body as a whole: missing, not declared as JSON, not JSON, not an object', rules.body.status, rules.body.code]);
+  rows.push([rows.length === 0 ? 'any parameter or property' : 'any other parameter or property', rules.operation.status, rules.operation.code]);
+  return ["| input | DingTalk's answer |", '|---|---|', ...rows.map(([input, status, code]) => `| ${input} | ${status} \`${code}\` |`)].join('\n');
+}
+
+/** `query.orderBy` → query parameter `orderBy`; `body.option.teamId` → body property `option.teamId`. */
+function fieldLabel(field: string): string {
+  const [where, ...rest] = field.split('.');
+  const name = rest.join('.');
+  return where === 'body' ? `body property \`${name}\`` : `${where} parameter \`${name}\``;
 }
 
 /** A tag whose operations were all dropped would show as an empty section in the docs. */

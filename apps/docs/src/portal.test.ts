@@ -157,7 +157,10 @@ async function expectLocalLogo(page: Page): Promise<void> {
   expect(await logo.getAttribute('src')).toMatch(/^data:image\/svg\+xml,/);
 }
 
-/** Finds each operation of `doc` through the sidebar and checks its section rendered. */
+/**
+ * Finds each operation of `doc` through the sidebar and checks its section rendered, with the
+ * DingTalk codes its description tables for bad input (the gateway contract has such a table).
+ */
 async function expectEveryOperation(page: Page, doc: OpenApiDocument): Promise<number> {
   const menu = page.locator('[data-component-name="Menu/Menu"]').first();
   const content = page.locator('#api-content');
@@ -178,6 +181,9 @@ async function expectEveryOperation(page: Page, doc: OpenApiDocument): Promise<n
       operation.operationId.toLowerCase(),
     );
     expect(new URL(page.url()).pathname, `${operation.operationId}: stayed on the page`).toMatch(/\/(index\.html|dingtalk\.html)?$/);
+    for (const [, status, code] of String(operation.description ?? '').matchAll(/^\| .+ \| (\d{3}) `([^`]+)` \|$/gm)) {
+      expect(sectionText, `${operation.operationId}: shows ${status} ${code} for bad input`).toContain(`${status} ${code}`);
+    }
     count++;
   }
   return count;
@@ -208,6 +214,8 @@ describe('docs portal in headless Chromium, offline', () => {
 
     await page.screenshot({ path: join(RESULTS, 'portal.png'), fullPage: true });
 
+    // Every operation tables its DingTalk codes for bad input (checked as rendered by expectEveryOperation).
+    for (const { operation } of operationsOf(contract)) expect(String(operation.description), operation.operationId).toMatch(/^\| .+ \| 400 `[^`]+` \|$/m);
     const operations = await expectEveryOperation(page, contract);
     expect(operations).toBe([...operationsOf(contract)].length);
     expect(operations).toBeGreaterThan(0);

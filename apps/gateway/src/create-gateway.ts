@@ -4,8 +4,8 @@
  * other runtimes. The Node entry (`node/server.ts`) wires the real ones.
  *
  * A request's way: request id → access log + metrics → API key → operation of the contract →
- * tenant's scopes → body (size limit) → validation against the spec → rate limits → DingTalk
- * token → DingTalk → answer, unchanged.
+ * tenant's scopes → body (size limit) → validation against the spec (refused with DingTalk's
+ * own status and code) → rate limits → DingTalk token → DingTalk → answer, unchanged.
  *
  * ```ts
  * const gateway = createGateway(config, { upstream, secrets });
@@ -23,7 +23,7 @@ import type { SecretSource } from './config/secrets.js';
 import type { GatewayConfig } from './config/schema.js';
 import type { GatewayEnv } from './context.js';
 import { answer } from './answer.js';
-import { answerJson, gatewayError } from './errors.js';
+import { API_NOT_FOUND, answerJson, dingtalkError, gatewayError } from './errors.js';
 import { type Sha256Hex, createApiKeyIndex } from './keys/api-key-index.js';
 import { sha256HexWeb } from './keys/sha256-web.js';
 import { authenticateStep } from './middleware/authenticate/index.js';
@@ -151,7 +151,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
       '/docs/*',
       observed((c) => {
         const html = pages.get(c.req.path.slice('/docs/'.length) || 'index.html');
-        if (html === undefined) return gatewayError(c, 404, 'gateway.route.notFound', `no docs page at ${c.req.path}`);
+        if (html === undefined) return dingtalkError(c, 404, API_NOT_FOUND, `no docs page at ${c.req.path}`);
         return answer(c, html, 200, { 'content-type': 'text/html; charset=UTF-8' });
       }),
     );
@@ -166,7 +166,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
           authenticateStep({ keys }),
           routeOperationStep({ validator }),
           authorizeScopesStep(),
-          readBodyStep({ maxBytes: config.server.bodyLimitBytes }),
+          readBodyStep({ maxBytes: config.server.bodyLimitBytes, validator }),
           validateRequestStep({ validator }),
           rateLimitStep({
             limits: deps.requestLimiter ?? requestLimiterOf(deps.limiter, deps.qpsGuard),
@@ -180,7 +180,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
   );
 
   // Not reached while the catch-all above answers every path; kept so that nothing goes unanswered.
-  app.notFound(observed((c) => gatewayError(c, 404, 'gateway.route.notFound', `no operation at ${c.req.method} ${c.req.path}`)));
+  app.notFound(observed((c) => dingtalkError(c, 404, API_NOT_FOUND, `no operation at ${c.req.method} ${c.req.path}`)));
   app.onError(internalError);
 
   const metricsApp = new Hono();

@@ -1,6 +1,11 @@
 /**
- * Errors the gateway makes itself. Same body shape as DingTalk's, codes from the contract's
- * `GatewayErrorCode` (the type below is generated from it, so an unlisted code does not compile).
+ * Errors the gateway makes itself, in DingTalk's body shape. Two kinds:
+ * - where DingTalk would answer the same request itself (bad input, a path or method it does
+ *   not serve), DingTalk's own status and code, so a caller sees no difference but the message
+ *   (the gateway's names the field): `dingtalkError`, with the code the spec gives;
+ * - what DingTalk cannot answer (API key, scopes, limits, the gateway's own faults): the
+ *   gateway's codes, `gateway.*` from the contract's `GatewayErrorCode` (the type below is
+ *   generated from it, so an unlisted code does not compile): `gatewayError`.
  */
 import { errorBody } from '@dingtalk-gateway/errors';
 import type { AccessDeniedDetail, GatewayErrorCode } from '@dingtalk-gateway/types';
@@ -9,12 +14,33 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { answer } from './answer.js';
 import type { GatewayEnv } from './context.js';
 
+/**
+ * DingTalk's answer to a path or method it does not serve (`platform` codes of the spec), given
+ * by the gateway for every request that matches no operation of its contract.
+ */
+export const API_NOT_FOUND = 'InvalidAction.NotFound';
+
 export function gatewayError(
   c: Context<GatewayEnv>,
   status: ContentfulStatusCode,
   code: GatewayErrorCode,
   message: string,
   extra: { accessDeniedDetail?: AccessDeniedDetail; headers?: Record<string, string> } = {},
+): Response {
+  return errorAnswer(c, status, code, message, extra);
+}
+
+/** An answer DingTalk itself would give this request: its status and code (from the spec), the gateway's message. */
+export function dingtalkError(c: Context<GatewayEnv>, status: number, code: string, message: string, headers?: Record<string, string>): Response {
+  return errorAnswer(c, status, code, message, { headers });
+}
+
+function errorAnswer(
+  c: Context<GatewayEnv>,
+  status: number,
+  code: string,
+  message: string,
+  extra: { accessDeniedDetail?: AccessDeniedDetail | undefined; headers?: Record<string, string> | undefined },
 ): Response {
   const log = c.get('log');
   if (log) log.errorCode = code;

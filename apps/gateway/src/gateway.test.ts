@@ -5,7 +5,8 @@
  */
 import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import { describe, expect, it } from 'vitest';
-import { type Harness, createHarness, json, operatorId } from './testing/harness.js';
+import { createFetchUpstream } from './proxy/fetch-upstream.js';
+import { type Harness, SANDBOX_ORIGIN, createHarness, json, operatorId } from './testing/harness.js';
 
 const listPath = `/v2.0/wiki/workspaces?operatorId=${operatorId}`;
 const workspacePath = (id: string) => `/v2.0/wiki/workspaces/${id}?operatorId=${operatorId}`;
@@ -74,42 +75,73 @@ describe('scopes', () => {
 
 describe('validation against the spec', () => {
   it.each([
-    ['GET', `/v2.0/wiki/workspaces?operatorId=${operatorId}&maxResults=31`, undefined, /maxResults.*30/, 'listWorkspaces'],
-    ['GET', '/v2.0/wiki/workspaces', undefined, /operatorId/, 'listWorkspaces'],
-    ['GET', `/v2.0/wiki/workspaces?operatorId=${operatorId}&orderBy=NAME`, undefined, /orderBy/, 'listWorkspaces'],
-    ['POST', `/v1.0/doc/workspaces/${handbook}/docs`, { name: 'n', docType: 'PDF', operatorId }, /docType/, 'createWorkspaceDoc'],
-    ['POST', '/v1.0/drive/spaces', { name: '', unionId: operatorId }, /name/, 'addSpace'],
-    ['POST', `/v2.0/wiki/workspaces?operatorId=${operatorId}`, { option: {} }, /name/, 'addWorkspace'],
-  ])('%s %s → 400 paramError naming the field', async (method, path, payload, field, operationId) => {
+    ['GET', `/v2.0/wiki/workspaces?operatorId=${operatorId}&maxResults=31`, undefined, /maxResults.*30/, 'listWorkspaces', 'paramError'],
+    ['GET', '/v2.0/wiki/workspaces', undefined, /operatorId/, 'listWorkspaces', 'paramError'],
+    ['GET', `/v2.0/wiki/workspaces?operatorId=${operatorId}&orderBy=NAME`, undefined, /orderBy/, 'listWorkspaces', 'paramError.orderBy'],
+    ['POST', `/v1.0/doc/workspaces/${handbook}/docs`, { name: 'n', docType: 'PDF', operatorId }, /docType/, 'createWorkspaceDoc', 'invalidRequest.inputArgs.invalid'],
+    ['POST', '/v1.0/drive/spaces', { name: '', unionId: operatorId }, /name/, 'addSpace', 'name.invalid'],
+    ['POST', '/v1.0/drive/spaces', { unionId: operatorId }, /name/, 'addSpace', 'param.error'],
+    ['POST', `/v2.0/wiki/workspaces?operatorId=${operatorId}`, { option: {} }, /name/, 'addWorkspace', 'paramError.name'],
+  ])("%s %s → 400 with DingTalk's own code, the message naming the field", async (method, path, payload, field, operationId, code) => {
     const h = createHarness();
     const response = await h.call(path, payload ? json(payload) : { method });
     expect(response.status).toBe(400);
     const error = await gatewayError(h, response, operationId);
-    expect(error.code).toBe('paramError');
+    expect(error.code).toBe(code);
     expect(error.message).toMatch(field);
+    // DingTalk never saw it: no DingTalk request id on the answer.
+    expect(response.headers.get('x-acs-request-id')).toBeNull();
     expect(h.sandbox.counters.snapshot().total).toBe(0);
   });
 
-  it('answers malformed JSON and invalid UTF-8 with 400', async () => {
+  it("answers malformed JSON and invalid UTF-8 with the operation's code for a body it cannot read", async () => {
     const h = createHarness();
     const malformed = await h.call('/v1.0/drive/spaces', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": ' });
     expect(malformed.status).toBe(400);
-    expect((await gatewayError(h, malformed, 'addSpace')).message).toMatch(/not valid JSON/);
-    const badUtf8 = await h.call('/v1.0/drive/spaces', { method: 'POST', body: new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x7d]) });
-    expect((await gatewayError(h, badUtf8)).message).toMatch(/UTF-8/);
+    expect(await gatewayError(h, malformed, 'addSpace')).toMatchObject({ code: 'param.error', message: expect.stringMatching(/not valid JSON/) });
+    const badUtf8 = await h.call('/v1.0/drive/spaces', { method: 'POST', headers: { 'content-type': 'application/json' }, body: new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x7d]) });
+    expect(await gatewayError(h, badUtf8, 'addSpace')).toMatchObject({ code: 'param.error', message: expect.stringMatching(/UTF-8/) });
     expect(h.sandbox.counters.snapshot().total).toBe(0);
   });
 
-  it('answers unknown paths with 404 and wrong methods with 405', async () => {
+  it('answers unknown paths and wrong methods as DingTalk does, 404 InvalidAction.NotFound', async () => {
     const h = createHarness();
     const missing = await h.call('/v2.0/wiki/nothing');
     expect(missing.status).toBe(404);
-    expect((await gatewayError(h, missing)).code).toBe('gateway.route.notFound');
+    expect((await gatewayError(h, missing)).code).toBe('InvalidAction.NotFound');
     const wrongMethod = await h.call(workspacePath(handbook), { method: 'DELETE' });
-    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.status).toBe(404);
     expect(wrongMethod.headers.get('allow')).toBe('GET');
-    expect((await gatewayError(h, wrongMethod)).code).toBe('gateway.route.methodNotAllowed');
+    expect((await gatewayError(h, wrongMethod)).code).toBe('InvalidAction.NotFound');
     expect((await h.call('/v1.0/oauth2/accessToken', json({ appKey: 'a', appSecret: 'b' }))).status).toBe(404);
+    expect(h.sandbox.counters.snapshot().total).toBe(0);
+  });
+
+  it('passes every field of a DingTalk error body on unchanged, byte for byte, accessdenieddetail included', async () => {
+    // The tenant's app is the read-only one: DingTalk itself refuses AddSpace with its 403 and accessdenieddetail.
+    const answered: string[] = [];
+    let h: Harness | undefined;
+    const upstream = createFetchUpstream({
+      baseUrl: SANDBOX_ORIGIN,
+      responseTimeoutMs: 2_000,
+      maxResponseBytes: 1024 * 1024,
+      fetch: async (request) => {
+        const response = await h!.sandbox.app.fetch(request);
+        if (!new URL(request.url).pathname.startsWith('/v1.0/oauth2/')) answered.push(await response.clone().text());
+        return response;
+      },
+    });
+    h = createHarness({
+      config: { apps: { full: { appKey: seeded.apps.readOnly.appKey } } },
+      deps: { upstream, secrets: { appSecret: () => seeded.apps.readOnly.appSecret, suiteTicket: async () => seeded.suites.isv.suiteTicket } },
+    });
+    const response = await h.call('/v1.0/drive/spaces', json({ name: 'Space', unionId: operatorId }));
+    expect(response.status).toBe(403);
+    const text = await response.text();
+    expect(answered).toEqual([text]);
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    expect(parsed).toMatchObject({ code: 'Forbidden.AccessDenied.AccessTokenPermissionDenied', accessdenieddetail: { requiredScopes: ['Drive.Space.Write'] } });
+    expect(parsed.requestid).toBe(response.headers.get('x-acs-request-id'));
   });
 
   it('refuses a body over the limit with 413', async () => {

@@ -4,8 +4,9 @@
  * Request/Response, so tests can call it in-process with `app.fetch()` and no socket.
  *
  * Every request runs the same pipeline, in the order a DingTalk API gateway checks things:
- * request ids → operation (counted) → faults → token → app permission → QPS → the operation's
- * own parameter and business checks. The token endpoints skip token, permission and QPS.
+ * request ids → operation (counted) → faults → token → app permission → QPS → the input
+ * against the spec (DingTalk's code for each bad input, from the spec: `validateInput`) → the
+ * operation's own business checks. The token endpoints skip token, permission and QPS.
  *
  * ```ts
  * const sandbox = createSandbox({ admin: true });
@@ -18,6 +19,7 @@
  */
 import { Hono, type MiddlewareHandler } from 'hono';
 import { type OpenApiDocument, loadDingTalkSpec } from '@dingtalk-gateway/spec';
+import { createSpecValidator } from '@dingtalk-gateway/spec-validator';
 import type { DingTalkOperationId, InvalidTokenErrorCode } from '@dingtalk-gateway/types';
 import { mountAdminApi } from './admin/index.js';
 import { CallCounters } from './counters.js';
@@ -31,6 +33,7 @@ import { type OperationInfo, operationsFromSpec } from './platform/operations.js
 import { QpsLimiter, qpsLimit } from './platform/qps-limiter.js';
 import { requestIds } from './platform/request-ids.js';
 import { trackOperation } from './platform/track.js';
+import { validateInput } from './platform/validate-input.js';
 import { createHandlers } from './routes/index.js';
 import { randomHex } from './state/ids.js';
 import { readSeedFile } from './state/seed-file.js';
@@ -73,6 +76,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const now = options.now ?? Date.now;
   const spec: OpenApiDocument = options.spec ?? loadDingTalkSpec();
   const operations = operationsFromSpec(spec);
+  const validator = createSpecValidator(spec);
   const initial: SandboxSettings = {
     tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? DEFAULTS.tokenLifetimeSeconds,
     missingTokenCode: options.missingTokenCode ?? DEFAULTS.missingTokenCode,
@@ -132,6 +136,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     if (operation.requiresToken) {
       chain.push(authenticate({ tokens, missingTokenCode: () => settings.missingTokenCode }), authorize(), qpsLimit(qps));
     }
+    chain.push(validateInput(validator, operation.operationId));
     app.on(operation.method, operation.routePath, ...(chain as [MiddlewareHandler<SandboxEnv>]), handler);
   }
 

@@ -25,6 +25,10 @@ describe('generated types', () => {
     expectTypeOf<'addSpace.forbiden'>().toExtend<DingTalkErrorCodeOf<'addSpace'>>();
     expectTypeOf<'addSpace.forbiden'>().not.toExtend<DingTalkErrorCodeOf<'addWorkspace'>>();
     expectTypeOf<'gateway.rateLimit.tenant'>().toExtend<GatewayErrorCode>();
+    // The gateway answers bad input with DingTalk's own codes, never a code of its own.
+    expectTypeOf<'paramError'>().not.toExtend<GatewayErrorCode>();
+    expectTypeOf<'invalidRequest.inputArgs.invalid'>().toExtend<DingTalkErrorCodeOf<'createWorkspaceDoc'>>();
+    expectTypeOf<'paramError'>().not.toExtend<DingTalkErrorCodeOf<'createWorkspaceDoc'>>();
   });
 
   it('keeps the token endpoints out of the gateway contract', () => {

@@ -46,7 +46,7 @@ export type AccessDeniedDetail = Schemas['AccessDeniedDetail'];
 export type InvalidTokenErrorCode = Schemas['InvalidTokenErrorCode'];
 /** Platform-wide `Forbidden.AccessDenied.*` codes (HTTP 403). */
 export type AccessDeniedErrorCode = Schemas['AccessDeniedErrorCode'];
-/** Every code the gateway makes itself. */
+/** The gateway's own codes (`gateway.*`), for what DingTalk cannot answer; where DingTalk would refuse a request, the gateway answers with DingTalk's code. */
 export type GatewayErrorCode = GatewayComponents['schemas']['GatewayErrorCode'];
 
 export type DingTalkOperationId = keyof DingTalkOperations;

@@ -16,10 +16,12 @@ export interface FieldError {
   /** Where, as `query.maxResults`, `path.workspaceId`, `body.option.teamId` or `body`. */
   readonly field: string;
   readonly message: string;
+  /** The JSON Schema keyword that failed (`required`, `type`, `enum`, `minLength`, …). */
+  readonly keyword: string;
 }
 
 export function describeErrors(errors: readonly ErrorObject[] | null | undefined, subject: Subject): FieldError[] {
-  const described = simplify(errors ?? []).map((error) => describe(error, subject));
+  const described = simplify(errors ?? []).map((error) => ({ ...describe(error, subject), keyword: error.keyword }));
   const seen = new Set<string>();
   return described.filter((error) => !seen.has(error.message) && seen.add(error.message));
 }
@@ -54,7 +56,7 @@ function simplify(errors: readonly ErrorObject[]): ErrorObject[] {
   return explained.length > 0 ? explained : result;
 }
 
-function describe(error: ErrorObject, subject: Subject): FieldError {
+function describe(error: ErrorObject, subject: Subject): Omit<FieldError, 'keyword'> {
   const at = fieldAt(subject, error.instancePath);
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {

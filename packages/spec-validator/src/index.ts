@@ -11,20 +11,32 @@
  * const match = validator.match('GET', url.pathname);
  * if (match.kind === 'notFound') return notFound();
  * if (match.kind === 'methodNotAllowed') return methodNotAllowed(match.allowed);
- * const result = validator.validateRequest(match.operation, { pathParams: match.pathParams, query: url.searchParams, body });
- * if (!result.ok) return badRequest(result.message); // "query parameter 'maxResults' must be <= 30"
+ * const result = validator.validateRequest(match.operation, {
+ *   pathParams: match.pathParams,
+ *   query: url.searchParams,
+ *   body: bytes.byteLength > 0 ? { bytes, contentType: headers.get('content-type') ?? undefined } : undefined,
+ * });
+ * // DingTalk's own answer to this bad input, e.g. 400 paramError.orderBy, and a message naming the field:
+ * if (!result.ok) return dingtalkError(result.status, result.code, result.message);
+ * result.body; // the body as parsed JSON, exactly as validated
  *
  * validator.validateResponse('getWorkspace', 200, await response.json()); // { ok: true } | { ok: false, errors }
  * ```
  *
  * Decisions (see the files for the reasons):
- * - Repeated query keys of a declared parameter are refused (request-validator.ts).
+ * - Every refusal carries the status and code DingTalk answers for that input, from the spec's
+ *   `x-dingtalk-invalid-input` (invalid-input.ts); a spec whose rule names a code the operation
+ *   does not document fails at construction.
+ * - Repeated query keys of a declared parameter are refused; a query parameter sent empty
+ *   counts as not sent (request-validator.ts).
  * - Undeclared query parameters are ignored and left out of the validated `query`, unless
  *   `unknownQueryParameters: 'reject'` (request-validator.ts).
+ * - The body is read only when declared as JSON and not encoded, strictly as UTF-8, with no
+ *   key twice in one object (request-body.ts); anything else is a body that cannot be read.
  * - Body properties the schema does not list are allowed, as JSON Schema and OpenAPI mean
  *   (no `additionalProperties: false` in the spec); the body is never modified.
- * - A body on an operation that declares none is refused; a required body that is missing is
- *   refused as `body is required`.
+ * - A body on an operation that declares none is refused; a required body that is missing or
+ *   empty is refused as `body is required`.
  * - `int32`/`int64` are checked as integer ranges; any other `format` fails at construction
  *   rather than being silently skipped (ajv.ts).
  * - Header and cookie parameters, array/object parameters and non-JSON bodies are not
@@ -33,10 +45,13 @@
 import { type OpenApiDocument, operationsOf } from '@dingtalk-gateway/spec';
 import { createSchemaCompiler } from './ajv.js';
 import { PathMatcher, type RouteMatch } from './path-matcher.js';
-import { type RequestInput, type RequestValidation, RequestValidator, type RequestValidatorOptions } from './request-validator.js';
+import type { InputProblem } from './invalid-input.js';
+import { type RequestError, type RequestInput, type RequestValidation, RequestValidator, type RequestValidatorOptions } from './request-validator.js';
 import { ResponseValidator, type ResponseValidation } from './response-validator.js';
 
+export type { InputProblem } from './invalid-input.js';
 export type { RouteMatch } from './path-matcher.js';
+export { type BodyReading, type RequestBody, isJsonMediaType, readJsonBody } from './request-body.js';
 export type { ParameterValue, RequestError, RequestInput, RequestValidation } from './request-validator.js';
 export type { ResponseValidation } from './response-validator.js';
 
@@ -62,8 +77,14 @@ export interface SpecValidator {
   operation(operationId: string): OperationInfo | undefined;
   /** `path` is the URL's pathname (no query string), still percent-encoded. `method` in any case. */
   match(method: string, path: string): RouteMatch<OperationInfo>;
-  /** The first problem with the request, or the coerced query parameters. Never throws for a request, however malformed. */
+  /** The first problem with the request, or the coerced query parameters and parsed body. Never throws for a request, however malformed. */
   validateRequest(operation: OperationInfo, request: RequestInput): RequestValidation;
+  /**
+   * A refusal of one field of the operation's input with DingTalk's status and code for it, for
+   * a rule no schema states (`problem`: the field is missing or of the wrong type, or its value
+   * is refused). `field` as in `RequestError`: `query.operatorId`, `body.name`, `body`.
+   */
+  refuse(operation: OperationInfo, field: string, problem: InputProblem, message: string): RequestError;
   /** Throws only for an operationId the document does not have. */
   validateResponse(operationId: string, status: number, body: unknown): ResponseValidation;
 }
@@ -108,6 +129,7 @@ export function createSpecValidator(doc: OpenApiDocument, options: SpecValidator
     operation: (operationId) => byId.get(operationId),
     match: (method, path) => matcher.match(method, path),
     validateRequest: (operation, request) => compiledFor(operation.operationId).request.validate(request),
+    refuse: (operation, field, problem, message) => compiledFor(operation.operationId).request.refuse(field, problem, message),
     validateResponse: (operationId, status, body) => compiledFor(operationId).response.validate(status, body),
   };
 }

@@ -6,10 +6,25 @@ import type { JsonObject, OpenApiDocument } from '@dingtalk-gateway/spec';
 import { describe, expect, it } from 'vitest';
 import { createSpecValidator } from './index.js';
 
-const documentWith = (paths: JsonObject, schemas: JsonObject = {}): OpenApiDocument =>
-  ({ openapi: '3.1.0', info: { title: 't', version: '1' }, paths, components: { schemas } }) as OpenApiDocument;
-
 const ok = { '200': { description: 'ok' } };
+const BAD_INPUT = { description: 'bad input', content: { 'application/json': { schema: { properties: { code: { enum: ['bad'] } } } } } };
+
+/** A document of these paths; every operation answers bad input `400 bad`, as the validator requires it to say. */
+const documentWith = (paths: JsonObject, schemas: JsonObject = {}): OpenApiDocument => {
+  const withRules = structuredClone(paths) as Record<string, Record<string, JsonObject>>;
+  for (const item of Object.values(withRules)) {
+    for (const [method, operation] of Object.entries(item)) {
+      if (method === 'parameters') continue;
+      operation['x-dingtalk-invalid-input'] ??= { status: 400, code: 'bad' };
+      operation.responses = { '400': BAD_INPUT, ...(operation.responses as JsonObject) };
+    }
+  }
+  return { openapi: '3.1.0', info: { title: 't', version: '1' }, paths: withRules, components: { schemas } } as OpenApiDocument;
+};
+
+/** A request body as sent with `Content-Type: application/json`. */
+const json = (value: unknown) => ({ bytes: new TextEncoder().encode(JSON.stringify(value)), contentType: 'application/json' });
+const refused = (field: string, message: string) => ({ ok: false, status: 400, code: 'bad', field, message });
 
 describe('parameters', () => {
   const doc = documentWith({
@@ -32,18 +47,18 @@ describe('parameters', () => {
     validator.validateRequest(validator.operation(operationId)!, { pathParams: { itemId }, query: new URLSearchParams(query) });
 
   it('coerces path parameters and checks int32 as a range', () => {
-    expect(validate('putItem', '7', '')).toEqual({ ok: true, query: {} });
-    expect(validate('putItem', '-1', '')).toEqual({ ok: false, field: 'path.itemId', message: "path parameter 'itemId' must be >= 0" });
-    expect(validate('putItem', String(2 ** 31), '')).toEqual({ ok: false, field: 'path.itemId', message: "path parameter 'itemId' must be a 32-bit integer" });
-    expect(validate('putItem', 'seven', '')).toEqual({ ok: false, field: 'path.itemId', message: "path parameter 'itemId' must be an integer" });
+    expect(validate('putItem', '7', '')).toEqual({ ok: true, query: {}, body: undefined });
+    expect(validate('putItem', '-1', '')).toEqual(refused('path.itemId', "path parameter 'itemId' must be >= 0"));
+    expect(validate('putItem', String(2 ** 31), '')).toEqual(refused('path.itemId', "path parameter 'itemId' must be a 32-bit integer"));
+    expect(validate('putItem', 'seven', '')).toEqual(refused('path.itemId', "path parameter 'itemId' must be an integer"));
   });
 
   it('lets operation parameters override path-item parameters of the same name', () => {
-    expect(validate('getItem', '1', '')).toEqual({ ok: false, field: 'query.ratio', message: "query parameter 'ratio' is required" });
-    expect(validate('getItem', '1', 'ratio=1.5')).toEqual({ ok: true, query: { ratio: 1.5 } });
-    expect(validate('putItem', '1', 'ratio=1.5')).toEqual({ ok: false, field: 'query.ratio', message: "query parameter 'ratio' must be < 1" });
-    expect(validate('putItem', '1', 'ratio=.5e-1')).toEqual({ ok: true, query: { ratio: 0.05 } });
-    expect(validate('putItem', '1', 'ratio=half')).toEqual({ ok: false, field: 'query.ratio', message: "query parameter 'ratio' must be a number" });
+    expect(validate('getItem', '1', '')).toEqual(refused('query.ratio', "query parameter 'ratio' is required"));
+    expect(validate('getItem', '1', 'ratio=1.5')).toEqual({ ok: true, query: { ratio: 1.5 }, body: undefined });
+    expect(validate('putItem', '1', 'ratio=1.5')).toEqual(refused('query.ratio', "query parameter 'ratio' must be < 1"));
+    expect(validate('putItem', '1', 'ratio=.5e-1')).toEqual({ ok: true, query: { ratio: 0.05 }, body: undefined });
+    expect(validate('putItem', '1', 'ratio=half')).toEqual(refused('query.ratio', "query parameter 'ratio' must be a number"));
   });
 
   it.each([
@@ -88,14 +103,14 @@ describe('schemas', () => {
         },
       ),
     );
-    const check = (value: unknown) => validator.validateRequest(validator.operation('createOrder')!, { body: value });
-    expect(check({ lines: [{ sku: 'A' }, { sku: 'b' }] })).toEqual({ ok: false, field: 'body.lines[1].sku', message: "body property 'lines[1].sku' must match the pattern ^[A-Z]+$" });
-    expect(check({ lines: [{ sku: 'A' }, {}] })).toEqual({ ok: false, field: 'body.lines[1].sku', message: "body property 'lines[1]' must have required property 'sku'" });
-    expect(check({ lines: [{ sku: 'A', qty: 'x' }] })).toEqual({ ok: false, field: 'body.lines[0].qty', message: "body property 'lines[0].qty' must be an integer or null" });
-    expect(check({ lines: [] })).toEqual({ ok: false, field: 'body.lines', message: "body property 'lines' must have at least 1 item" });
-    expect(check({ lines: [{ sku: 'A' }], other: 1 })).toEqual({ ok: false, field: 'body.other', message: "body must not have property 'other'" });
-    expect(check({ lines: [{ sku: 'A' }], 'a/b': 'abc' })).toEqual({ ok: false, field: 'body.a/b', message: "body property 'a/b' must be at most 2 characters long" });
-    expect(check({ lines: [{ sku: 'A', qty: null }] })).toEqual({ ok: true, query: {} });
+    const check = (value: unknown) => validator.validateRequest(validator.operation('createOrder')!, { body: json(value) });
+    expect(check({ lines: [{ sku: 'A' }, { sku: 'b' }] })).toEqual(refused('body.lines[1].sku', "body property 'lines[1].sku' must match the pattern ^[A-Z]+$"));
+    expect(check({ lines: [{ sku: 'A' }, {}] })).toEqual(refused('body.lines[1].sku', "body property 'lines[1]' must have required property 'sku'"));
+    expect(check({ lines: [{ sku: 'A', qty: 'x' }] })).toEqual(refused('body.lines[0].qty', "body property 'lines[0].qty' must be an integer or null"));
+    expect(check({ lines: [] })).toEqual(refused('body.lines', "body property 'lines' must have at least 1 item"));
+    expect(check({ lines: [{ sku: 'A' }], other: 1 })).toEqual(refused('body.other', "body must not have property 'other'"));
+    expect(check({ lines: [{ sku: 'A' }], 'a/b': 'abc' })).toEqual(refused('body.a/b', "body property 'a/b' must be at most 2 characters long"));
+    expect(check({ lines: [{ sku: 'A', qty: null }] })).toEqual({ ok: true, query: {}, body: { lines: [{ sku: 'A', qty: null }] } });
   });
 
   it('takes an optional body as optional', () => {
@@ -104,8 +119,8 @@ describe('schemas', () => {
     );
     const op = validator.operation('op')!;
     expect(op).toMatchObject({ hasBody: true, bodyRequired: false });
-    expect(validator.validateRequest(op, {})).toEqual({ ok: true, query: {} });
-    expect(validator.validateRequest(op, { body: 1 })).toEqual({ ok: false, field: 'body', message: 'body must be an object' });
+    expect(validator.validateRequest(op, {})).toEqual({ ok: true, query: {}, body: undefined });
+    expect(validator.validateRequest(op, { body: json(1) })).toEqual(refused('body', 'body must be an object'));
   });
 
   it('refuses a request body without a JSON schema', () => {

@@ -69,7 +69,7 @@ describe('match() on the gateway contract', () => {
     expect(validator.match('POST', '/v1.0/oauth2/accessToken')).toEqual({ kind: 'notFound' });
   });
 
-  it('percent-decodes path parameters', () => {
+  it('percent-decodes path parameters, keeping what is not valid percent-encoding as sent', () => {
     const workspaceId = (path: string) => {
       const match = validator.match('POST', path);
       return match.kind === 'operation' ? match.pathParams.workspaceId : match.kind;
@@ -78,8 +78,14 @@ describe('match() on the gateway contract', () => {
     expect(workspaceId('/v1.0/doc/workspaces/a%2Fb/docs')).toBe('a/b');
     expect(workspaceId('/v1.0/doc/workspaces/%E4%B8%AD%E6%96%87/docs')).toBe('中文');
     expect(workspaceId('/v1.0/doc/workspaces/100%25/docs')).toBe('100%');
-    expect(workspaceId('/v1.0/doc/workspaces/%E0%A4%A/docs')).toBe('notFound');
-    expect(workspaceId('/v1.0/doc/workspaces/%/docs')).toBe('notFound');
+    expect(workspaceId('/v1.0/doc/workspaces/%E0%A4%A/docs')).toBe('%E0%A4%A');
+    expect(workspaceId('/v1.0/doc/workspaces/%/docs')).toBe('%');
+    expect(workspaceId('/v1.0/doc/workspaces/a%20b%zz%FF/docs')).toBe('a b%zz%FF');
+  });
+
+  it('compares literal segments decoded, as DingTalk routes them', () => {
+    expect(validator.match('GET', '/v2.0/wiki/%77orkspaces')).toMatchObject({ operation: { operationId: 'listWorkspaces' } });
+    expect(validator.match('GET', '/v2.0/wiki%2Fworkspaces')).toEqual({ kind: 'notFound' });
   });
 
   it.each([

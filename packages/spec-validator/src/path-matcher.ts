@@ -5,9 +5,11 @@
  *   normalization, no prefix match (`/v2.0/wiki/workspaces/abc/x` is not `…/{workspaceId}`).
  * - A literal segment wins over a template parameter at the same position, as OpenAPI asks
  *   (`/users/me` before `/users/{id}`); the matcher backtracks if the literal leads nowhere.
- * - A parameter matches one non-empty segment and is percent-decoded (`a%2Fb` → `a/b`).
- *   Literal segments are compared as sent. A parameter that is not valid percent-encoding
- *   identifies nothing, so the path is not found.
+ * - Segments are percent-decoded before they are compared, as DingTalk (and the sandbox)
+ *   route: `/v2.0/wiki/%77orkspaces` is `/v2.0/wiki/workspaces`. A parameter matches one
+ *   non-empty segment and is its decoded value (`a%2Fb` → `a/b`). Percent-encoding that is
+ *   not valid (`%zz`, a broken UTF-8 sequence) is kept as sent, and the rest decoded: such a
+ *   segment still names its resource, and DingTalk answers for it.
  */
 
 export type RouteMatch<T> =
@@ -42,18 +44,14 @@ export class PathMatcher<T> {
 
   match(method: string, path: string): RouteMatch<T> {
     if (path.charCodeAt(0) !== 0x2f /* '/' */) return NOT_FOUND;
-    const segments = path.split('/');
+    const segments = path.includes('%') ? path.split('/').map(decode) : path.split('/');
     const values: string[] = [];
     const end = find(this.root, segments, 1, values);
     if (!end) return NOT_FOUND;
     const operation = end.byMethod.get(method) ?? end.byMethod.get(method.toUpperCase());
     if (operation === undefined) return { kind: 'methodNotAllowed', allowed: end.allowed };
     const pathParams: Record<string, string> = {};
-    for (let i = 0; i < values.length; i++) {
-      const decoded = decode(values[i]!);
-      if (decoded === undefined) return NOT_FOUND;
-      pathParams[end.paramNames[i]!] = decoded;
-    }
+    for (let i = 0; i < values.length; i++) pathParams[end.paramNames[i]!] = values[i]!;
     return { kind: 'operation', operation, pathParams };
   }
 
@@ -103,11 +101,18 @@ function find<T>(node: Node<T>, segments: readonly string[], index: number, valu
   return undefined;
 }
 
-function decode(segment: string): string | undefined {
+/** Percent-decodes a segment; runs that are not valid percent-encoded UTF-8 are kept as sent. */
+function decode(segment: string): string {
   if (!segment.includes('%')) return segment;
   try {
     return decodeURIComponent(segment);
   } catch {
-    return undefined;
+    return segment.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+      try {
+        return decodeURIComponent(run);
+      } catch {
+        return run;
+      }
+    });
   }
 }

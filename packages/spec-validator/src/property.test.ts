@@ -30,6 +30,8 @@ function expectWellFormed(result: RequestValidation): void {
     return;
   }
   expect(result.message.length).toBeGreaterThan(0);
+  expect(result.status).toBe(400);
+  expect(result.code.length).toBeGreaterThan(0);
   expect(result.field).toMatch(/^(query|path|body)\b/);
   expect(result.message.startsWith(`${result.field.split('.')[0]}`)).toBe(true);
 }
@@ -38,7 +40,8 @@ describe('validateRequest', () => {
   it('never throws for random query strings, path parameters and bodies', () => {
     fc.assert(
       fc.property(fc.constantFrom(...operations), queryString, fc.string({ maxLength: 20 }), fc.oneof(body, objectBody), ({ validator, operation }, query, workspaceId, json) => {
-        expectWellFormed(validator.validateRequest(operation, { pathParams: { workspaceId }, query: new URLSearchParams(query), body: json }));
+        const body = json === undefined ? undefined : { bytes: new TextEncoder().encode(JSON.stringify(json)), contentType: 'application/json' };
+        expectWellFormed(validator.validateRequest(operation, { pathParams: { workspaceId }, query: new URLSearchParams(query), body }));
       }),
       SETTINGS,
     );

@@ -1,17 +1,22 @@
 /**
  * Request validation for one operation: its path and query parameters and its JSON body,
- * each checked by an Ajv function compiled at start-up from the schema the spec declares.
+ * each checked by an Ajv function compiled at start-up from the schema the spec declares, and
+ * every refusal answered with DingTalk's own status and code for that input (the spec's
+ * `x-dingtalk-invalid-input`, see invalid-input.ts).
  *
  * Parameter values arrive as strings and are coerced by the parameter schema's `type` before
  * validation: `integer`/`number` when they look like one, `boolean` only from `true`/`false`.
  * A value that does not coerce stays a string, so the schema rejects it with the usual
- * message ("query parameter 'maxResults' must be an integer").
+ * message ("query parameter 'maxResults' must be an integer"). A query parameter sent empty
+ * (`?teamId=`) counts as not sent, as DingTalk reads it. The body is read by request-body.ts.
  */
 import type { ValidateFunction } from 'ajv/dist/2020.js';
-import type { HttpMethod, JsonObject, OpenApiDocument } from '@dingtalk-gateway/spec';
+import { type HttpMethod, type JsonObject, type OpenApiDocument, invalidInputRules } from '@dingtalk-gateway/spec';
 import type { SchemaCompiler } from './ajv.js';
 import { child, jsonSchemaOf, type Located, locationOf, resolve } from './document.js';
 import { describeErrors, type Subject } from './error-message.js';
+import { type InputProblem, InvalidInputAnswers, problemOf } from './invalid-input.js';
+import { type RequestBody, readJsonBody } from './request-body.js';
 
 export type ParameterValue = string | number | boolean;
 
@@ -19,8 +24,8 @@ export interface RequestInput {
   /** Decoded path parameters, as `match()` returns them. */
   readonly pathParams?: Readonly<Record<string, string>>;
   readonly query?: URLSearchParams;
-  /** The parsed JSON body; `undefined` when the request has none. */
-  readonly body?: unknown;
+  /** The body as received; `undefined` when the request has none (an empty body is none). */
+  readonly body?: RequestBody | undefined;
 }
 
 export type RequestValidation =
@@ -28,11 +33,17 @@ export type RequestValidation =
       readonly ok: true;
       /** The operation's declared query parameters, coerced, with schema defaults filled in. Undeclared ones are left out. */
       readonly query: Record<string, ParameterValue>;
+      /** The body as parsed JSON, exactly as validated; `undefined` when there is none. */
+      readonly body: unknown;
     }
   | RequestError;
 
 export interface RequestError {
   readonly ok: false;
+  /** DingTalk's status for this bad input, e.g. 400. */
+  readonly status: number;
+  /** DingTalk's code for this bad input, e.g. `paramError.orderBy`. */
+  readonly code: string;
   /** One sentence naming the field, e.g. `query parameter 'maxResults' must be <= 30`. */
   readonly message: string;
   /** `query.maxResults`, `path.workspaceId`, `body.option.teamId` or `body`. */
@@ -67,12 +78,20 @@ export class RequestValidator {
   private readonly queryNames: ReadonlySet<string>;
   private readonly body: { readonly validate: ValidateFunction; readonly required: boolean } | undefined;
   private readonly rejectUnknownQuery: boolean;
+  private readonly answers: InvalidInputAnswers;
+  private readonly missingBody: RequestError;
+  private readonly unexpectedBody: RequestError;
 
   constructor(doc: OpenApiDocument, template: string, method: HttpMethod, compiler: SchemaCompiler, options: RequestValidatorOptions = {}) {
     const where = `${method.toUpperCase()} ${template}`;
     const item: Located = { value: doc.paths[template]!, path: ['paths', template] };
     const operation: Located = { value: doc.paths[template]![method]!, path: ['paths', template, method] };
     const parameters = parametersOf(doc, item, operation);
+    this.answers = new InvalidInputAnswers(invalidInputRules(doc, template, method));
+    this.missingBody = this.refuse('body', 'presence', 'body is required');
+    // A body where the operation declares none is a caller bug; passing it on would have
+    // DingTalk (or a proxy on the way) ignore or refuse it unpredictably.
+    this.unexpectedBody = this.refuse('body', 'presence', 'body is not allowed: this operation takes no body');
 
     for (const parameter of parameters) {
       const at = String(parameter.value.in);
@@ -80,8 +99,9 @@ export class RequestValidator {
         throw new Error(`${where}: ${at} parameter '${String(parameter.value.name)}' is not supported by the validator (only path and query)`);
       }
     }
-    this.path = parameters.filter((p) => p.value.in === 'path').map((p) => parameterRule(doc, p, compiler, where));
-    this.query = parameters.filter((p) => p.value.in === 'query').map((p) => parameterRule(doc, p, compiler, where));
+    const rule = (p: Located) => parameterRule(doc, p, compiler, where, (field, message) => this.refuse(field, 'presence', message));
+    this.path = parameters.filter((p) => p.value.in === 'path').map(rule);
+    this.query = parameters.filter((p) => p.value.in === 'query').map(rule);
     this.queryNames = new Set(this.query.map((rule) => rule.name));
     this.rejectUnknownQuery = options.unknownQueryParameters === 'reject';
 
@@ -113,57 +133,63 @@ export class RequestValidator {
     for (const rule of this.path) {
       const raw = input.pathParams?.[rule.name];
       if (raw === undefined) return rule.missing;
-      const error = check(rule, rule.coerce(raw));
+      const error = this.check(rule, rule.coerce(raw));
       if (error) return error;
     }
 
     const query: Record<string, ParameterValue> = {};
     for (const rule of this.query) {
       const values = input.query ? input.query.getAll(rule.name) : [];
-      if (values.length === 0) {
+      // Servers disagree on which of repeated values wins; validating one while DingTalk
+      // reads another would let an unchecked value through, so repetition is refused.
+      if (values.length > 1) return rule.repeated;
+      if (values.length === 0 || values[0] === '') {
         if (rule.required) return rule.missing;
         if (rule.defaultValue !== undefined) query[rule.name] = rule.defaultValue;
         continue;
       }
-      // Servers disagree on which of repeated values wins; validating one while DingTalk
-      // reads another would let an unchecked value through, so repetition is refused.
-      if (values.length > 1) return rule.repeated;
       const value = rule.coerce(values[0]!);
-      const error = check(rule, value);
+      const error = this.check(rule, value);
       if (error) return error;
       query[rule.name] = value;
     }
     if (this.rejectUnknownQuery && input.query) {
       for (const name of input.query.keys()) {
-        if (!this.queryNames.has(name)) return { ok: false, message: `query parameter '${name}' is not allowed`, field: `query.${name}` };
+        if (!this.queryNames.has(name)) return this.refuse(`query.${name}`, 'presence', `query parameter '${name}' is not allowed`);
       }
     }
 
-    if (input.body === undefined) {
-      if (this.body?.required) return BODY_REQUIRED;
-    } else if (!this.body) {
-      return BODY_NOT_ALLOWED;
-    } else if (!this.body.validate(input.body)) {
-      return failure(this.body.validate, BODY);
+    if (input.body === undefined || input.body.bytes.byteLength === 0) {
+      return this.body?.required ? this.missingBody : { ok: true, query, body: undefined };
     }
-    return { ok: true, query };
+    if (!this.body) return this.unexpectedBody;
+    const read = readJsonBody(input.body);
+    if (!read.ok) return this.refuse('body', 'presence', read.message);
+    if (!this.body.validate(read.value)) return this.failure(this.body.validate, BODY);
+    return { ok: true, query, body: read.value };
+  }
+
+  /**
+   * A refusal of this operation's input with DingTalk's status and code for that field, for
+   * checks no schema states (e.g. the sandbox's own rules about a value).
+   */
+  refuse(field: string, problem: InputProblem, message: string): RequestError {
+    const { status, code } = this.answers.answer(field, problem);
+    return Object.freeze({ ok: false, status, code, message, field });
+  }
+
+  private check(rule: ParameterRule, value: ParameterValue): RequestError | undefined {
+    return rule.validate(value) ? undefined : this.failure(rule.validate, rule.subject);
+  }
+
+  private failure(validate: ValidateFunction, subject: Subject): RequestError {
+    const [first] = describeErrors(validate.errors, subject);
+    if (!first) return this.refuse(subject.field, 'value', `${subject.label} is invalid`);
+    return this.refuse(first.field, problemOf(first.keyword), first.message);
   }
 }
 
 const BODY: Subject = { label: 'body', field: 'body' };
-const BODY_REQUIRED: RequestError = Object.freeze({ ok: false, message: 'body is required', field: 'body' });
-// A body where the operation declares none is a caller bug; passing it on would have
-// DingTalk (or a proxy on the way) ignore or refuse it unpredictably.
-const BODY_NOT_ALLOWED: RequestError = Object.freeze({ ok: false, message: 'body is not allowed: this operation takes no body', field: 'body' });
-
-function check(rule: ParameterRule, value: ParameterValue): RequestError | undefined {
-  return rule.validate(value) ? undefined : failure(rule.validate, rule.subject);
-}
-
-function failure(validate: ValidateFunction, subject: Subject): RequestError {
-  const [first] = describeErrors(validate.errors, subject);
-  return { ok: false, message: first?.message ?? `${subject.label} is invalid`, field: first?.field ?? subject.field };
-}
 
 /** Path-item parameters, overridden by operation parameters of the same name and location. */
 function parametersOf(doc: OpenApiDocument, item: Located, operation: Located): Located[] {
@@ -190,7 +216,13 @@ const COERCE: Record<string, (raw: string) => ParameterValue> = {
   boolean: (raw) => (raw === 'true' ? true : raw === 'false' ? false : raw),
 };
 
-function parameterRule(doc: OpenApiDocument, parameter: Located, compiler: SchemaCompiler, where: string): ParameterRule {
+function parameterRule(
+  doc: OpenApiDocument,
+  parameter: Located,
+  compiler: SchemaCompiler,
+  where: string,
+  refuse: (field: string, message: string) => RequestError,
+): ParameterRule {
   const name = String(parameter.value.name);
   const at = String(parameter.value.in);
   const schemaAt = child(parameter, 'schema');
@@ -209,8 +241,8 @@ function parameterRule(doc: OpenApiDocument, parameter: Located, compiler: Schem
     validate: compiler.compile(schemaAt.path),
     required: parameter.value.required === true,
     defaultValue,
-    missing: Object.freeze({ ok: false, message: `${subject.label} is required`, field: subject.field }),
-    repeated: Object.freeze({ ok: false, message: `${subject.label} must not be repeated`, field: subject.field }),
+    missing: refuse(subject.field, `${subject.label} is required`),
+    repeated: refuse(subject.field, `${subject.label} must not be repeated`),
   };
 }
 

@@ -59,8 +59,8 @@ describe('requests Node refuses before the gateway sees them', () => {
     ['a CR inside a header value', 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad: a\rb\r\n\r\n'],
     ['Transfer-Encoding and Content-Length together (smuggling)', 'POST /v1.0/drive/spaces HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
     ['two different Content-Lengths', 'POST /v1.0/drive/spaces HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde'],
-  ])('%s → 400 paramError as JSON', async (_name, request) => {
-    expect(parse(await raw([request]))).toMatchObject({ status: 400, code: 'paramError' });
+  ])('%s → 400 gateway.request.malformed as JSON', async (_name, request) => {
+    expect(parse(await raw([request]))).toMatchObject({ status: 400, code: 'gateway.request.malformed' });
   });
 
   it('oversized headers → 431 gateway.request.tooLarge', async () => {

@@ -5,21 +5,25 @@
  * meet, a `CONNECT`, and a request the adapter cannot turn into a `Request`. Node would answer
  * them with a bare status line or a silent close; these answer them like every other gateway
  * error, in DingTalk's body shape with a request id, and close the connection (after a protocol
- * error the stream cannot be trusted).
+ * error the stream cannot be trusted). DingTalk answers such requests from its web front, not
+ * in its JSON, so there is no DingTalk code to give: they get the gateway's own
+ * (`gateway.request.*`), but for a `CONNECT`, which names no operation, as DingTalk answers any
+ * method it does not serve (`404 InvalidAction.NotFound`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { errorBody } from '@dingtalk-gateway/errors';
 import type { GatewayErrorCode } from '@dingtalk-gateway/types';
+import { API_NOT_FOUND } from '../errors.js';
 
 interface Answer {
   status: number;
   reason: string;
-  code: GatewayErrorCode;
+  code: GatewayErrorCode | typeof API_NOT_FOUND;
   message: string;
 }
 
-const MALFORMED: Answer = { status: 400, reason: 'Bad Request', code: 'paramError', message: 'the request is not valid HTTP' };
+const MALFORMED: Answer = { status: 400, reason: 'Bad Request', code: 'gateway.request.malformed', message: 'the request is not valid HTTP' };
 const BY_PARSER_ERROR: Record<string, Answer> = {
   HPE_HEADER_OVERFLOW: { status: 431, reason: 'Request Header Fields Too Large', code: 'gateway.request.tooLarge', message: 'request headers are too large' },
   ERR_HTTP_REQUEST_TIMEOUT: { status: 408, reason: 'Request Timeout', code: 'gateway.request.timeout', message: 'the request did not arrive in time' },
@@ -59,19 +63,19 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
 
 /** `server.on('connect')`: the gateway is no tunnel. */
 export function answerConnect(_request: IncomingMessage, socket: Socket): void {
-  endSocket(socket, { status: 405, reason: 'Method Not Allowed', code: 'gateway.route.methodNotAllowed', message: 'CONNECT is not allowed' });
+  endSocket(socket, { status: 404, reason: 'Not Found', code: API_NOT_FOUND, message: 'no operation at CONNECT: the gateway is no tunnel' });
 }
 
 /** `server.on('checkExpectation')`: only `Expect: 100-continue` is met (by Node itself). */
 export function answerExpectation(request: IncomingMessage, response: ServerResponse): void {
-  endResponse(response, { status: 417, reason: 'Expectation Failed', code: 'paramError', message: `Expect: ${request.headers.expect} cannot be met` });
+  endResponse(response, { status: 417, reason: 'Expectation Failed', code: 'gateway.request.malformed', message: `Expect: ${request.headers.expect} cannot be met` });
 }
 
 /** Wraps the adapter's listener: an HTTP/1.1 request without Host is refused (RFC 9112 §3.2). */
 export function requireHost(listener: (request: IncomingMessage, response: ServerResponse) => unknown) {
   return (request: IncomingMessage, response: ServerResponse) => {
     if (request.httpVersion === '1.1' && !request.headers.host) {
-      endResponse(response, { status: 400, reason: 'Bad Request', code: 'paramError', message: 'an HTTP/1.1 request needs a Host header' });
+      endResponse(response, { status: 400, reason: 'Bad Request', code: 'gateway.request.malformed', message: 'an HTTP/1.1 request needs a Host header' });
       return;
     }
     void listener(request, response);

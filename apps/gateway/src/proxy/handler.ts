@@ -48,8 +48,6 @@ export function dingtalkProxy(options: ProxyOptions): RouteHandler {
     const body = c.get('rawBody');
     // DingTalk sees the gateway's request id (the caller's when it was sane), so logs on both sides match.
     headers['x-request-id'] = c.get('requestId');
-    // validate-request let through only JSON bodies; say so when the caller did not.
-    if (body !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
     const request = { method: operation.method, path: url.slice(url.indexOf('/', url.indexOf('//') + 2)), headers, body };
 
     let token: string;

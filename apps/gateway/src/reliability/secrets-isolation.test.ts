@@ -236,9 +236,9 @@ describe("tenant A's answers show nothing of tenant B", () => {
     await as(`/v2.0/wiki/workspaces/${lockedWiki}?operatorId=${dave}`); // DingTalk's refusal, B's workspace
     await as(`/v2.0/wiki/workspaces/nope?operatorId=${alice}`); // DingTalk 404
     await as('/v1.0/drive/spaces', json({ name: 'x', unionId: alice })); // 403 scopeDenied
-    await as(`/v2.0/wiki/workspaces?operatorId=${alice}&maxResults=31`); // 400 paramError
-    await as('/v2.0/wiki/nothing'); // 404
-    await as(`/v2.0/wiki/workspaces/${handbook}`, { method: 'DELETE' }); // 405
+    await as(`/v2.0/wiki/workspaces?operatorId=${alice}&maxResults=31`); // 400 paramError (DingTalk's code, the gateway's answer)
+    await as('/v2.0/wiki/nothing'); // 404 InvalidAction.NotFound
+    await as(`/v2.0/wiki/workspaces/${handbook}`, { method: 'DELETE' }); // 404 InvalidAction.NotFound, with Allow
     await as(`/v2.0/wiki/workspaces?operatorId=${alice}`, json({ name: 'x'.repeat(2 * 1024 * 1024) })); // 413
     await as('/metrics');
     await as('/__sandbox/state');
@@ -249,7 +249,7 @@ describe("tenant A's answers show nothing of tenant B", () => {
     await as(`/v2.0/wiki/workspaces?operatorId=${alice}`); // until the backoff ends: 503 again, or 200
     for (let i = 0; i < 6; i++) await as(`/v2.0/wiki/workspaces?operatorId=${alice}`); // 429
     const statuses = new Set(a.map((x) => x.status));
-    for (const status of [200, 400, 403, 404, 405, 413, 429, 503]) expect(statuses, `A got a ${status}`).toContain(status);
+    for (const status of [200, 400, 403, 404, 413, 429, 503]) expect(statuses, `A got a ${status}`).toContain(status);
 
     const bIdentifiers: Record<string, string> = {
       'B tenant id': 'bravo',
@@ -389,7 +389,7 @@ describe('/metrics and admin-ish paths are not on the public app', () => {
     for (const path of METRICS_PATHS) {
       for (const key of keys) {
         const answer = await callAs(h, key, path, {}, 'metrics');
-        expect([answer.status, (answer.body as { code?: string } | undefined)?.code], `${path}`).toEqual([404, 'gateway.route.notFound']);
+        expect([answer.status, (answer.body as { code?: string } | undefined)?.code], `${path}`).toEqual([404, 'InvalidAction.NotFound']);
         expect(answer.text).not.toMatch(/# HELP|dtg_requests_total/);
       }
       const anonymous = await callAs(h, null, path, {}, 'metrics');
@@ -407,7 +407,7 @@ describe('/metrics and admin-ish paths are not on the public app', () => {
       for (const [method, path, body] of ADMIN_PATHS) {
         const init: RequestInit = { method, ...(body ? { body, headers: { 'content-type': 'application/json' } } : {}) };
         const answer = await callAs(h, key, path, init, 'admin');
-        expect([answer.status, (answer.body as { code?: string } | undefined)?.code], `${method} ${path}: ${answer.text}`).toEqual([404, 'gateway.route.notFound']);
+        expect([answer.status, (answer.body as { code?: string } | undefined)?.code], `${method} ${path}: ${answer.text}`).toEqual([404, 'InvalidAction.NotFound']);
       }
     }
     expect(calls.slice(callsBefore).map((c) => c.path), 'nothing went upstream, not even a token call').toEqual([]);
@@ -506,7 +506,7 @@ describe('the Node entry: metrics on their own loopback listener', () => {
   it('answers /metrics and /__sandbox on the public port with 404 to a tenant key', async () => {
     for (const path of ['/metrics', '/__sandbox/state', '/__sandbox/counters']) {
       const answer = await fetchAs(alphaKey.key, `${gateway.url}${path}`);
-      expect([answer.status, (answer.body as { code?: string }).code], path).toEqual([404, 'gateway.route.notFound']);
+      expect([answer.status, (answer.body as { code?: string }).code], path).toEqual([404, 'InvalidAction.NotFound']);
       expect(answer.text).not.toMatch(/# HELP|"orgs"/);
     }
     expect((await fetch(`${sandbox.url}/__sandbox/state`)).status).toBe(200);

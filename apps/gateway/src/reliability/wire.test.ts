@@ -7,8 +7,11 @@
  *   Content-Length, duplicate or malformed Content-Length, obs-fold, bad chunk framing, bad
  *   method, URL or version) and whatever the Node adapter refuses before the gateway's handlers
  *   (asterisk-form, a backslash in the path, an invalid Host, HTTP/1.1 without Host) is answered
- *   like every other gateway error: `400` with DingTalk's JSON body, `code` `paramError`,
- *   `requestid` = `x-request-id`, and the connection closed when the stream cannot be trusted.
+ *   like every other gateway error: `400` with DingTalk's JSON body, `code`
+ *   `gateway.request.malformed` (DingTalk answers these from its web front, with no code of its
+ *   own), `requestid` = `x-request-id`, and the connection closed when the stream cannot be
+ *   trusted. A `CONNECT` names no operation: `404 InvalidAction.NotFound`, as any method
+ *   DingTalk does not serve.
  * - Headers over the limit: `431` `gateway.request.tooLarge`. A body over the limit: `413`,
  *   same code, without waiting for the body.
  * - A slowloris (headers or body trickling a byte at a time): the server's timeouts end it with
@@ -114,41 +117,41 @@ const get = (headers: string, target = list) => `GET ${target} HTTP/1.1\r\nHost:
 const bytes = (...parts: Array<string | number[]>) => new Uint8Array(Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p)))));
 
 const MALFORMED: RefusalCase[] = [
-  { name: 'a bare CR inside a header value', chunks: [get('X-Injected: a\rSet-Cookie: b\r\n')], status: 400, code: 'paramError', closes: true },
-  { name: 'a bare LF ending a header line (header injection)', chunks: [get('X-Injected: a\nX-Smuggled: b\r\n')], status: 400, code: 'paramError', closes: true },
-  { name: 'a NUL inside a header value', chunks: [get('X-Injected: a\u0000b\r\n')], status: 400, code: 'paramError', closes: true },
-  { name: 'a control character inside a header value', chunks: [get('X-Injected: a\u0001b\r\n')], status: 400, code: 'paramError', closes: true },
-  { name: 'Transfer-Encoding: chunked with Content-Length', chunks: [post('Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n', '0\r\n\r\n')], status: 400, code: 'paramError', closes: true },
-  { name: 'Content-Length with Transfer-Encoding: chunked (CL first)', chunks: [post('Content-Length: 4\r\nTransfer-Encoding: chunked\r\n', '0\r\n\r\n')], status: 400, code: 'paramError', closes: true },
-  { name: 'two different Content-Lengths', chunks: [post('Content-Length: 2\r\nContent-Length: 3\r\n', '{}x')], status: 400, code: 'paramError', closes: true },
-  { name: 'two equal Content-Lengths', chunks: [post('Content-Length: 2\r\nContent-Length: 2\r\n', '{}')], status: 400, code: 'paramError', closes: true },
-  { name: 'a Content-Length list "2, 2"', chunks: [post('Content-Length: 2, 2\r\n', '{}')], status: 400, code: 'paramError', closes: true },
-  { name: 'Content-Length: +2', chunks: [post('Content-Length: +2\r\n', '{}')], status: 400, code: 'paramError', closes: true },
-  { name: 'Content-Length: -1', chunks: [post('Content-Length: -1\r\n')], status: 400, code: 'paramError', closes: true },
-  { name: 'a Content-Length beyond 2^64', chunks: [post('Content-Length: 99999999999999999999\r\n', '{}')], status: 400, code: 'paramError', closes: true },
-  { name: 'an obs-fold continuation line', chunks: [get('X-Folded: a\r\n  b\r\n')], status: 400, code: 'paramError', closes: true },
-  { name: 'a chunk size that is not hex', chunks: [post('Transfer-Encoding: chunked\r\n', 'zz\r\nab\r\n0\r\n\r\n')], status: 400, code: 'paramError', closes: true },
-  { name: 'a chunk size overflowing 64 bits', chunks: [post('Transfer-Encoding: chunked\r\n', 'fffffffffffffffffff\r\nab\r\n0\r\n\r\n')], status: 400, code: 'paramError', closes: true },
-  { name: 'chunk data without its CRLF', chunks: [post('Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n', '2\r\n{}XX0\r\n\r\n')], status: 400, code: 'paramError', closes: true },
-  { name: 'Transfer-Encoding: gzip (not chunked last)', chunks: [post('Transfer-Encoding: gzip\r\n', 'abc')], status: 400, code: 'paramError', closes: true },
-  { name: 'Transfer-Encoding: chunked twice', chunks: [post('Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n', '0\r\n\r\n')], status: 400, code: 'paramError', closes: true },
-  { name: 'a space before the colon of Transfer-Encoding', chunks: [post('Transfer-Encoding : chunked\r\n', '0\r\n\r\n')], status: 400, code: 'paramError', closes: true },
-  { name: 'a header line without a colon', chunks: [get('NoColonHere\r\n')], status: 400, code: 'paramError', closes: true },
-  { name: 'a method that is not a token', chunks: [`G@T ${list} HTTP/1.1\r\nHost: gateway.test\r\n\r\n`], status: 400, code: 'paramError', closes: true },
-  { name: 'an unknown method', chunks: [`FOO ${list} HTTP/1.1\r\nHost: gateway.test\r\n\r\n`], status: 400, code: 'paramError', closes: true },
-  { name: 'a space inside the URL', chunks: [`GET /v2.0/wiki/work spaces HTTP/1.1\r\nHost: gateway.test\r\n\r\n`], status: 400, code: 'paramError', closes: true },
-  { name: 'invalid UTF-8 bytes in the URL', chunks: [bytes('GET /v2.0/wiki/workspaces/', [0xc3, 0x28, 0xff], ` HTTP/1.1\r\nHost: gateway.test\r\n${auth}\r\n`)], status: 400, code: 'paramError', closes: true },
-  { name: 'HTTP/9.9', chunks: [`GET ${list} HTTP/9.9\r\nHost: gateway.test\r\n\r\n`], status: [400, 505], code: 'paramError', closes: true },
-  { name: "HTTP/2's preface on an HTTP/1.1 port", chunks: ['PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'], status: 400, code: 'paramError', closes: true },
-  { name: 'binary garbage', chunks: [bytes([0xff, 0xfe, 0x00, 0x01, 0x16, 0x03, 0x01], '\r\n\r\n')], status: 400, code: 'paramError', closes: true },
+  { name: 'a bare CR inside a header value', chunks: [get('X-Injected: a\rSet-Cookie: b\r\n')], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'a bare LF ending a header line (header injection)', chunks: [get('X-Injected: a\nX-Smuggled: b\r\n')], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'a NUL inside a header value', chunks: [get('X-Injected: a\u0000b\r\n')], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'a control character inside a header value', chunks: [get('X-Injected: a\u0001b\r\n')], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'Transfer-Encoding: chunked with Content-Length', chunks: [post('Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n', '0\r\n\r\n')], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'Content-Length with Transfer-Encoding: chunked (CL first)', chunks: [post('Content-Length: 4\r\nTransfer-Encoding: chunked\r\n', '0\r\n\r\n')], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'two different Content-Lengths', chunks: [post('Content-Length: 2\r\nContent-Length: 3\r\n', '{}x')], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'two equal Content-Lengths', chunks: [post('Content-Length: 2\r\nContent-Length: 2\r\n', '{}')], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'a Content-Length list "2, 2"', chunks: [post('Content-Length: 2, 2\r\n', '{}')], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'Content-Length: +2', chunks: [post('Content-Length: +2\r\n', '{}')], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'Content-Length: -1', chunks: [post('Content-Length: -1\r\n')], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'a Content-Length beyond 2^64', chunks: [post('Content-Length: 99999999999999999999\r\n', '{}')], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'an obs-fold continuation line', chunks: [get('X-Folded: a\r\n  b\r\n')], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'a chunk size that is not hex', chunks: [post('Transfer-Encoding: chunked\r\n', 'zz\r\nab\r\n0\r\n\r\n')], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'a chunk size overflowing 64 bits', chunks: [post('Transfer-Encoding: chunked\r\n', 'fffffffffffffffffff\r\nab\r\n0\r\n\r\n')], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'chunk data without its CRLF', chunks: [post('Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n', '2\r\n{}XX0\r\n\r\n')], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'Transfer-Encoding: gzip (not chunked last)', chunks: [post('Transfer-Encoding: gzip\r\n', 'abc')], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'Transfer-Encoding: chunked twice', chunks: [post('Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n', '0\r\n\r\n')], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'a space before the colon of Transfer-Encoding', chunks: [post('Transfer-Encoding : chunked\r\n', '0\r\n\r\n')], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'a header line without a colon', chunks: [get('NoColonHere\r\n')], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'a method that is not a token', chunks: [`G@T ${list} HTTP/1.1\r\nHost: gateway.test\r\n\r\n`], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'an unknown method', chunks: [`FOO ${list} HTTP/1.1\r\nHost: gateway.test\r\n\r\n`], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'a space inside the URL', chunks: [`GET /v2.0/wiki/work spaces HTTP/1.1\r\nHost: gateway.test\r\n\r\n`], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'invalid UTF-8 bytes in the URL', chunks: [bytes('GET /v2.0/wiki/workspaces/', [0xc3, 0x28, 0xff], ` HTTP/1.1\r\nHost: gateway.test\r\n${auth}\r\n`)], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'HTTP/9.9', chunks: [`GET ${list} HTTP/9.9\r\nHost: gateway.test\r\n\r\n`], status: [400, 505], code: 'gateway.request.malformed', closes: true },
+  { name: "HTTP/2's preface on an HTTP/1.1 port", chunks: ['PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'binary garbage', chunks: [bytes([0xff, 0xfe, 0x00, 0x01, 0x16, 0x03, 0x01], '\r\n\r\n')], status: 400, code: 'gateway.request.malformed', closes: true },
   // Refused by the Node adapter before the gateway's handlers run: today a bare 400 with no body.
-  { name: 'an asterisk-form target (GET *)', chunks: [`GET * HTTP/1.1\r\nHost: gateway.test\r\n${auth}Connection: close\r\n\r\n`], status: [400, 404, 405], code: ['paramError', 'gateway.route.notFound', 'gateway.route.methodNotAllowed'], closes: true },
-  { name: 'OPTIONS *', chunks: [`OPTIONS * HTTP/1.1\r\nHost: gateway.test\r\n${auth}Connection: close\r\n\r\n`], status: [400, 404, 405], code: ['paramError', 'gateway.route.notFound', 'gateway.route.methodNotAllowed'], closes: true },
-  { name: 'a backslash in the path', chunks: [`GET /v2.0\\wiki\\workspaces?operatorId=${operatorId} HTTP/1.1\r\nHost: gateway.test\r\n${auth}Connection: close\r\n\r\n`], status: [400, 404], code: ['paramError', 'gateway.route.notFound'], closes: true },
-  { name: 'an invalid Host header', chunks: [`GET ${list} HTTP/1.1\r\nHost: a@b:c\r\n${auth}Connection: close\r\n\r\n`], status: 400, code: 'paramError', closes: true },
-  { name: 'HTTP/1.1 without a Host header', chunks: [`GET ${list} HTTP/1.1\r\n${auth}Connection: close\r\n\r\n`], status: 400, code: 'paramError', closes: true },
-  { name: 'an Expect the server cannot meet', chunks: [post('Expect: 200-ok\r\nContent-Type: application/json\r\nContent-Length: 2\r\n', '{}')], status: [400, 417], code: 'paramError', closes: false },
-  { name: 'CONNECT (the gateway is no tunnel)', chunks: [`CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n${auth}\r\n`], status: [400, 405], code: ['paramError', 'gateway.route.methodNotAllowed'], closes: true },
+  { name: 'an asterisk-form target (GET *)', chunks: [`GET * HTTP/1.1\r\nHost: gateway.test\r\n${auth}Connection: close\r\n\r\n`], status: [400, 404], code: ['gateway.request.malformed', 'InvalidAction.NotFound'], closes: true },
+  { name: 'OPTIONS *', chunks: [`OPTIONS * HTTP/1.1\r\nHost: gateway.test\r\n${auth}Connection: close\r\n\r\n`], status: [400, 404], code: ['gateway.request.malformed', 'InvalidAction.NotFound'], closes: true },
+  { name: 'a backslash in the path', chunks: [`GET /v2.0\\wiki\\workspaces?operatorId=${operatorId} HTTP/1.1\r\nHost: gateway.test\r\n${auth}Connection: close\r\n\r\n`], status: [400, 404], code: ['gateway.request.malformed', 'InvalidAction.NotFound'], closes: true },
+  { name: 'an invalid Host header', chunks: [`GET ${list} HTTP/1.1\r\nHost: a@b:c\r\n${auth}Connection: close\r\n\r\n`], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'HTTP/1.1 without a Host header', chunks: [`GET ${list} HTTP/1.1\r\n${auth}Connection: close\r\n\r\n`], status: 400, code: 'gateway.request.malformed', closes: true },
+  { name: 'an Expect the server cannot meet', chunks: [post('Expect: 200-ok\r\nContent-Type: application/json\r\nContent-Length: 2\r\n', '{}')], status: [400, 417], code: 'gateway.request.malformed', closes: false },
+  { name: 'CONNECT (the gateway is no tunnel)', chunks: [`CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n${auth}\r\n`], status: 404, code: 'InvalidAction.NotFound', closes: true },
 ];
 
 const TOO_LARGE: RefusalCase[] = [
@@ -166,7 +169,7 @@ const TOO_LARGE: RefusalCase[] = [
 ];
 
 describe('malformed HTTP on a real socket', () => {
-  it.each(MALFORMED.map((c) => [c.name, c] as const))('%s → 400 JSON in DingTalk shape, nothing forwarded, still serving', async (_name, refusal) => {
+  it.each(MALFORMED.map((c) => [c.name, c] as const))('%s → JSON in DingTalk shape, nothing forwarded, still serving', async (_name, refusal) => {
     await expectRefusal(refusal);
   });
 
@@ -217,8 +220,9 @@ describe('request smuggling and framing', () => {
     );
     const responses = parseResponses(exchange.text);
     expect(responses.map((r) => r.status), exchange.text.slice(0, 600)).toEqual([400, 404]);
-    expectGatewayError(responses[0], 400, 'paramError', 'first');
-    expectGatewayError(responses[1], 404, 'gateway.route.notFound', 'second');
+    // AddSpace without a name: DingTalk's own code for it.
+    expectGatewayError(responses[0], 400, 'param.error', 'first');
+    expectGatewayError(responses[1], 404, 'InvalidAction.NotFound', 'second');
     expect(apiCallsBetween(before, sandbox.sandbox.counters.snapshot())).toEqual({});
   });
 
@@ -228,7 +232,7 @@ describe('request smuggling and framing', () => {
       const exchange = await rawExchange(port, [post(head, `0\r\n\r\n${smuggled}`)], { timeoutMs: 3_000 });
       const responses = parseResponses(exchange.text);
       expect(responses, exchange.text.slice(0, 600)).toHaveLength(1);
-      expectGatewayError(responses[0], 400, 'paramError', head);
+      expectGatewayError(responses[0], 400, 'gateway.request.malformed', head);
       expect(exchange.closedByServer).toBe(true);
     }
     await expectServing();

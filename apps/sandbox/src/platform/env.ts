@@ -1,6 +1,7 @@
 /**
  * The Hono environment of the sandbox app: what each middleware leaves for the next.
  */
+import type { ParameterValue } from '@dingtalk-gateway/spec-validator';
 import type { OperationInfo } from './operations.js';
 import type { Principal } from '../state/tokens.js';
 
@@ -20,6 +21,10 @@ export interface SandboxVariables {
   operation: OperationInfo;
   /** Who the access token acts for; set once the token is checked. */
   principal: Principal;
+  /** The operation's input as checked against the spec: see `validateInput`. */
+  input: { query: Record<string, ParameterValue>; body: unknown };
+  /** Refuses a field's value with DingTalk's code for it (from the spec): see `validateInput`. */
+  refuseInput: (field: string, message: string) => never;
 }
 
 export type SandboxEnv = { Bindings: NodeBindingsLike; Variables: SandboxVariables };

@@ -1,9 +1,8 @@
 /**
- * What the route handlers share: their type, their dependencies, and request readers that never
- * throw on bad input (each handler decides which DingTalk code a bad field gets).
+ * What the route handlers share: their type, their dependencies, and their checked input.
  */
 import type { Context } from 'hono';
-import type { DingTalkOperationId } from '@dingtalk-gateway/types';
+import type { DingTalkOperationId, DingTalkOperations } from '@dingtalk-gateway/types';
 import type { CallCounters } from '../counters.js';
 import type { SandboxEnv } from '../platform/env.js';
 import type { SandboxState } from '../state/store.js';
@@ -24,24 +23,14 @@ export interface RouteDeps {
   cursorSecret: string;
 }
 
-export type JsonBody = Record<string, unknown>;
+type Operations = DingTalkOperations;
+type QueryOf<Id extends DingTalkOperationId> = Operations[Id]['parameters'] extends { query?: infer Query } ? NonNullable<Query> : Record<string, never>;
+type BodyOf<Id extends DingTalkOperationId> = Operations[Id]['requestBody'] extends { content: { 'application/json': infer Body } } | undefined ? Body : undefined;
 
 /**
- * The body as a JSON object, or `undefined` when it is absent, not declared as JSON, not valid
- * JSON or not an object.
+ * The operation's input as `validateInput` checked it against the spec, typed by the spec:
+ * the query coerced with its defaults, the body parsed. A handler trusts its types (the schema
+ * was checked) and refuses only what DingTalk's own rules add, with `c.get('refuseInput')`.
  */
-export async function readJsonObject(c: Context<SandboxEnv>): Promise<JsonBody | undefined> {
-  if (!/\bjson\b/i.test(c.req.header('content-type') ?? '')) return undefined;
-  try {
-    const value: unknown = JSON.parse(await c.req.text());
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonBody) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** A field that must be a string: the string, or `undefined` when absent or of another type. */
-export const stringField = (body: JsonBody, key: string): string | undefined => {
-  const value = body[key];
-  return typeof value === 'string' ? value : undefined;
-};
+export const inputOf = <Id extends DingTalkOperationId>(c: Context<SandboxEnv>, _operationId: Id): { query: QueryOf<Id>; body: BodyOf<Id> } =>
+  c.get('input') as { query: QueryOf<Id>; body: BodyOf<Id> };

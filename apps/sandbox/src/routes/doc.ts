@@ -1,7 +1,8 @@
 /**
  * `doc_1_0`: CreateWorkspaceDoc, a node in a Knowledge Base's tree. Checks, in order:
- * 1. the body (`invalidRequest.inputArgs.invalid`: a missing `operatorId`/`name`, a `docType` or
- *    `templateType` outside the enum, a field of the wrong type);
+ * 1. the body against the spec (`validateInput`: a missing `operatorId`/`name`, a `docType` or
+ *    `templateType` outside the enum, a field of the wrong type), then a blank name; every bad
+ *    input is `invalidRequest.inputArgs.invalid`, the only parameter code the page lists;
  * 2. the operator: an unknown unionId is `invalidRequest.inputArgs.invalid` (the page: "check
  *    whether the unionId is valid"), a user of another org `forbidden.user.notInOrg`;
  * 3. the Knowledge Base: unknown or in another org `invalidRequest.resource.notFound`, deleted
@@ -15,37 +16,26 @@
  *    `invalidRequest.inputArgs.invalid`;
  * 6. the name: taken by a sibling under the same parent `invalidRequest.workspaceNode.nameConflict`.
  */
-import type { DocType, TemplateType } from '@dingtalk-gateway/types';
 import { failFor, json } from '../platform/errors.js';
-import { type Handlers, type RouteDeps, readJsonObject, stringField } from './context.js';
+import { type Handlers, type RouteDeps, inputOf } from './context.js';
 import { presentDoc } from './present.js';
 
-const DOC_TYPES: readonly DocType[] = ['DOC', 'WORKBOOK', 'MIND', 'FOLDER'];
-const TEMPLATE_TYPES: readonly TemplateType[] = ['public_template', 'team_template', 'user_template'];
 const WRITERS = new Set(['OWNER', 'MANAGER', 'EDITOR']);
 const PARENT_TYPES = new Set(['ROOT', 'FOLDER', 'DOC']);
 
 export function docHandlers({ state }: RouteDeps): Pick<Handlers, 'createWorkspaceDoc'> {
   return {
-    async createWorkspaceDoc(c) {
+    createWorkspaceDoc(c) {
       const fail = failFor('createWorkspaceDoc');
-      const invalid = (message: string) => fail(400, 'invalidRequest.inputArgs.invalid', message);
-      const body = (await readJsonObject(c)) ?? {};
-      const operatorId = stringField(body, 'operatorId') || invalid('operatorId is required');
-      const name = stringField(body, 'name')?.trim() || invalid('name is required');
-      const docType = DOC_TYPES.find((t) => t === body.docType) ?? invalid(`docType must be one of ${DOC_TYPES.join(', ')}`);
-      const templateType =
-        body.templateType === undefined
-          ? undefined
-          : (TEMPLATE_TYPES.find((t) => t === body.templateType) ?? invalid(`templateType must be one of ${TEMPLATE_TYPES.join(', ')}`));
-      for (const key of ['parentNodeId', 'templateId']) {
-        if (body[key] !== undefined && typeof body[key] !== 'string') invalid(`${key} must be a string`);
-      }
-      const parentNodeId = stringField(body, 'parentNodeId') || undefined;
-      const templateId = stringField(body, 'templateId') || undefined;
+      const refuse = c.get('refuseInput');
+      const { body } = inputOf(c, 'createWorkspaceDoc');
+      const { operatorId, docType, templateType } = body;
+      const name = body.name.trim() || refuse('body.name', 'name must not be blank');
+      const parentNodeId = body.parentNodeId || undefined;
+      const templateId = body.templateId || undefined;
 
       const { corpId } = c.get('principal');
-      const operator = state.users.get(operatorId) ?? invalid('operatorId is not a valid unionId');
+      const operator = state.users.get(operatorId) ?? refuse('body.operatorId', 'operatorId is not a valid unionId');
       if (operator.corpId !== corpId) return fail(403, 'forbidden.user.notInOrg', 'The operator is not in the organization');
 
       const workspace = state.workspaces.get(c.req.param('workspaceId') ?? '');
@@ -55,7 +45,7 @@ export function docHandlers({ state }: RouteDeps): Pick<Handlers, 'createWorkspa
 
       const parent = state.nodes.get(parentNodeId ?? workspace.rootNodeId);
       if (!parent || parent.workspaceId !== workspace.workspaceId) return fail(400, 'invalidRequest.workspaceNode.parentNotFound', 'Parent node does not exist');
-      if (!PARENT_TYPES.has(parent.docType)) return invalid('the parent node must be a folder or a document');
+      if (!PARENT_TYPES.has(parent.docType)) return refuse('body.parentNodeId', 'the parent node must be a folder or a document');
 
       if (templateId) {
         const template = state.templates.get(templateId);
@@ -65,7 +55,7 @@ export function docHandlers({ state }: RouteDeps): Pick<Handlers, 'createWorkspa
           (template.templateType !== 'team_template' || (template.teamId !== undefined && state.teams.get(template.teamId)?.members.has(operatorId))) &&
           (template.templateType !== 'user_template' || template.ownerUnionId === operatorId);
         if (!usable) return fail(400, 'invalidRequest.template.notFound', 'Document template does not exist');
-        if (template.docType && template.docType !== docType) return invalid(`the template makes a ${template.docType}, not a ${docType}`);
+        if (template.docType && template.docType !== docType) return refuse('body.templateId', `the template makes a ${template.docType}, not a ${docType}`);
       }
 
       if (state.childrenOf(parent.nodeId).some((n) => n.name === name)) {

@@ -50,12 +50,21 @@ describe('GetAccessToken', () => {
   it.each([
     ['a wrong secret', { appKey: full.appKey, appSecret: 'nope' }],
     ['an unknown appKey', { appKey: 'dingunknown', appSecret: full.appSecret }],
-    ['a missing secret', { appKey: full.appKey }],
     ['a secret of another app', { appKey: full.appKey, appSecret: seeded.apps.readOnly.appSecret }],
   ])('answers invalidClientIdOrSecret for %s', async (_, body) => {
     const res = await getToken(createSandbox(), body);
     expectError(res, 400, 'invalidClientIdOrSecret');
     expect(res.body.message).toBe('无效的clientId或者clientSecret');
+  });
+
+  it.each([
+    ['a missing secret', { appKey: full.appKey }, "body must have required property 'appSecret'"],
+    ['an empty key', { appKey: '', appSecret: full.appSecret }, "body property 'appKey' must not be empty"],
+    ['a key that is not a string', { appKey: 1, appSecret: full.appSecret }, "body property 'appKey' must be a string"],
+  ])('answers invalidClientIdOrSecret for %s, the message naming the field (the spec gives the code)', async (_, body, message) => {
+    const res = await getToken(createSandbox(), body);
+    expectError(res, 400, 'invalidClientIdOrSecret');
+    expect(res.body.message).toBe(message);
   });
 
   it('takes JSON only: a form body, no body or broken JSON is 400 Missingbody', async () => {

@@ -1,6 +1,7 @@
 /**
  * `oauth2_1_0`: the two token endpoints. JSON bodies only: anything else (a form body, no
- * body, broken JSON) is `400 Missingbody`, as DingTalk answers an SDK that sends a form.
+ * body, broken JSON) is `400 Missingbody`, as DingTalk answers an SDK that sends a form, and a
+ * missing or empty credential the code of a wrong one (`validateInput`, from the spec).
  *
  * - GetAccessToken: one current token per internal app, the same one (extended) while valid.
  * - GetCorpAccessToken: a new token on every call, acting for `authCorpId` with the suite's
@@ -9,19 +10,16 @@
  */
 import type { AccessTokenResponse } from '@dingtalk-gateway/types';
 import { failFor, json } from '../platform/errors.js';
-import { type Handlers, type RouteDeps, readJsonObject, stringField } from './context.js';
-
-const MISSING_BODY_MESSAGE = 'body is mandatory for this action.';
+import { type Handlers, type RouteDeps, inputOf } from './context.js';
 
 export function oauth2Handlers({ state, tokens, counters, tokenLifetimeSeconds }: RouteDeps): Pick<Handlers, 'getAccessToken' | 'getCorpAccessToken'> {
   return {
-    async getAccessToken(c) {
+    getAccessToken(c) {
       const fail = failFor('getAccessToken');
-      const body = (await readJsonObject(c)) ?? fail(400, 'Missingbody', MISSING_BODY_MESSAGE);
-      const appKey = stringField(body, 'appKey');
-      if (appKey) counters.attribute(appKey, 'getAccessToken');
-      const app = appKey ? state.apps.get(appKey) : undefined;
-      if (!app || app.appSecret !== stringField(body, 'appSecret')) {
+      const { appKey, appSecret } = inputOf(c, 'getAccessToken').body;
+      counters.attribute(appKey, 'getAccessToken');
+      const app = state.apps.get(appKey);
+      if (!app || app.appSecret !== appSecret) {
         return fail(400, 'invalidClientIdOrSecret', '无效的clientId或者clientSecret');
       }
       const lifetime = tokenLifetimeSeconds();
@@ -30,16 +28,14 @@ export function oauth2Handlers({ state, tokens, counters, tokenLifetimeSeconds }
       return json(c, { accessToken: issued.token, expireIn: lifetime } satisfies AccessTokenResponse);
     },
 
-    async getCorpAccessToken(c) {
+    getCorpAccessToken(c) {
       const fail = failFor('getCorpAccessToken');
-      const body = (await readJsonObject(c)) ?? fail(400, 'Missingbody', MISSING_BODY_MESSAGE);
-      const suiteKey = stringField(body, 'suiteKey');
-      if (suiteKey) counters.attribute(suiteKey, 'getCorpAccessToken');
-      const suite = suiteKey ? state.suites.get(suiteKey) : undefined;
-      if (!suite || suite.suiteSecret !== stringField(body, 'suiteSecret')) return fail(400, 'invalidSuiteKey', 'suiteKey is invalid');
-      if (suite.suiteTicket !== stringField(body, 'suiteTicket')) return fail(400, 'invalidSuiteTicket', 'suiteTicket is invalid');
-      const corpId = stringField(body, 'authCorpId');
-      if (!corpId || !suite.authorizedCorpIds.has(corpId)) return fail(400, 'invalidAuthInfo', 'auth info is invalid');
+      const { suiteKey, suiteSecret, suiteTicket, authCorpId: corpId } = inputOf(c, 'getCorpAccessToken').body;
+      counters.attribute(suiteKey, 'getCorpAccessToken');
+      const suite = state.suites.get(suiteKey);
+      if (!suite || suite.suiteSecret !== suiteSecret) return fail(400, 'invalidSuiteKey', 'suiteKey is invalid');
+      if (suite.suiteTicket !== suiteTicket) return fail(400, 'invalidSuiteTicket', 'suiteTicket is invalid');
+      if (!suite.authorizedCorpIds.has(corpId)) return fail(400, 'invalidAuthInfo', 'auth info is invalid');
       const lifetime = tokenLifetimeSeconds();
       const issued = tokens.issueForSuite({ kind: 'suite', appKey: suite.suiteKey, corpId, permissions: suite.permissions }, lifetime);
       counters.tokenIssued(suite.suiteKey);

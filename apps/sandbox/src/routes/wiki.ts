@@ -1,7 +1,8 @@
 /**
- * `wiki_2_0`: Knowledge Bases. Runs after the platform checks (token, permission, QPS); checks
- * parameters first (`paramError*`, 400), then the operator (`permissionDenied`, 403: unknown
- * unionId or not in the token's org), then the resources.
+ * `wiki_2_0`: Knowledge Bases. Runs after the platform checks (token, permission, QPS) and the
+ * input's check against the spec; checks DingTalk's own rules about values first (400, the
+ * spec's code for the field), then the operator (`permissionDenied`, 403: unknown unionId or
+ * not in the token's org), then the resources.
  *
  * What a user sees: the TEAM Knowledge Bases of the token's org, not deleted, on which the user
  * has a role other than `NONE`. PERSONAL ones (My Docs) are never listed and GetWorkspace
@@ -13,31 +14,19 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { SandboxEnv } from '../platform/env.js';
 import { failFor, json } from '../platform/errors.js';
 import type { SandboxState, UserRecord, WorkspaceRecord } from '../state/store.js';
-import { type Handlers, type RouteDeps, readJsonObject, stringField } from './context.js';
+import { type Handlers, type RouteDeps, inputOf } from './context.js';
 import { type Cursor, type SortKey, compareKeys, decodeCursor, encodeCursor, sortsBefore } from './cursor.js';
 import { presentWorkspace } from './present.js';
 
-const ORDER_BY: readonly WorkspaceOrderBy[] = ['VIEW_TIME_DESC', 'CREATE_TIME_DESC', 'MODIFIED_TIME_DESC'];
 /** DingTalk does not say; the first documented order (and the page's own example) it is. */
 export const DEFAULT_ORDER_BY: WorkspaceOrderBy = 'VIEW_TIME_DESC';
-export const MAX_RESULTS = 30;
 /** Limits DingTalk does not publish, chosen so `paramError.name`/`.description` are reachable. */
 export const MAX_NAME_LENGTH = 100;
 export const MAX_DESCRIPTION_LENGTH = 200;
 
 type WikiOperation = 'addWorkspace' | 'getWorkspace' | 'listWorkspaces';
-/** The codes every wiki operation documents; each operation's own `fail` fits this. */
-type Fail = (status: ContentfulStatusCode, code: 'paramError' | 'permissionDenied', message: string) => never;
-
-const operatorOf = (c: Context<SandboxEnv>, fail: Fail): string =>
-  c.req.query('operatorId') || fail(400, 'paramError', 'operatorId is required');
-
-const withPermissionRoleOf = (c: Context<SandboxEnv>, fail: Fail): boolean => {
-  const value = c.req.query('withPermissionRole');
-  if (value === undefined || value === '') return false;
-  if (value === 'true' || value === 'false') return value === 'true';
-  return fail(400, 'paramError', 'withPermissionRole must be true or false');
-};
+/** The code every wiki operation documents for the operator; each operation's own `fail` fits this. */
+type Fail = (status: ContentfulStatusCode, code: 'permissionDenied', message: string) => never;
 
 /** The operator must be a user of the org the token acts for. */
 const memberOf = (state: SandboxState, c: Context<SandboxEnv>, unionId: string, fail: Fail): UserRecord => {
@@ -53,28 +42,24 @@ const sortKey = (w: WorkspaceRecord, orderBy: WorkspaceOrderBy, operator: string
 
 export function wikiHandlers({ state, cursorSecret }: RouteDeps): Pick<Handlers, WikiOperation> {
   return {
-    async addWorkspace(c) {
+    addWorkspace(c) {
       const fail = failFor('addWorkspace');
-      const operator = operatorOf(c, fail);
-      const body = (await readJsonObject(c)) ?? {};
-      const name = stringField(body, 'name')?.trim();
-      if (!name) return fail(400, 'paramError.name', 'name is required');
-      if (name.length > MAX_NAME_LENGTH) return fail(400, 'paramError.name', `name is too long (at most ${MAX_NAME_LENGTH} characters)`);
-      const option = body.option ?? {};
-      if (typeof option !== 'object' || option === null || Array.isArray(option)) return fail(400, 'paramError', 'option must be an object');
-      const { description, teamId } = option as Record<string, unknown>;
-      if (description !== undefined && typeof description !== 'string') return fail(400, 'paramError.description', 'description must be a string');
-      if (typeof description === 'string' && description.length > MAX_DESCRIPTION_LENGTH) {
-        return fail(400, 'paramError.description', `description is too long (at most ${MAX_DESCRIPTION_LENGTH} characters)`);
+      const refuse = c.get('refuseInput');
+      const { query, body } = inputOf(c, 'addWorkspace');
+      const operator = query.operatorId;
+      const name = body.name.trim() || refuse('body.name', 'name must not be blank');
+      if (name.length > MAX_NAME_LENGTH) refuse('body.name', `name is too long (at most ${MAX_NAME_LENGTH} characters)`);
+      const { description, teamId } = body.option ?? {};
+      if (description !== undefined && description.length > MAX_DESCRIPTION_LENGTH) {
+        refuse('body.option.description', `description is too long (at most ${MAX_DESCRIPTION_LENGTH} characters)`);
       }
-      if (teamId !== undefined && typeof teamId !== 'string') return fail(400, 'paramError', 'teamId must be a string');
 
       const { corpId } = c.get('principal');
       memberOf(state, c, operator, fail);
       if (teamId) {
         // The page documents no 404 for AddWorkspace, so an unknown team is a parameter error here.
         const team = state.teams.get(teamId);
-        if (!team || team.corpId !== corpId) return fail(400, 'paramError', 'teamId is invalid: the team does not exist');
+        if (!team || team.corpId !== corpId) return refuse('body.option.teamId', 'teamId is invalid: the team does not exist');
         const role = team.members.get(operator) ?? 'NONE';
         if (!['OWNER', 'MANAGER', 'EDITOR'].includes(role)) return fail(403, 'permissionDenied', 'no permission to create a Knowledge Base in this team');
       }
@@ -90,8 +75,7 @@ export function wikiHandlers({ state, cursorSecret }: RouteDeps): Pick<Handlers,
 
     getWorkspace(c) {
       const fail = failFor('getWorkspace');
-      const operator = operatorOf(c, fail);
-      const withPermissionRole = withPermissionRoleOf(c, fail);
+      const { operatorId: operator, withPermissionRole } = inputOf(c, 'getWorkspace').query;
       memberOf(state, c, operator, fail);
       const workspace = state.workspaces.get(c.req.param('workspaceId') ?? '');
       if (!workspace || workspace.deleted || workspace.corpId !== c.get('principal').corpId) {
@@ -106,24 +90,16 @@ export function wikiHandlers({ state, cursorSecret }: RouteDeps): Pick<Handlers,
 
     listWorkspaces(c) {
       const fail = failFor('listWorkspaces');
-      const operator = operatorOf(c, fail);
-      const rawMax = c.req.query('maxResults');
-      let maxResults = MAX_RESULTS;
-      if (rawMax !== undefined && rawMax !== '') {
-        if (!/^\d+$/.test(rawMax) || Number(rawMax) < 1) return fail(400, 'paramError', 'maxResults must be a positive integer');
-        if (Number(rawMax) > MAX_RESULTS) return fail(400, 'paramError', `maxResults must be at most ${MAX_RESULTS}`);
-        maxResults = Number(rawMax);
-      }
-      const rawOrder = c.req.query('orderBy');
-      const orderBy = rawOrder ? (ORDER_BY.find((o) => o === rawOrder) ?? fail(400, 'paramError.orderBy', 'orderBy is invalid')) : DEFAULT_ORDER_BY;
-      const withPermissionRole = withPermissionRoleOf(c, fail);
-      const teamId = c.req.query('teamId') || undefined;
+      const input = inputOf(c, 'listWorkspaces').query;
+      const { operatorId: operator, teamId, withPermissionRole } = input;
+      // The spec's default (30) is filled in by validateInput.
+      const maxResults = input.maxResults!;
+      const orderBy = input.orderBy ?? DEFAULT_ORDER_BY;
       const query = JSON.stringify([orderBy, teamId ?? '', operator]);
-      const rawToken = c.req.query('nextToken');
       let cursor: Cursor | undefined;
-      if (rawToken) {
-        cursor = decodeCursor(cursorSecret, rawToken);
-        if (!cursor || cursor.query !== query) return fail(400, 'paramError', 'nextToken is invalid');
+      if (input.nextToken) {
+        cursor = decodeCursor(cursorSecret, input.nextToken);
+        if (!cursor || cursor.query !== query) return c.get('refuseInput')('query.nextToken', 'nextToken is invalid');
       }
 
       const { corpId } = c.get('principal');

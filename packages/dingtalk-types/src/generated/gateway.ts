@@ -15,12 +15,32 @@ export interface paths {
          * List Knowledge Bases
          * @description Lists the Knowledge Bases the operator can see, a page at a time. A non-empty
          *     `nextToken` in the answer means more pages follow: pass it back to get the next one.
+         *
+         *     **Invalid input.** The gateway checks the request against this contract before it reaches
+         *     DingTalk and refuses what does not match as DingTalk would, with DingTalk's own status and
+         *     code (the message names the field):
+         *
+         *     | input | DingTalk's answer |
+         *     |---|---|
+         *     | query parameter `orderBy` | 400 `paramError.orderBy` |
+         *     | any other parameter or property | 400 `paramError` |
          */
         get: operations["listWorkspaces"];
         put?: never;
         /**
          * Create a Knowledge Base
          * @description Creates a Knowledge Base for the operator, optionally inside a Knowledge Group (`option.teamId`).
+         *
+         *     **Invalid input.** The gateway checks the request against this contract before it reaches
+         *     DingTalk and refuses what does not match as DingTalk would, with DingTalk's own status and
+         *     code (the message names the field):
+         *
+         *     | input | DingTalk's answer |
+         *     |---|---|
+         *     | body property `name` | 400 `paramError.name` |
+         *     | body property `option.description` | 400 `paramError.description` |
+         *     | the body as a whole: missing, not declared as JSON, not JSON, not an object | 400 `paramError` |
+         *     | any other parameter or property | 400 `paramError` |
          */
         post: operations["addWorkspace"];
         delete?: never;
@@ -39,6 +59,14 @@ export interface paths {
         /**
          * Get a Knowledge Base
          * @description Returns one Knowledge Base, optionally with the operator's permission role on it.
+         *
+         *     **Invalid input.** The gateway checks the request against this contract before it reaches
+         *     DingTalk and refuses what does not match as DingTalk would, with DingTalk's own status and
+         *     code (the message names the field):
+         *
+         *     | input | DingTalk's answer |
+         *     |---|---|
+         *     | any parameter or property | 400 `paramError` |
          */
         get: operations["getWorkspace"];
         put?: never;
@@ -62,6 +90,15 @@ export interface paths {
          * Create a Knowledge Base document
          * @description Creates a document, spreadsheet, mind map or folder in a Knowledge Base, under its root
          *     or under `parentNodeId` (a folder or a regular document), optionally from a template.
+         *
+         *     **Invalid input.** The gateway checks the request against this contract before it reaches
+         *     DingTalk and refuses what does not match as DingTalk would, with DingTalk's own status and
+         *     code (the message names the field):
+         *
+         *     | input | DingTalk's answer |
+         *     |---|---|
+         *     | the body as a whole: missing, not declared as JSON, not JSON, not an object | 400 `invalidRequest.inputArgs.invalid` |
+         *     | any other parameter or property | 400 `invalidRequest.inputArgs.invalid` |
          */
         post: operations["createWorkspaceDoc"];
         delete?: never;
@@ -82,6 +119,17 @@ export interface paths {
         /**
          * Create a shared Drive space
          * @description Creates a shared space of the organization in DingTalk Drive, owned by the user `unionId`.
+         *
+         *     **Invalid input.** The gateway checks the request against this contract before it reaches
+         *     DingTalk and refuses what does not match as DingTalk would, with DingTalk's own status and
+         *     code (the message names the field):
+         *
+         *     | input | DingTalk's answer |
+         *     |---|---|
+         *     | body property `name`: missing or of the wrong type | 400 `param.error` |
+         *     | body property `name`: a value DingTalk refuses (empty, out of range, …) | 400 `name.invalid` |
+         *     | the body as a whole: missing, not declared as JSON, not JSON, not an object | 400 `param.error` |
+         *     | any other parameter or property | 400 `param.error` |
          */
         post: operations["addSpace"];
         delete?: never;
@@ -290,15 +338,15 @@ export interface components {
          */
         AccessDeniedErrorCode: "Forbidden.AccessDenied.AccessTokenPermissionDenied" | "Forbidden.AccessDenied.IpNotInWhiteList" | "Forbidden.AccessDenied.QpsLimitForApi" | "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi" | "Forbidden.AccessDenied.QpmLimitForAppkeyAndApi" | "Forbidden.AccessDenied.ApiCountLimitForOrg";
         /**
-         * @description Every code the gateway makes itself (DingTalk's own codes pass through unchanged):
-         *     - `paramError` (400): the request does not match this contract; the message names the field.
-         *       Also a body that is not valid JSON.
+         * @description Every code of the gateway's own, for what DingTalk cannot answer. DingTalk's codes pass
+         *     through unchanged, and a request DingTalk would refuse (bad input, an unknown path or
+         *     method) is refused with DingTalk's own code (see each operation's "Invalid input").
+         *     - `gateway.request.malformed` (400, 417): the request is not valid HTTP (or has no
+         *       `Host`, or an `Expect` the gateway cannot meet).
          *     - `gateway.auth.missingKey` (401): no `Authorization: Bearer` API key.
          *     - `gateway.auth.invalidKey` (401): the API key is unknown or revoked.
          *     - `gateway.auth.scopeDenied` (403): the tenant may not call this operation
          *       (`accessdenieddetail.requiredScopes` names the permission it needs).
-         *     - `gateway.route.notFound` (404): no operation at this path.
-         *     - `gateway.route.methodNotAllowed` (405): the path exists, the method does not.
          *     - `gateway.request.timeout` (408): the request (headers and body) did not arrive in time.
          *     - `gateway.request.tooLarge` (413): the body is over the gateway's limit (431: the headers are).
          *     - `gateway.rateLimit.tenant` (429): the tenant is over its rate limit; see `Retry-After`.
@@ -311,9 +359,59 @@ export interface components {
          *     - `gateway.upstream.timeout` (504): DingTalk did not answer in time.
          * @enum {string}
          */
-        GatewayErrorCode: "paramError" | "gateway.auth.missingKey" | "gateway.auth.invalidKey" | "gateway.auth.scopeDenied" | "gateway.route.notFound" | "gateway.route.methodNotAllowed" | "gateway.request.timeout" | "gateway.request.tooLarge" | "gateway.rateLimit.tenant" | "gateway.rateLimit.dingtalkQps" | "gateway.internalError" | "gateway.upstream.unreachable" | "gateway.upstream.badResponse" | "gateway.token.unavailable" | "gateway.unavailable" | "gateway.upstream.timeout";
+        GatewayErrorCode: "gateway.request.malformed" | "gateway.auth.missingKey" | "gateway.auth.invalidKey" | "gateway.auth.scopeDenied" | "gateway.request.timeout" | "gateway.request.tooLarge" | "gateway.rateLimit.tenant" | "gateway.rateLimit.dingtalkQps" | "gateway.internalError" | "gateway.upstream.unreachable" | "gateway.upstream.badResponse" | "gateway.token.unavailable" | "gateway.unavailable" | "gateway.upstream.timeout";
     };
     responses: {
+        /**
+         * @description - `paramError`, `paramError.name`, `paramError.description`: a parameter is wrong.
+         *     - `InvalidAuthentication`, `AuthenticationFailed.MissingParameter`: see the platform codes.
+         */
+        AddWorkspace400: {
+            headers: {
+                "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["DingTalkError"] & {
+                    code?: ("paramError" | "paramError.name" | "paramError.description") | components["schemas"]["InvalidTokenErrorCode"];
+                };
+            };
+        };
+        /**
+         * @description - `paramError`: a parameter is wrong.
+         *     - `isNotWorkspace`: the id is not a Knowledge Base (e.g. My Docs).
+         *     - `InvalidAuthentication`, `AuthenticationFailed.MissingParameter`: see the platform codes.
+         */
+        GetWorkspace400: {
+            headers: {
+                "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["DingTalkError"] & {
+                    code?: ("paramError" | "isNotWorkspace") | components["schemas"]["InvalidTokenErrorCode"];
+                };
+            };
+        };
+        /**
+         * @description - `paramError`: a parameter is wrong (e.g. `maxResults` over 30, an unknown `nextToken`).
+         *     - `paramError.orderBy`: `orderBy` is not one of the enum values.
+         *     - `InvalidAuthentication`, `AuthenticationFailed.MissingParameter`: see the platform codes.
+         */
+        ListWorkspaces400: {
+            headers: {
+                "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["DingTalkError"] & {
+                    code?: ("paramError" | "paramError.orderBy") | components["schemas"]["InvalidTokenErrorCode"];
+                };
+            };
+        };
         /** @description `teamNotExist`: the Knowledge Group `teamId` does not exist. */
         ListWorkspaces404: {
             headers: {
@@ -357,6 +455,25 @@ export interface components {
             };
         };
         /**
+         * @description - `invalidRequest.workspaceNode.nameConflict`: a node of the same name exists under the same parent.
+         *     - `invalidRequest.inputArgs.invalid`: a parameter is missing or invalid (e.g. `docType`, the unionId).
+         *     - `invalidRequest.workspaceNode.parentNotFound`: `parentNodeId` does not exist.
+         *     - `invalidRequest.template.notFound`: the template does not exist.
+         *     - `InvalidAuthentication`, `AuthenticationFailed.MissingParameter`: see the platform codes.
+         */
+        CreateWorkspaceDoc400: {
+            headers: {
+                "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["DingTalkError"] & {
+                    code?: ("invalidRequest.workspaceNode.nameConflict" | "invalidRequest.inputArgs.invalid" | "invalidRequest.workspaceNode.parentNotFound" | "invalidRequest.template.notFound") | components["schemas"]["InvalidTokenErrorCode"];
+                };
+            };
+        };
+        /**
          * @description - `invalidRequest.resource.notFound`: the Knowledge Base (or another resource) does not exist.
          *     - `invalidRequest.workspace.deleted`: the Knowledge Base has been deleted.
          */
@@ -370,6 +487,27 @@ export interface components {
                 "application/json": components["schemas"]["DingTalkError"] & {
                     /** @enum {string} */
                     code?: "invalidRequest.resource.notFound" | "invalidRequest.workspace.deleted";
+                };
+            };
+        };
+        /**
+         * @description - `param.error`: a parameter is wrong.
+         *     - `request.overlimit`: requests are too frequent.
+         *     - `unsupported.operation`: the operation is not supported.
+         *     - `no.priviledge`: the user may not do this.
+         *     - `addSpace.forbiden`: the organization's admin has disabled creating shared spaces.
+         *     - `name.invalid`: the space name is invalid.
+         *     - `InvalidAuthentication`, `AuthenticationFailed.MissingParameter`: see the platform codes.
+         */
+        AddSpace400: {
+            headers: {
+                "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["DingTalkError"] & {
+                    code?: ("param.error" | "request.overlimit" | "unsupported.operation" | "no.priviledge" | "addSpace.forbiden" | "name.invalid") | components["schemas"]["InvalidTokenErrorCode"];
                 };
             };
         };
@@ -485,10 +623,12 @@ export interface components {
         /**
          * @description Any other error. Whoever made it, the body has DingTalk's shape; `code` is one of
          *     `GatewayErrorCode` when the gateway made it, or DingTalk's own code. A request that
-         *     matches no operation is answered with `404 gateway.route.notFound` or
-         *     `405 gateway.route.methodNotAllowed`; one that is not valid HTTP with `400 paramError`,
-         *     one whose headers are too large with `431 gateway.request.tooLarge`, one that arrives too
-         *     slowly with `408 gateway.request.timeout`.
+         *     matches no operation (an unknown path, or a method the path does not take) is answered
+         *     as DingTalk answers one: `404 InvalidAction.NotFound` (with `Allow` when the path takes
+         *     other methods). One that is not valid HTTP is answered with
+         *     `400 gateway.request.malformed`, one whose headers are too large with
+         *     `431 gateway.request.tooLarge`, one that arrives too slowly with
+         *     `408 gateway.request.timeout`.
          */
         GatewayOtherError: {
             headers: {
@@ -498,38 +638,14 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "code": "gateway.route.methodNotAllowed",
-                 *       "message": "DELETE is not allowed on /v2.0/wiki/workspaces",
+                 *       "code": "InvalidAction.NotFound",
+                 *       "message": "no operation at DELETE /v2.0/wiki/workspaces; the path takes GET, POST",
                  *       "requestid": "4b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d27"
                  *     }
                  */
                 "application/json": components["schemas"]["DingTalkError"] & {
                     code?: components["schemas"]["GatewayErrorCode"] | string;
                 };
-            };
-        };
-        /**
-         * @description - `paramError`: a parameter is wrong (e.g. `maxResults` over 30, an unknown `nextToken`).
-         *     - `paramError.orderBy`: `orderBy` is not one of the enum values.
-         *     - `InvalidAuthentication`, `AuthenticationFailed.MissingParameter`: see the platform codes.
-         *
-         *     From the gateway:
-         *     `paramError` (gateway): the request does not match this contract, or the body is not valid JSON.
-         */
-        ListWorkspaces400OrGateway: {
-            headers: {
-                "x-acs-request-id": components["headers"]["RequestId"];
-                "x-acs-trace-id": components["headers"]["TraceId"];
-                "x-request-id": components["headers"]["XRequestId"];
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": (components["schemas"]["DingTalkError"] & {
-                    code?: ("paramError" | "paramError.orderBy") | components["schemas"]["InvalidTokenErrorCode"];
-                }) | (components["schemas"]["DingTalkError"] & {
-                    /** @enum {string} */
-                    code?: "paramError";
-                });
             };
         };
         /**
@@ -631,79 +747,6 @@ export interface components {
             };
         };
         /**
-         * @description - `paramError`, `paramError.name`, `paramError.description`: a parameter is wrong.
-         *     - `InvalidAuthentication`, `AuthenticationFailed.MissingParameter`: see the platform codes.
-         *
-         *     From the gateway:
-         *     `paramError` (gateway): the request does not match this contract, or the body is not valid JSON.
-         */
-        AddWorkspace400OrGateway: {
-            headers: {
-                "x-acs-request-id": components["headers"]["RequestId"];
-                "x-acs-trace-id": components["headers"]["TraceId"];
-                "x-request-id": components["headers"]["XRequestId"];
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": (components["schemas"]["DingTalkError"] & {
-                    code?: ("paramError" | "paramError.name" | "paramError.description") | components["schemas"]["InvalidTokenErrorCode"];
-                }) | (components["schemas"]["DingTalkError"] & {
-                    /** @enum {string} */
-                    code?: "paramError";
-                });
-            };
-        };
-        /**
-         * @description - `paramError`: a parameter is wrong.
-         *     - `isNotWorkspace`: the id is not a Knowledge Base (e.g. My Docs).
-         *     - `InvalidAuthentication`, `AuthenticationFailed.MissingParameter`: see the platform codes.
-         *
-         *     From the gateway:
-         *     `paramError` (gateway): the request does not match this contract, or the body is not valid JSON.
-         */
-        GetWorkspace400OrGateway: {
-            headers: {
-                "x-acs-request-id": components["headers"]["RequestId"];
-                "x-acs-trace-id": components["headers"]["TraceId"];
-                "x-request-id": components["headers"]["XRequestId"];
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": (components["schemas"]["DingTalkError"] & {
-                    code?: ("paramError" | "isNotWorkspace") | components["schemas"]["InvalidTokenErrorCode"];
-                }) | (components["schemas"]["DingTalkError"] & {
-                    /** @enum {string} */
-                    code?: "paramError";
-                });
-            };
-        };
-        /**
-         * @description - `invalidRequest.workspaceNode.nameConflict`: a node of the same name exists under the same parent.
-         *     - `invalidRequest.inputArgs.invalid`: a parameter is missing or invalid (e.g. `docType`, the unionId).
-         *     - `invalidRequest.workspaceNode.parentNotFound`: `parentNodeId` does not exist.
-         *     - `invalidRequest.template.notFound`: the template does not exist.
-         *     - `InvalidAuthentication`, `AuthenticationFailed.MissingParameter`: see the platform codes.
-         *
-         *     From the gateway:
-         *     `paramError` (gateway): the request does not match this contract, or the body is not valid JSON.
-         */
-        CreateWorkspaceDoc400OrGateway: {
-            headers: {
-                "x-acs-request-id": components["headers"]["RequestId"];
-                "x-acs-trace-id": components["headers"]["TraceId"];
-                "x-request-id": components["headers"]["XRequestId"];
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": (components["schemas"]["DingTalkError"] & {
-                    code?: ("invalidRequest.workspaceNode.nameConflict" | "invalidRequest.inputArgs.invalid" | "invalidRequest.workspaceNode.parentNotFound" | "invalidRequest.template.notFound") | components["schemas"]["InvalidTokenErrorCode"];
-                }) | (components["schemas"]["DingTalkError"] & {
-                    /** @enum {string} */
-                    code?: "paramError";
-                });
-            };
-        };
-        /**
          * @description - `forbidden.user.notInOrg`: the operator is not in the organization.
          *     - `forbidden.accessDenied`: the operator has no permission for this action.
          *     - `Forbidden.AccessDenied.*`: see the platform codes.
@@ -747,34 +790,6 @@ export interface components {
                 }) | (components["schemas"]["DingTalkError"] & {
                     /** @enum {string} */
                     code?: "gateway.internalError";
-                });
-            };
-        };
-        /**
-         * @description - `param.error`: a parameter is wrong.
-         *     - `request.overlimit`: requests are too frequent.
-         *     - `unsupported.operation`: the operation is not supported.
-         *     - `no.priviledge`: the user may not do this.
-         *     - `addSpace.forbiden`: the organization's admin has disabled creating shared spaces.
-         *     - `name.invalid`: the space name is invalid.
-         *     - `InvalidAuthentication`, `AuthenticationFailed.MissingParameter`: see the platform codes.
-         *
-         *     From the gateway:
-         *     `paramError` (gateway): the request does not match this contract, or the body is not valid JSON.
-         */
-        AddSpace400OrGateway: {
-            headers: {
-                "x-acs-request-id": components["headers"]["RequestId"];
-                "x-acs-trace-id": components["headers"]["TraceId"];
-                "x-request-id": components["headers"]["XRequestId"];
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": (components["schemas"]["DingTalkError"] & {
-                    code?: ("param.error" | "request.overlimit" | "unsupported.operation" | "no.priviledge" | "addSpace.forbiden" | "name.invalid") | components["schemas"]["InvalidTokenErrorCode"];
-                }) | (components["schemas"]["DingTalkError"] & {
-                    /** @enum {string} */
-                    code?: "paramError";
                 });
             };
         };
@@ -963,7 +978,7 @@ export interface operations {
                     "application/json": components["schemas"]["ListWorkspacesResponse"];
                 };
             };
-            400: components["responses"]["ListWorkspaces400OrGateway"];
+            400: components["responses"]["ListWorkspaces400"];
             401: components["responses"]["GatewayUnauthorized"];
             403: components["responses"]["WikiForbidden403OrGateway"];
             404: components["responses"]["ListWorkspaces404"];
@@ -1041,7 +1056,7 @@ export interface operations {
                     "application/json": components["schemas"]["WorkspaceResponse"];
                 };
             };
-            400: components["responses"]["AddWorkspace400OrGateway"];
+            400: components["responses"]["AddWorkspace400"];
             401: components["responses"]["GatewayUnauthorized"];
             403: components["responses"]["WikiForbidden403OrGateway"];
             413: components["responses"]["GatewayPayloadTooLarge"];
@@ -1117,7 +1132,7 @@ export interface operations {
                     "application/json": components["schemas"]["WorkspaceResponse"];
                 };
             };
-            400: components["responses"]["GetWorkspace400OrGateway"];
+            400: components["responses"]["GetWorkspace400"];
             401: components["responses"]["GatewayUnauthorized"];
             403: components["responses"]["WikiForbidden403OrGateway"];
             404: components["responses"]["GetWorkspace404"];
@@ -1181,7 +1196,7 @@ export interface operations {
                     "application/json": components["schemas"]["WorkspaceDoc"];
                 };
             };
-            400: components["responses"]["CreateWorkspaceDoc400OrGateway"];
+            400: components["responses"]["CreateWorkspaceDoc400"];
             401: components["responses"]["GatewayUnauthorized"];
             403: components["responses"]["CreateWorkspaceDoc403OrGateway"];
             404: components["responses"]["CreateWorkspaceDoc404"];
@@ -1239,7 +1254,7 @@ export interface operations {
                     "application/json": components["schemas"]["DriveSpace"];
                 };
             };
-            400: components["responses"]["AddSpace400OrGateway"];
+            400: components["responses"]["AddSpace400"];
             401: components["responses"]["GatewayUnauthorized"];
             403: components["responses"]["PlatformForbidden403OrGateway"];
             413: components["responses"]["GatewayPayloadTooLarge"];

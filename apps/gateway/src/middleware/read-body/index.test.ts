@@ -1,9 +1,12 @@
+import { loadGatewayContract } from '@dingtalk-gateway/spec';
+import { createSpecValidator } from '@dingtalk-gateway/spec-validator';
 import { Hono } from 'hono';
 import { describe, expect, it, vi } from 'vitest';
 import type { GatewayEnv } from '../../context.js';
 import { readBody } from './index.js';
 
 const LIMIT = 16;
+const validator = createSpecValidator(loadGatewayContract());
 
 function setup(maxBytes = LIMIT) {
   const seen: Array<Uint8Array | undefined> = [];
@@ -11,10 +14,11 @@ function setup(maxBytes = LIMIT) {
   app.use('*', async (c, next) => {
     c.set('requestId', 'r-1');
     c.set('log', {});
+    c.set('operation', validator.operation('addSpace')!);
     await next();
     c.header('x-error-code', c.get('log').errorCode ?? '-');
   });
-  app.use('*', readBody({ maxBytes }));
+  app.use('*', readBody({ maxBytes, validator }));
   app.all('*', (c) => {
     seen.push(c.get('rawBody'));
     return c.text('through');
@@ -141,5 +145,20 @@ describe('readBody', () => {
     const put = new Request('http://gateway.test/x', { method: 'PUT', body: 'abc' });
     expect((await app.fetch(put)).status).toBe(200);
     expect(new TextDecoder().decode(seen[0])).toBe('abc');
+  });
+
+  it("answers a body that breaks off with DingTalk's code for the operation's body (AddSpace: param.error)", async () => {
+    const { app, seen } = setup(1024);
+    const broken = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"name":'));
+        controller.error(new Error('connection reset'));
+      },
+    });
+    const response = await app.fetch(new Request('http://gateway.test/x', { method: 'POST', body: broken, duplex: 'half' } as RequestInit));
+    expect(response.status).toBe(400);
+    expect(response.headers.get('x-error-code')).toBe('param.error');
+    expect(await response.json()).toEqual({ code: 'param.error', message: 'the request body could not be read', requestid: 'r-1' });
+    expect(seen).toEqual([]);
   });
 });

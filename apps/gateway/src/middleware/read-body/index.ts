@@ -1,16 +1,18 @@
 /**
  * Reads the request body, at most `maxBytes` of it (413 beyond, checked on `Content-Length`
  * first and on the bytes actually received otherwise), and keeps the exact bytes: the gateway
- * validates a parsed copy but forwards what the caller sent.
+ * validates a parsed copy but forwards what the caller sent. A body that breaks off is one
+ * that cannot be read: DingTalk's code for the operation's body (the spec says which).
  *
  * ```ts
- * app.use('*', readBody({ maxBytes: 1024 * 1024 }));
+ * app.use('*', readBody({ maxBytes: 1024 * 1024, validator }));
  * ```
  */
+import type { SpecValidator } from '@dingtalk-gateway/spec-validator';
 import { bodyLimit } from 'hono/body-limit';
 import type { Context } from 'hono';
 import type { GatewayEnv } from '../../context.js';
-import { gatewayError } from '../../errors.js';
+import { dingtalkError, gatewayError } from '../../errors.js';
 import { type Step, stepMiddleware } from '../step.js';
 
 /**
@@ -24,11 +26,17 @@ function mayHaveBody(method: string, contentLength: string | undefined, transfer
   return hasStream();
 }
 
-export function readBody(options: { maxBytes: number }) {
+export interface ReadBodyOptions {
+  maxBytes: number;
+  /** Says DingTalk's answer to a body that cannot be read, per operation. */
+  validator: SpecValidator;
+}
+
+export function readBody(options: ReadBodyOptions) {
   return stepMiddleware(readBodyStep(options));
 }
 
-export function readBodyStep(options: { maxBytes: number }): Step {
+export function readBodyStep(options: ReadBodyOptions): Step {
   const tooLarge = (c: Context<GatewayEnv>) => gatewayError(c, 413, 'gateway.request.tooLarge', `request body is over ${options.maxBytes} bytes`);
   const limit = bodyLimit({ maxSize: options.maxBytes, onError: tooLarge });
   return (c) => {
@@ -66,7 +74,8 @@ export function readBodyStep(options: { maxBytes: number }): Step {
       return ((await limit(c, read as () => Promise<void>)) as Response | undefined) ?? undefined;
     } catch {
       // Only reading can throw here: a body that broke off (client gone, bad chunk).
-      return gatewayError(c, 400, 'paramError', 'the request body could not be read');
+      const refusal = options.validator.refuse(c.get('operation'), 'body', 'presence', 'the request body could not be read');
+      return dingtalkError(c, refusal.status, refusal.code, refusal.message);
     }
   }
 }

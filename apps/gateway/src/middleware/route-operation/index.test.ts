@@ -67,6 +67,9 @@ describe('routeOperation', () => {
     // Decoded exactly once: what the caller encoded twice stays encoded once.
     ['a%252Fb', 'a%2Fb'],
     ['%2541', '%41'],
+    // What is not valid percent-encoding is kept as sent, as DingTalk (the sandbox) reads it.
+    ['%E0%A4%A', '%E0%A4%A'],
+    ['a%zz', 'a%zz'],
   ])('decodes the percent-encoded id %s to %j exactly once', async (raw, decoded) => {
     const { app } = setup();
     const response = await app.request(`/v2.0/wiki/workspaces/${raw}`);
@@ -84,16 +87,14 @@ describe('routeOperation', () => {
     '/',
     // Not an operation of the contract: the token endpoints are DingTalk's, never the caller's.
     '/v1.0/oauth2/accessToken',
-    // An id that is not valid percent-encoding identifies nothing.
-    '/v2.0/wiki/workspaces/%E0%A4%A',
-  ])('answers 404 gateway.route.notFound for %s, without calling on', async (path) => {
+  ])("answers %s as DingTalk answers a path it does not serve, 404 InvalidAction.NotFound, without calling on", async (path) => {
     const { app, downstream } = setup();
     const response = await app.request(path, { method: path.includes('oauth2') ? 'POST' : 'GET' });
     expect(response.status).toBe(404);
-    expect(response.headers.get('x-error-code')).toBe('gateway.route.notFound');
+    expect(response.headers.get('x-error-code')).toBe('InvalidAction.NotFound');
     expect(response.headers.get('allow')).toBeNull();
     const parsed = await body(response);
-    expect(parsed).toEqual({ code: 'gateway.route.notFound', message: expect.stringMatching(/^no operation at (GET|POST) \//), requestid: 'r-1' });
+    expect(parsed).toEqual({ code: 'InvalidAction.NotFound', message: expect.stringMatching(/^no operation at (GET|POST) \//), requestid: 'r-1' });
     expect(downstream).not.toHaveBeenCalled();
   });
 
@@ -103,15 +104,15 @@ describe('routeOperation', () => {
     ['POST', '/v2.0/wiki/workspaces/abc', 'GET'],
     ['GET', '/v1.0/drive/spaces', 'POST'],
     ['PATCH', '/v1.0/doc/workspaces/abc/docs', 'POST'],
-  ])('answers %s %s with 405 gateway.route.methodNotAllowed and Allow: %s', async (method, path, allow) => {
+  ])('answers %s %s as DingTalk answers a method it does not serve (404 InvalidAction.NotFound), with Allow: %s', async (method, path, allow) => {
     const { app, downstream } = setup();
     const response = await app.request(path, { method });
-    expect(response.status).toBe(405);
+    expect(response.status).toBe(404);
     expect(response.headers.get('allow')).toBe(allow);
-    expect(response.headers.get('x-error-code')).toBe('gateway.route.methodNotAllowed');
+    expect(response.headers.get('x-error-code')).toBe('InvalidAction.NotFound');
     const parsed = await body(response);
-    expect(parsed.code).toBe('gateway.route.methodNotAllowed');
-    expect(parsed.message).toBe(`${method} is not allowed on ${path}; allowed: ${allow}`);
+    expect(parsed.code).toBe('InvalidAction.NotFound');
+    expect(parsed.message).toBe(`no operation at ${method} ${path}; the path takes ${allow}`);
     expect(parsed.requestid).toBe('r-1');
     expect(downstream).not.toHaveBeenCalled();
   });
