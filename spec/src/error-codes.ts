@@ -9,12 +9,12 @@
  * errors.get(400)?.get('param.error'); // 'Invalid Param' (the example's message)
  * ```
  */
-import type { JsonObject, OpenApiDocument, Operation } from './openapi-document.js';
+import { type JsonObject, type OpenApiDocument, type Operation, deref } from './openapi-document.js';
 
 export type DocumentedErrorCodes = ReadonlyMap<number, ReadonlyMap<string, string | undefined>>;
 
 export function documentedErrorCodes(doc: OpenApiDocument, operation: Operation): DocumentedErrorCodes {
-  const resolve = resolverFor(doc);
+  const resolve: Resolver = (value) => deref(doc, value).value;
   const errors = new Map<number, Map<string, string | undefined>>();
   for (const [status, response] of Object.entries(operation.responses)) {
     if (!/^[45]\d\d$/.test(status)) continue;
@@ -27,18 +27,6 @@ export function documentedErrorCodes(doc: OpenApiDocument, operation: Operation)
 }
 
 type Resolver = (value: JsonObject) => JsonObject;
-
-function resolverFor(doc: OpenApiDocument): Resolver {
-  const resolve: Resolver = (value) => {
-    const ref = value.$ref;
-    if (typeof ref !== 'string') return value;
-    let target: unknown = doc;
-    for (const part of ref.replace(/^#\//, '').split('/')) target = (target as JsonObject | undefined)?.[part];
-    if (typeof target !== 'object' || target === null) throw new Error(`spec: unresolvable $ref ${ref}`);
-    return resolve(target as JsonObject);
-  };
-  return resolve;
-}
 
 /** The strings of the enums constraining the property `code` of an error body schema. */
 function codesOf(schema: JsonObject, resolve: Resolver): string[] {

@@ -13,7 +13,7 @@
  * documents for the status: a spec that says otherwise throws, naming where.
  */
 import { documentedErrorCodes } from './error-codes.js';
-import type { HttpMethod, JsonObject, OpenApiDocument } from './openapi-document.js';
+import { type HttpMethod, type JsonObject, type OpenApiDocument, deref, jsonPointer as pointer } from './openapi-document.js';
 
 export const INVALID_INPUT = 'x-dingtalk-invalid-input';
 
@@ -123,28 +123,8 @@ export function invalidInputLocations(doc: OpenApiDocument): string[] {
   return found;
 }
 
-interface Located {
-  value: JsonObject;
-  at: readonly string[];
-}
-
 function listed(value: unknown, at: readonly string[]): Array<{ value: unknown; at: readonly string[] }> {
   return Array.isArray(value) ? value.map((item, index) => ({ value: item, at: [...at, String(index)] })) : [];
-}
-
-/** Follows local `$ref`s, keeping where the value finally sits. */
-function deref(doc: OpenApiDocument, value: unknown, at: readonly string[]): Located {
-  let current: Located = { value: value as JsonObject, at };
-  for (let hops = 0; typeof current.value?.$ref === 'string'; hops++) {
-    if (hops > 32) throw new Error(`spec: $ref cycle at ${pointer(at)}`);
-    const ref = current.value.$ref as string;
-    if (!ref.startsWith('#/')) throw new Error(`spec: only local $refs are supported, got '${ref}'`);
-    const path = ref.slice(2).split('/').map((key) => decodeURIComponent(key).replaceAll('~1', '/').replaceAll('~0', '~'));
-    const target = path.reduce<unknown>((node, key) => (node as JsonObject | undefined)?.[key], doc);
-    if (target === null || typeof target !== 'object') throw new Error(`spec: $ref '${ref}' does not resolve`);
-    current = { value: target as JsonObject, at: path };
-  }
-  return current;
 }
 
 /**
@@ -180,5 +160,3 @@ function walkProperties(
   }
   seen.delete(resolved.value);
 }
-
-const pointer = (path: readonly string[]): string => `#/${path.map((key) => key.replaceAll('~', '~0').replaceAll('/', '~1')).join('/')}`;

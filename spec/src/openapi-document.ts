@@ -45,3 +45,27 @@ export function* operationsOf(doc: OpenApiDocument): Generator<{ path: string; m
     }
   }
 }
+
+/** A value of a document and where it sits (the JSON Pointer's keys, unescaped). */
+export interface Located<T = JsonObject> {
+  readonly value: T;
+  readonly at: readonly string[];
+}
+
+/** `['paths', '/a/{b}', 'get']` → `#/paths/~1a~1{b}/get`. */
+export const jsonPointer = (path: readonly string[]): string => `#/${path.map((key) => key.replaceAll('~', '~0').replaceAll('/', '~1')).join('/')}`;
+
+/** Follows local `$ref`s (`#/...`) from `value`, found at `at`, to the object they name, keeping where it sits. */
+export function deref(doc: OpenApiDocument, value: unknown, at: readonly string[] = []): Located {
+  let current: Located = { value: value as JsonObject, at };
+  for (let hops = 0; typeof current.value?.$ref === 'string'; hops++) {
+    if (hops > 32) throw new Error(`spec: $ref cycle at ${jsonPointer(at)}`);
+    const ref = current.value.$ref as string;
+    if (!ref.startsWith('#/')) throw new Error(`spec: only local $refs are supported, got '${ref}'`);
+    const path = ref.slice(2).split('/').map((key) => decodeURIComponent(key).replaceAll('~1', '/').replaceAll('~0', '~'));
+    const target = path.reduce<unknown>((node, key) => (node as JsonObject | undefined)?.[key], doc);
+    if (target === null || typeof target !== 'object') throw new Error(`spec: $ref '${ref}' does not resolve`);
+    current = { value: target as JsonObject, at: path };
+  }
+  return current;
+}
