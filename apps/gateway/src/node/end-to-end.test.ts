@@ -17,6 +17,7 @@ import { mintApiKey } from '../keys/api-key.js';
 import { type RunningGateway, startGateway } from './server.js';
 
 const require = createRequire(import.meta.url);
+const oauth2 = require('@alicloud/dingtalk/oauth2_1_0') as typeof import('@alicloud/dingtalk/dist/oauth2_1_0/client.js');
 const wiki = require('@alicloud/dingtalk/wiki_2_0') as typeof import('@alicloud/dingtalk/dist/wiki_2_0/client.js');
 const doc = require('@alicloud/dingtalk/doc_1_0') as typeof import('@alicloud/dingtalk/dist/doc_1_0/client.js');
 const drive = require('@alicloud/dingtalk/drive_1_0') as typeof import('@alicloud/dingtalk/dist/drive_1_0/client.js');
@@ -126,6 +127,74 @@ describe("DingTalk's official SDK through the gateway", () => {
     expect(await error(wikiClient.addWorkspaceWithOptions(new wiki.AddWorkspaceRequest({ operatorId, name: 'x' }), new wiki.AddWorkspaceHeaders(auth(reader.key)), runtime()))).toMatchObject({ code: 'gateway.auth.scopeDenied', statusCode: 403 });
     expect(await error(wikiClient.listWorkspacesWithOptions(new wiki.ListWorkspacesRequest({ operatorId, maxResults: 31 }), new wiki.ListWorkspacesHeaders(auth(reader.key)), runtime()))).toMatchObject({ code: 'paramError', statusCode: 400 });
     expect(await error(wikiClient.listWorkspacesWithOptions(new wiki.ListWorkspacesRequest({ operatorId }), new wiki.ListWorkspacesHeaders(auth('dtg_nope')), runtime()))).toMatchObject({ code: 'gateway.auth.invalidKey', statusCode: 401 });
+  });
+});
+
+/**
+ * The cases where the gateway once answered a generic `paramError` and DingTalk its own code,
+ * each made by the official SDK (which checks nothing itself) straight to DingTalk (the sandbox,
+ * with a DingTalk token) and through the gateway (with an API key): the SDK must surface the same
+ * status and code both ways. The property-based proof over every operation is
+ * reliability/differential.property.test.ts; this one is the SDK's own wire format, on sockets.
+ */
+describe("DingTalk's official SDK gets DingTalk's own codes for bad input, through the gateway as from DingTalk", () => {
+  const runtime = () => new $Util.RuntimeOptions({});
+  interface Route {
+    config: () => $OpenApi.Config;
+    headers: { xAcsDingtalkAccessToken?: string; commonHeaders?: Record<string, string> };
+  }
+  let direct: Route;
+  let viaGateway: Route;
+
+  beforeAll(async () => {
+    const sandboxConfig = () => new $OpenApi.Config({ protocol: 'http', endpoint: new URL(sandbox.url).host });
+    const token = await new oauth2.default(sandboxConfig()).getAccessToken(new oauth2.GetAccessTokenRequest({ appKey: seeded.apps.full.appKey, appSecret: seeded.apps.full.appSecret }));
+    direct = { config: sandboxConfig, headers: { xAcsDingtalkAccessToken: token.body!.accessToken! } };
+    viaGateway = { config: () => new $OpenApi.Config({ protocol: 'http', endpoint: new URL(gateway.url).host }), headers: { commonHeaders: { Authorization: `Bearer ${writer.key}` } } };
+  });
+
+  const outcome = (call: Promise<unknown>) =>
+    call.then(
+      () => ({ statusCode: 200, code: undefined }),
+      (e: { code: string; statusCode: number }) => ({ statusCode: e.statusCode, code: e.code }),
+    );
+  // The SDK's models are typed; a wrong type is what a caller's `any` would send.
+  const wrong = <T>(value: unknown) => value as T;
+  const cases: Array<[string, string, (route: Route) => Promise<unknown>]> = [
+    ['ListWorkspaces orderBy=BAD', 'paramError.orderBy', (r) => new wiki.default(r.config()).listWorkspacesWithOptions(new wiki.ListWorkspacesRequest({ operatorId, orderBy: 'BAD' }), new wiki.ListWorkspacesHeaders(r.headers), runtime())],
+    ...([['no name', {}], ['an empty name', { name: '' }], ['a name that is not a string', { name: wrong<string>(42) }]] as const).map(
+      ([label, fields]): [string, string, (route: Route) => Promise<unknown>] => [
+        `AddWorkspace with ${label}`,
+        'paramError.name',
+        (r) => new wiki.default(r.config()).addWorkspaceWithOptions(new wiki.AddWorkspaceRequest({ operatorId, ...fields }), new wiki.AddWorkspaceHeaders(r.headers), runtime()),
+      ],
+    ),
+    ...([
+      ['a bad docType', { name: 'n', docType: 'PDF', operatorId }],
+      ['a bad templateType', { name: 'n', docType: 'DOC', operatorId, templateType: 'mine' }],
+      ['no name', { docType: 'DOC', operatorId }],
+      ['no operatorId', { name: 'n', docType: 'DOC' }],
+    ] as const).map(([label, fields]): [string, string, (route: Route) => Promise<unknown>] => [
+      `CreateWorkspaceDoc with ${label}`,
+      'invalidRequest.inputArgs.invalid',
+      (r) => new doc.default(r.config()).createWorkspaceDocWithOptions(handbook, new doc.CreateWorkspaceDocRequest(fields), new doc.CreateWorkspaceDocHeaders(r.headers), runtime()),
+    ]),
+    ...([
+      ['an empty name', { name: '', unionId: operatorId }, 'name.invalid'],
+      ['no name', { unionId: operatorId }, 'param.error'],
+      ['no unionId', { name: 'Files' }, 'param.error'],
+    ] as const).map(([label, fields, code]): [string, string, (route: Route) => Promise<unknown>] => [
+      `AddSpace with ${label}`,
+      code,
+      (r) => new drive.default(r.config()).addSpaceWithOptions(new drive.AddSpaceRequest(fields), new drive.AddSpaceHeaders(r.headers), runtime()),
+    ]),
+  ];
+
+  it.each(cases)('%s: 400 %s both ways', async (_label, code, send) => {
+    const fromDingTalk = await outcome(send(direct));
+    const throughGateway = await outcome(send(viaGateway));
+    expect(fromDingTalk).toEqual({ statusCode: 400, code });
+    expect(throughGateway).toEqual(fromDingTalk);
   });
 });
 
