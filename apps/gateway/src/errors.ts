@@ -15,8 +15,9 @@ import { answer } from './answer.js';
 import type { GatewayEnv } from './context.js';
 
 /**
- * DingTalk's answer to a path or method it does not serve (`platform` codes of the spec), given
- * by the gateway for every request that matches no operation of its contract.
+ * DingTalk's answer to a path or method it does not serve (spec/dingtalk.yaml lists it beside
+ * the platform codes), given by the gateway for every request that matches no operation of its
+ * contract.
  */
 export const API_NOT_FOUND = 'InvalidAction.NotFound';
 

@@ -52,7 +52,7 @@ import { ResponseValidator, type ResponseValidation } from './response-validator
 export type { InputProblem } from './invalid-input.js';
 export type { RouteMatch } from './path-matcher.js';
 export { type BodyReading, type RequestBody, isJsonMediaType, readJsonBody } from './request-body.js';
-export type { ParameterValue, RequestError, RequestInput, RequestValidation } from './request-validator.js';
+export { type ParameterValue, type RequestError, type RequestInput, type RequestValidation, queryOf } from './request-validator.js';
 export type { ResponseValidation } from './response-validator.js';
 
 /** An operation of the document, as the gateway needs it per request. */

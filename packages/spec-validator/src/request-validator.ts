@@ -20,6 +20,12 @@ import { type RequestBody, readJsonBody } from './request-body.js';
 
 export type ParameterValue = string | number | boolean;
 
+/** The query of a request URL as sent (no `URL` object: this is on every request's path). */
+export function queryOf(url: string): URLSearchParams {
+  const start = url.indexOf('?');
+  return new URLSearchParams(start === -1 ? '' : url.slice(start + 1));
+}
+
 export interface RequestInput {
   /** Decoded path parameters, as `match()` returns them. */
   readonly pathParams?: Readonly<Record<string, string>>;

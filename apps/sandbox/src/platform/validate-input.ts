@@ -9,12 +9,12 @@
  * which takes the field and finds its code in the spec too: no handler names a code per field.
  *
  * ```ts
- * app.post('/v1.0/drive/spaces', ..., validateInput(validator, operation), handler);
+ * app.post('/v1.0/drive/spaces', ..., validateInput(validator, 'addSpace'), handler);
  * // in the handler:
  * if (tooLong(name)) c.get('refuseInput')('body.name', 'Space name is invalid.'); // 400 name.invalid
  * ```
  */
-import type { OperationInfo, SpecValidator } from '@dingtalk-gateway/spec-validator';
+import { type OperationInfo, type SpecValidator, queryOf } from '@dingtalk-gateway/spec-validator';
 import type { MiddlewareHandler } from 'hono';
 import type { SandboxEnv } from './env.js';
 import { DingTalkError } from './errors.js';
@@ -28,11 +28,9 @@ export function validateInput(validator: SpecValidator, operationId: string): Mi
   };
   return async (c, next) => {
     const bytes = new Uint8Array(await c.req.arrayBuffer());
-    const url = c.req.url;
-    const queryStart = url.indexOf('?');
     const result = validator.validateRequest(operation, {
       pathParams: c.req.param(),
-      query: new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1)),
+      query: queryOf(c.req.url),
       body: bytes.byteLength === 0 ? undefined : { bytes, contentType: c.req.header('content-type'), contentEncoding: c.req.header('content-encoding') },
     });
     if (!result.ok) throw new DingTalkError(result.status as DingTalkError['status'], result.code, result.message);

@@ -23,9 +23,8 @@ export interface RouteDeps {
   cursorSecret: string;
 }
 
-type Operations = DingTalkOperations;
-type QueryOf<Id extends DingTalkOperationId> = Operations[Id]['parameters'] extends { query?: infer Query } ? NonNullable<Query> : Record<string, never>;
-type BodyOf<Id extends DingTalkOperationId> = Operations[Id]['requestBody'] extends { content: { 'application/json': infer Body } } | undefined ? Body : undefined;
+type QueryOf<Id extends DingTalkOperationId> = DingTalkOperations[Id]['parameters'] extends { query?: infer Query } ? NonNullable<Query> : Record<string, never>;
+type BodyOf<Id extends DingTalkOperationId> = DingTalkOperations[Id]['requestBody'] extends { content: { 'application/json': infer Body } } | undefined ? Body : undefined;
 
 /**
  * The operation's input as `validateInput` checked it against the spec, typed by the spec:

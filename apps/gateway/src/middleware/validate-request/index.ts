@@ -10,7 +10,7 @@
  * app.use('*', validateRequest({ validator }));
  * ```
  */
-import type { SpecValidator } from '@dingtalk-gateway/spec-validator';
+import { type SpecValidator, queryOf } from '@dingtalk-gateway/spec-validator';
 import { dingtalkError } from '../../errors.js';
 import { type Step, stepMiddleware } from '../step.js';
 
@@ -22,10 +22,7 @@ export function validateRequestStep(options: { validator: SpecValidator }): Step
   return (c) => {
     const bytes = c.get('rawBody');
     const body = bytes === undefined ? undefined : { bytes, contentType: c.req.header('content-type'), contentEncoding: c.req.header('content-encoding') };
-    const url = c.req.url;
-    const queryStart = url.indexOf('?');
-    const query = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));
-    const result = options.validator.validateRequest(c.get('operation'), { pathParams: c.get('pathParams'), query, body });
+    const result = options.validator.validateRequest(c.get('operation'), { pathParams: c.get('pathParams'), query: queryOf(c.req.url), body });
     if (!result.ok) return dingtalkError(c, result.status, result.code, result.message);
     return undefined;
   };
