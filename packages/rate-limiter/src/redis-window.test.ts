@@ -127,9 +127,10 @@ describe.skipIf(unreachable !== undefined)('RedisWindowLimiter (real Redis)', ()
     // runs right after it, at a microsecond whose name is taken.
     const key = `${prefix}same-us`;
     // Longer than seeding the set takes, so the seed really waits for the stretch to begin.
-    const aheadUs = 200_000;
-    // Wide enough that the limiter lands inside it even when Redis is descheduled between the two scripts.
-    const names = 20_000;
+    const aheadUs = 500_000;
+    // Wide enough (100 ms) that the limiter lands inside it even when Redis is descheduled between
+    // the two scripts on a loaded machine (20 ms was not: it failed once in a full test run).
+    const names = 100_000;
     const seed = `
       local t = redis.call('TIME')
       local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
