@@ -13,6 +13,7 @@ import type { OpenApiDocument } from './openapi-document.js';
 export * from './openapi-document.js';
 export { deriveGatewayContract, removeUnusedComponents, type GatewayAdditions } from './derive-gateway-contract.js';
 export { type DocumentedErrorCodes, documentedErrorCodes } from './error-codes.js';
+export { type CallAnswer, METERED, METERING, type Metering, meteringOf } from './metering.js';
 export {
   type FieldInvalidInputRule,
   INVALID_INPUT,

@@ -47,7 +47,8 @@ export function createSchemaCompiler(doc: OpenApiDocument, options: { allErrors:
     strictTypes: false,
     strictRequired: false,
     formats: OPENAPI_FORMATS,
-    keywords: [...OPENAPI_SCHEMA_ANNOTATIONS, ...OPENAPI_DOCUMENT_FIELDS, ...extensionKeywords(doc)],
+    // The document's own `x-*` fields are read as keywords too when the root is compiled.
+    keywords: [...new Set([...OPENAPI_SCHEMA_ANNOTATIONS, ...OPENAPI_DOCUMENT_FIELDS, ...extensionKeywords(doc), ...Object.keys(doc).filter((key) => key.startsWith('x-'))])],
   });
   ajv.addSchema(doc, DOCUMENT_ID);
 
