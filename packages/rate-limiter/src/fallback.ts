@@ -166,8 +166,11 @@ function modeWindowLimiter(mode: 'open' | 'closed', circuit: Circuit): WindowLim
   };
 }
 
-/** The state machine: which of two ways to decide one call, whatever a decision is. */
-class Circuit {
+/**
+ * The state machine: which of two ways to decide one call, whatever a decision is. Exported for
+ * the other Redis stores (the call ledger), so that one breaker serves them all.
+ */
+export class Circuit {
   private readonly probeIntervalMs: number;
   private readonly clock: Clock;
   private readonly onTrip: ((error: RateLimiterUnavailableError) => void) | undefined;

@@ -74,3 +74,6 @@ export {
   type WindowFallbackOptions,
 } from './fallback.js';
 export { rateLimitHeaders, type RateLimitHeaderValues } from './headers.js';
+/** Redis plumbing shared with the other Redis stores (the call ledger): one breaker, one deadline, one way to define a script. */
+export { Circuit } from './fallback.js';
+export { callRedis, defineScript } from './redis-script.js';

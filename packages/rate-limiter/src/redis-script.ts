@@ -44,21 +44,21 @@ export function defineScript<Command extends (...args: never[]) => Promise<unkno
 /**
  * Run one Redis call with a deadline. Rejects with `RateLimiterUnavailableError`: `timeout` past
  * `timeoutMs`, `error` for anything the call throws or rejects with (connection refused or
- * closed, error replies), with the original as `cause`.
+ * closed, error replies), with the original as `cause`. `store` names the caller in the message.
  */
-export async function callRedis<T>(call: () => Promise<T>, timeoutMs: number): Promise<T> {
+export async function callRedis<T>(call: () => Promise<T>, timeoutMs: number, store = 'rate limiter'): Promise<T> {
   try {
-    return await withTimeout(call(), timeoutMs);
+    return await withTimeout(call(), timeoutMs, store);
   } catch (err) {
     if (err instanceof RateLimiterUnavailableError) throw err;
     const detail = err instanceof Error ? err.message : String(err);
-    throw new RateLimiterUnavailableError('error', `rate limiter: Redis call failed: ${detail}`, {
+    throw new RateLimiterUnavailableError('error', `${store}: Redis call failed: ${detail}`, {
       cause: err,
     });
   }
 }
 
-function withTimeout<T>(pending: Promise<T>, timeoutMs: number): Promise<T> {
+function withTimeout<T>(pending: Promise<T>, timeoutMs: number, store: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     // After an event-loop stall longer than the timeout, timers run before the socket is read:
@@ -69,7 +69,7 @@ function withTimeout<T>(pending: Promise<T>, timeoutMs: number): Promise<T> {
         reject(
           new RateLimiterUnavailableError(
             'timeout',
-            `rate limiter: Redis did not answer within ${timeoutMs} ms`,
+            `${store}: Redis did not answer within ${timeoutMs} ms`,
           ),
         ),
       );

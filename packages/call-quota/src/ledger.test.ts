@@ -1,0 +1,223 @@
+/**
+ * Every ledger keeps the same promises (the memory one, the Redis one, the Redis one behind its
+ * fallback): reservations never pass the org's quota, a tenant's allocation or the pool; releases
+ * give calls back; DingTalk's "spent" holds until the quota is raised past it; months are apart.
+ * The Redis ones run against the real Redis at REDIS_URL (required when CI=true).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkRedis, redisForTests, refusedRedis, withHungRedis } from '@dingtalk-gateway/test-support';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fileLedgerPersistence } from './file.js';
+import type { QuotaAccount, QuotaLedger } from './interface.js';
+import { MemoryQuotaLedger } from './memory.js';
+import { RedisQuotaLedger, withLedgerFallback } from './redis.js';
+
+const MONTH = '2026-12';
+/** Org `acme`: 100 calls; `wiki` may use 30 of them, `docs` 20; the pool of 50 is for the others. */
+const account = (tenant: string, overrides: Partial<QuotaAccount> = {}): QuotaAccount => ({
+  org: 'acme',
+  quota: 100,
+  tenant,
+  allocation: tenant === 'wiki' ? 30 : tenant === 'docs' ? 20 : undefined,
+  pool: 50,
+  ...overrides,
+});
+
+async function reserveMany(ledger: QuotaLedger, who: QuotaAccount, times: number, operationId = 'listWorkspaces') {
+  const results = await Promise.all(Array.from({ length: times }, () => ledger.reserve(who, operationId, MONTH)));
+  return { granted: results.filter((r) => r.granted).length, refused: results.filter((r) => !r.granted) };
+}
+
+/** The behaviour every ledger has; `make` gives a fresh, empty one. */
+function behavesAsALedger(make: () => QuotaLedger | Promise<QuotaLedger>) {
+  it('grants a tenant its allocation and no more, saying what is left', async () => {
+    const ledger = await make();
+    const first = await ledger.reserve(account('wiki'), 'addWorkspace', MONTH);
+    expect(first).toEqual({ granted: true, limit: 30, remaining: 29 });
+    const { granted, refused } = await reserveMany(ledger, account('wiki'), 40);
+    expect(granted).toBe(29);
+    expect(refused[0]).toEqual({ granted: false, spent: 'tenant', used: 30, limit: 30 });
+    expect((await ledger.usage(MONTH)).orgs.acme).toMatchObject({ used: 30, poolUsed: 0, tenants: { wiki: { used: 30, operations: { addWorkspace: 1, listWorkspaces: 29 } } } });
+  });
+
+  it('shares the pool between the tenants without an allocation, first come', async () => {
+    const ledger = await make();
+    expect((await reserveMany(ledger, account('a'), 30)).granted).toBe(30);
+    const b = await reserveMany(ledger, account('b'), 30);
+    expect(b.granted).toBe(20);
+    expect(b.refused[0]).toEqual({ granted: false, spent: 'pool', used: 50, limit: 50 });
+    // The allocated tenants keep their own calls whatever the pool did.
+    expect((await reserveMany(ledger, account('docs'), 25)).granted).toBe(20);
+    expect((await ledger.usage(MONTH)).orgs.acme).toMatchObject({ used: 70, poolUsed: 50 });
+  });
+
+  it("never passes the org's quota, even when it is lowered under what the allocations add up to", async () => {
+    const ledger = await make();
+    expect((await reserveMany(ledger, account('wiki'), 30)).granted).toBe(30);
+    const lowered = account('docs', { quota: 40 });
+    const docs = await reserveMany(ledger, lowered, 20);
+    expect(docs.granted).toBe(10);
+    expect(docs.refused[0]).toEqual({ granted: false, spent: 'org', used: 40, limit: 40 });
+  });
+
+  it('gives released calls back', async () => {
+    const ledger = await make();
+    expect((await reserveMany(ledger, account('docs'), 20)).granted).toBe(20);
+    expect((await ledger.reserve(account('docs'), 'addSpace', MONTH)).granted).toBe(false);
+    await ledger.release(account('docs'), 'listWorkspaces', MONTH, 2);
+    expect((await reserveMany(ledger, account('docs'), 3)).granted).toBe(2);
+    await ledger.release(account('x'), 'listWorkspaces', MONTH);
+    expect((await ledger.usage(MONTH)).orgs.acme).toMatchObject({ used: 19, poolUsed: -1 });
+  });
+
+  it('keeps the month spent when DingTalk says so, until the quota is raised past it', async () => {
+    const ledger = await make();
+    await ledger.orgSpent('acme', MONTH, 100);
+    expect(await ledger.reserve(account('wiki'), 'addSpace', MONTH)).toEqual({ granted: false, spent: 'org', used: 0, limit: 100 });
+    expect((await ledger.reserve(account('wiki', { quota: 101 }), 'addSpace', MONTH)).granted).toBe(true);
+    // Another org, another month: untouched.
+    expect((await ledger.reserve(account('wiki', { org: 'other' }), 'addSpace', MONTH)).granted).toBe(true);
+    expect((await ledger.reserve(account('wiki'), 'addSpace', '2027-01')).granted).toBe(true);
+    expect((await ledger.usage(MONTH)).orgs.acme!.spentAtQuota).toBe(100);
+  });
+
+  it('counts every month apart', async () => {
+    const ledger = await make();
+    expect((await reserveMany(ledger, account('docs'), 20)).granted).toBe(20);
+    expect((await ledger.reserve(account('docs'), 'addSpace', '2027-01')).granted).toBe(true);
+    expect((await ledger.usage('2027-01')).orgs.acme!.used).toBe(1);
+    expect((await ledger.usage('2026-11')).orgs).toEqual({});
+  });
+}
+
+describe('MemoryQuotaLedger', () => {
+  behavesAsALedger(() => new MemoryQuotaLedger());
+
+  it('decides at once, without a promise (the request path awaits nothing for it)', () => {
+    const ledger = new MemoryQuotaLedger();
+    expect(ledger.reserve(account('wiki'), 'addSpace', MONTH)).not.toBeInstanceOf(Promise);
+  });
+});
+
+describe('MemoryQuotaLedger in a file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'call-ledger-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let n = 0;
+  const file = () => join(dir, `ledger-${++n}.json`);
+
+  behavesAsALedger(() => new MemoryQuotaLedger({ persistence: fileLedgerPersistence(file()) }));
+
+  it('survives a restart: what was written is read back, and counting goes on from it', () => {
+    const path = file();
+    const first = new MemoryQuotaLedger({ persistence: fileLedgerPersistence(path) });
+    for (let i = 0; i < 12; i++) first.reserve(account('wiki'), 'addWorkspace', MONTH);
+    first.orgSpent('acme', '2026-11', 100);
+    first.close();
+    const second = new MemoryQuotaLedger({ persistence: fileLedgerPersistence(path) });
+    expect(second.usage(MONTH).orgs.acme).toMatchObject({ used: 12, tenants: { wiki: { used: 12 } } });
+    expect(second.usage('2026-11').orgs.acme!.spentAtQuota).toBe(100);
+    expect([...Array(30)].filter(() => second.reserve(account('wiki'), 'addWorkspace', MONTH).granted)).toHaveLength(18);
+    second.close();
+  });
+
+  it('writes on its own every flushEveryMs, only when something changed; a crash loses only what came since', async () => {
+    const path = file();
+    const ledger = new MemoryQuotaLedger({ persistence: fileLedgerPersistence(path), flushEveryMs: 20 });
+    ledger.reserve(account('wiki'), 'addWorkspace', MONTH);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(JSON.parse(readFileSync(path, 'utf8')).months[MONTH].acme.used).toBe(1);
+    // Counted after the last write and never written (the process dies without close()):
+    ledger.reserve(account('wiki'), 'addWorkspace', MONTH);
+    const crashed = JSON.parse(readFileSync(path, 'utf8'));
+    expect(crashed.months[MONTH].acme.used).toBe(1);
+    ledger.close();
+    expect(JSON.parse(readFileSync(path, 'utf8')).months[MONTH].acme.used).toBe(2);
+  });
+
+  it('refuses to start on a file that is not a ledger, rather than count from zero', () => {
+    const path = file();
+    writeFileSync(path, '{"something":"else"}');
+    expect(() => new MemoryQuotaLedger({ persistence: fileLedgerPersistence(path) })).toThrow(/is not a call ledger/);
+    writeFileSync(path, '{"version":1,"mon');
+    expect(() => new MemoryQuotaLedger({ persistence: fileLedgerPersistence(path) })).toThrow(SyntaxError);
+  });
+
+  it('keeps the newest 13 months', () => {
+    const path = file();
+    const ledger = new MemoryQuotaLedger({ persistence: fileLedgerPersistence(path) });
+    // Fifteen months, 2026-01 to 2027-03.
+    for (let i = 0; i < 15; i++) ledger.reserve(account('wiki'), 'addSpace', `${2026 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')}`);
+    ledger.close();
+    expect(Object.keys(JSON.parse(readFileSync(path, 'utf8')).months).sort()).toEqual(['2026-03', '2026-04', '2026-05', '2026-06', '2026-07', '2026-08', '2026-09', '2026-10', '2026-11', '2026-12', '2027-01', '2027-02', '2027-03']);
+  });
+});
+
+const unreachable = await checkRedis();
+
+describe.skipIf(unreachable)('RedisQuotaLedger (real Redis)', () => {
+  const redis = redisForTests('dtg-test:ledger:');
+  let n = 0;
+  const make = () => new RedisQuotaLedger({ redis: redis.admin, prefix: `dtg-test:ledger:${process.pid}:${++n}:`, timeoutMs: 1000 });
+
+  behavesAsALedger(make);
+
+  it('never passes a limit under concurrency from several clients (one atomic script per call)', async () => {
+    const prefix = `dtg-test:ledger:${process.pid}:concurrent:`;
+    const ledgers = Array.from({ length: 4 }, () => new RedisQuotaLedger({ redis: redis.client(), prefix, timeoutMs: 2000 }));
+    const results = await Promise.all(ledgers.flatMap((ledger) => Array.from({ length: 50 }, (_, i) => ledger.reserve(account(i % 2 ? 'wiki' : 'a'), 'addSpace', MONTH))));
+    expect(results.filter((r) => r.granted)).toHaveLength(30 + 50);
+    const usage = (await ledgers[0]!.usage(MONTH)).orgs.acme!;
+    expect(usage).toMatchObject({ used: 80, poolUsed: 50, tenants: { wiki: { used: 30 }, a: { used: 50 } } });
+  });
+
+  it('keeps counts made while Redis was away, and adds them when it is back (local mode)', async () => {
+    const prefix = `dtg-test:ledger:${process.pid}:fallback:`;
+    const shared = new RedisQuotaLedger({ redis: redis.admin, prefix, timeoutMs: 1000 });
+    // The instance saw 25 of wiki's 30 calls counted in Redis before it went away.
+    for (let i = 0; i < 25; i++) await shared.reserve(account('wiki'), 'addSpace', MONTH);
+    let down = false;
+    const flaky = new Proxy(shared, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => (down ? refusedLedgerCall() : (value as (...a: unknown[]) => unknown).apply(target, args));
+      },
+    });
+    let recovered = 0;
+    const ledger = withLedgerFallback(flaky as RedisQuotaLedger, { probeIntervalMs: 1, onRecover: () => recovered++ });
+    expect((await ledger.reserve(account('wiki'), 'addSpace', MONTH)).granted).toBe(true);
+    down = true;
+    const during = await Promise.all(Array.from({ length: 10 }, () => ledger.reserve(account('wiki'), 'addSpace', MONTH)));
+    // What was left (30 - 26 = 4) is spent locally, no more.
+    expect(during.filter((r) => r.granted)).toHaveLength(4);
+    expect(ledger.state).toBe('fallback');
+    expect(ledger.pendingCalls).toBe(4);
+    down = false;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const after = await ledger.reserve(account('wiki'), 'addSpace', MONTH);
+    await ledger.close();
+    expect(recovered).toBe(1);
+    expect(after.granted).toBe(false);
+    expect(ledger.pendingCalls).toBe(0);
+    expect((await shared.usage(MONTH)).orgs.acme!.tenants.wiki!.used).toBe(30);
+  });
+
+  it('refuses while Redis is away in closed mode, and answers a hung Redis within its deadline', async () => {
+    const closed = withLedgerFallback(new RedisQuotaLedger({ redis: refusedRedis(), timeoutMs: 100 }), { mode: 'closed' });
+    await expect(closed.reserve(account('wiki'), 'addSpace', MONTH)).rejects.toThrow(/whenDown is closed/);
+    await withHungRedis(async (hung) => {
+      const started = performance.now();
+      const ledger = withLedgerFallback(new RedisQuotaLedger({ redis: hung, timeoutMs: 50 }));
+      expect((await ledger.reserve(account('wiki'), 'addSpace', MONTH)).granted).toBe(true);
+      expect(performance.now() - started).toBeLessThan(1000);
+      expect(ledger.state).toBe('fallback');
+    });
+  });
+});
+
+async function refusedLedgerCall(): Promise<never> {
+  const { RateLimiterUnavailableError } = await import('@dingtalk-gateway/rate-limiter');
+  throw new RateLimiterUnavailableError('error', 'call ledger: Redis call failed: connection refused (test)');
+}

@@ -1,0 +1,302 @@
+/**
+ * The ledger shared by every instance: one Redis hash per org and month, changed only by Lua
+ * scripts, so that a reservation's check and count are one atomic step whatever the number of
+ * instances: concurrent calls can never together pass a limit, and no call is counted twice.
+ *
+ *   <prefix>quota:<org>:<YYYY-MM>   used, pool (calls of tenants without allocation), spentAt,
+ *                                   t:<tenant> (a tenant's calls), o:<tenant>:<operationId>
+ *
+ * Keys expire 400 days after their month ends (`usage --month` reads a year back).
+ *
+ * `withLedgerFallback` decides what happens while Redis cannot answer (the rate limiter's
+ * `whenDown` modes): `local` counts in the instance against the last counts it saw in Redis,
+ * `open` admits and counts, `closed` refuses (`RateLimiterUnavailableError`). Counts made
+ * meanwhile are added to Redis when it answers again: nothing is lost, but with N instances the
+ * part of a limit that was left may be spent up to N times during the outage.
+ *
+ * ```ts
+ * const ledger = withLedgerFallback(new RedisQuotaLedger({ redis, prefix: 'dtg:' }), { mode: 'local' });
+ * ```
+ */
+import { Circuit, type FallbackCircuitOptions, type FallbackMode, type FallbackState, RateLimiterUnavailableError, callRedis, defineScript } from '@dingtalk-gateway/rate-limiter';
+import type { Cluster, Redis } from 'ioredis';
+import { type MonthUsage, type OrgUsage, type QuotaAccount, type QuotaLedger, type Reservation, decide } from './interface.js';
+import { type Month, monthStart } from './month.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** How long a month's counts are kept after it ends. */
+const RETAIN_MS = 400 * DAY_MS;
+
+/**
+ * KEYS[1] the org-month hash. ARGV: quota, allocation (-1: the pool), pool, tenant, operationId,
+ * calls (a reservation: 1, checked; an addition: any, unchecked), checked (1|0), expire-at (ms).
+ * Returns granted (1|0), the spent limit ('' when granted), then the counts after the call:
+ * used, pool, the tenant's, spentAt ('' when never said).
+ */
+const COUNT_SCRIPT = `
+local key = KEYS[1]
+local quota, allocation, pool = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local tenant_field = 't:' .. ARGV[4]
+local operation_field = 'o:' .. ARGV[4] .. ':' .. ARGV[5]
+local calls, checked = tonumber(ARGV[6]), ARGV[7] == '1'
+local values = redis.call('HMGET', key, 'used', 'pool', 'spentAt', tenant_field)
+local used, pool_used = tonumber(values[1]) or 0, tonumber(values[2]) or 0
+local spent_at, tenant_used = tonumber(values[3]), tonumber(values[4]) or 0
+local own = allocation >= 0
+if checked then
+  local spent = nil
+  if used >= quota or (spent_at and spent_at >= quota) then spent = 'org'
+  elseif own and tenant_used >= allocation then spent = 'tenant'
+  elseif (not own) and pool_used >= pool then spent = 'pool' end
+  if spent then return {0, spent, used, pool_used, tenant_used, values[3] or ''} end
+end
+used = redis.call('HINCRBY', key, 'used', calls)
+tenant_used = redis.call('HINCRBY', key, tenant_field, calls)
+redis.call('HINCRBY', key, operation_field, calls)
+if not own then pool_used = redis.call('HINCRBY', key, 'pool', calls) end
+redis.call('PEXPIREAT', key, ARGV[8])
+return {1, '', used, pool_used, tenant_used, values[3] or ''}
+`;
+
+/** KEYS[1] the org-month hash; ARGV: quota, expire-at (ms). spentAt becomes the larger of the two. */
+const SPENT_SCRIPT = `
+local spent_at = tonumber(redis.call('HGET', KEYS[1], 'spentAt'))
+if (not spent_at) or spent_at < tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'spentAt', ARGV[1]) end
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+return 1
+`;
+
+type CountReply = [number, string, number, number, number, string];
+type CountCommand = (key: string, ...args: Array<string | number>) => Promise<CountReply>;
+type SpentCommand = (key: string, quota: number, expireAt: number) => Promise<number>;
+
+export interface RedisQuotaLedgerOptions {
+  redis: Redis | Cluster;
+  /** Prepended to every key. Default `dtg:`. */
+  prefix?: string;
+  /** A call's deadline; past it the call fails with `RateLimiterUnavailableError('timeout')`. Default 50 ms. */
+  timeoutMs?: number;
+}
+
+/** What Redis counted after a call, for the fallback's picture of the month. */
+export interface CountsSeen {
+  used: number;
+  poolUsed: number;
+  tenantUsed: number;
+  spentAtQuota: number | undefined;
+}
+
+export class RedisQuotaLedger implements QuotaLedger {
+  readonly #redis: Redis | Cluster;
+  readonly #prefix: string;
+  readonly #timeoutMs: number;
+  readonly #count: CountCommand;
+  readonly #spent: SpentCommand;
+
+  constructor(options: RedisQuotaLedgerOptions) {
+    this.#redis = options.redis;
+    this.#prefix = options.prefix ?? 'dtg:';
+    this.#timeoutMs = options.timeoutMs ?? 50;
+    this.#count = defineScript<CountCommand>(this.#redis, 'dtgQuotaCountV1', 1, COUNT_SCRIPT);
+    this.#spent = defineScript<SpentCommand>(this.#redis, 'dtgQuotaSpentV1', 1, SPENT_SCRIPT);
+  }
+
+  async reserve(account: QuotaAccount, operationId: string, month: Month): Promise<Reservation> {
+    return (await this.reserveSeeing(account, operationId, month)).reservation;
+  }
+
+  /** `reserve`, and the counts Redis holds after it. */
+  async reserveSeeing(account: QuotaAccount, operationId: string, month: Month): Promise<{ reservation: Reservation; seen: CountsSeen }> {
+    const reply = await this.#run(account, operationId, month, 1, true);
+    const seen: CountsSeen = { used: Number(reply[2]), poolUsed: Number(reply[3]), tenantUsed: Number(reply[4]), spentAtQuota: reply[5] === '' ? undefined : Number(reply[5]) };
+    if (reply[0] === 1) {
+      // The decision as it was before this call's count: the same rule as every store.
+      const before = { used: seen.used - 1, poolUsed: seen.poolUsed - (account.allocation === undefined ? 1 : 0), spentAtQuota: seen.spentAtQuota };
+      return { reservation: decide(account, before, seen.tenantUsed - 1), seen };
+    }
+    return { reservation: decide(account, seen, seen.tenantUsed), seen };
+  }
+
+  async release(account: QuotaAccount, operationId: string, month: Month, calls = 1): Promise<void> {
+    await this.add(account, operationId, month, -calls);
+  }
+
+  /** Adds `calls` (any sign) without checking a limit: for counts made while Redis was away. */
+  async add(account: QuotaAccount, operationId: string, month: Month, calls: number): Promise<void> {
+    await this.#run(account, operationId, month, calls, false);
+  }
+
+  async orgSpent(org: string, month: Month, quota: number): Promise<void> {
+    await callRedis(() => this.#spent(this.#key(org, month), quota, expireAt(month)), this.#timeoutMs, 'call ledger');
+  }
+
+  async usage(month: Month): Promise<MonthUsage> {
+    const orgs: Record<string, OrgUsage> = {};
+    const pattern = `${this.#prefix}quota:*:${month}`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await (this.#redis as Redis).scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      for (const key of keys) {
+        const org = key.slice(`${this.#prefix}quota:`.length, -(month.length + 1));
+        orgs[org] = orgUsage(await this.#redis.hgetall(key));
+      }
+      cursor = next;
+    } while (cursor !== '0');
+    return { month, orgs };
+  }
+
+  close(): void {}
+
+  #key(org: string, month: Month): string {
+    return `${this.#prefix}quota:${org}:${month}`;
+  }
+
+  #run(account: QuotaAccount, operationId: string, month: Month, calls: number, checked: boolean): Promise<CountReply> {
+    const args = [account.quota, account.allocation ?? -1, account.pool, account.tenant, operationId, calls, checked ? 1 : 0, expireAt(month)];
+    return callRedis(() => this.#count(this.#key(account.org, month), ...args), this.#timeoutMs, 'call ledger');
+  }
+}
+
+const expireAt = (month: Month): number => {
+  const [year, number] = month.split('-').map(Number) as [number, number];
+  const next = number === 12 ? `${year + 1}-01` : `${year}-${String(number + 1).padStart(2, '0')}`;
+  return monthStart(next) + RETAIN_MS;
+};
+
+function orgUsage(hash: Record<string, string>): OrgUsage {
+  const usage: OrgUsage = { used: Number(hash.used ?? 0), poolUsed: Number(hash.pool ?? 0), tenants: {} };
+  if (hash.spentAt !== undefined) usage.spentAtQuota = Number(hash.spentAt);
+  for (const [field, value] of Object.entries(hash)) {
+    if (field.startsWith('t:')) (usage.tenants[field.slice(2)] ??= { used: 0, operations: {} }).used = Number(value);
+    else if (field.startsWith('o:')) {
+      const rest = field.slice(2);
+      const colon = rest.indexOf(':');
+      (usage.tenants[rest.slice(0, colon)] ??= { used: 0, operations: {} }).operations[rest.slice(colon + 1)] = Number(value);
+    }
+  }
+  return usage;
+}
+
+export interface LedgerFallbackOptions extends FallbackCircuitOptions {
+  /** Default `local`. */
+  mode?: FallbackMode;
+  /** Called when counts made during an outage could not be added to Redis yet (they are kept and retried). */
+  onReplayError?: (error: unknown) => void;
+}
+
+export interface FallbackQuotaLedger extends QuotaLedger {
+  readonly state: FallbackState;
+  /** Counts made while Redis was away and not yet added to it. */
+  readonly pendingCalls: number;
+}
+
+/** The Redis ledger behind the rate limiter's circuit breaker; see the module comment. */
+export function withLedgerFallback(primary: RedisQuotaLedger, options: LedgerFallbackOptions = {}): FallbackQuotaLedger {
+  const mode = options.mode ?? 'local';
+  /** Per org-month: the last counts Redis answered with. */
+  const seen = new Map<string, { org: CountsSeen; tenants: Map<string, number> }>();
+  /** Counts not yet in Redis, per account, operation and month. */
+  const pending = new Map<string, { account: QuotaAccount; operationId: string; month: Month; calls: number }>();
+  const spentPending = new Map<string, { org: string; month: Month; quota: number }>();
+  let replaying: Promise<void> | undefined;
+
+  const circuit = new Circuit(options);
+
+  const remember = (account: QuotaAccount, month: Month, counts: CountsSeen) => {
+    const key = `${account.org}\u0000${month}`;
+    const entry = seen.get(key) ?? { org: counts, tenants: new Map<string, number>() };
+    entry.org = counts;
+    entry.tenants.set(account.tenant, counts.tenantUsed);
+    seen.set(key, entry);
+  };
+  const note = (account: QuotaAccount, operationId: string, month: Month, calls: number) => {
+    const key = [account.org, account.tenant, operationId, month].join('\u0000');
+    const entry = pending.get(key) ?? { account, operationId, month, calls: 0 };
+    entry.calls += calls;
+    pending.set(key, entry);
+  };
+  /** What this instance knows the month used: Redis's last answer plus the counts made since. */
+  const known = (account: QuotaAccount, month: Month) => {
+    const last = seen.get(`${account.org}\u0000${month}`);
+    let used = last?.org.used ?? 0;
+    let poolUsed = last?.org.poolUsed ?? 0;
+    let tenantUsed = last?.tenants.get(account.tenant) ?? 0;
+    for (const entry of pending.values()) {
+      if (entry.account.org !== account.org || entry.month !== month) continue;
+      used += entry.calls;
+      if (entry.account.allocation === undefined) poolUsed += entry.calls;
+      if (entry.account.tenant === account.tenant) tenantUsed += entry.calls;
+    }
+    const spent = spentPending.get(`${account.org}\u0000${month}`)?.quota;
+    const spentAtQuota = Math.max(last?.org.spentAtQuota ?? 0, spent ?? 0) || undefined;
+    return { org: { used, poolUsed, ...(spentAtQuota !== undefined ? { spentAtQuota } : {}) }, tenantUsed };
+  };
+
+  /** Adds the counts made while Redis was away to Redis (rejects, keeping what is left, when it cannot). */
+  async function replay(): Promise<void> {
+    if (replaying) return replaying;
+    replaying = (async () => {
+      try {
+        for (const [key, entry] of [...pending]) {
+          if (entry.calls !== 0) await primary.add(entry.account, entry.operationId, entry.month, entry.calls);
+          pending.delete(key);
+        }
+        for (const [key, entry] of [...spentPending]) {
+          await primary.orgSpent(entry.org, entry.month, entry.quota);
+          spentPending.delete(key);
+        }
+      } catch (error) {
+        options.onReplayError?.(error);
+        throw error;
+      } finally {
+        replaying = undefined;
+      }
+    })();
+    return replaying;
+  }
+
+  return {
+    get state() {
+      return circuit.state;
+    },
+    get pendingCalls() {
+      let calls = 0;
+      for (const entry of pending.values()) calls += entry.calls;
+      return calls;
+    },
+    reserve: (account, operationId, month) =>
+      circuit.call(
+        async () => {
+          // Counts made while Redis was away go in first, so that Redis decides on all of them.
+          if (pending.size > 0 || spentPending.size > 0) await replay();
+          const { reservation, seen: counts } = await primary.reserveSeeing(account, operationId, month);
+          remember(account, month, counts);
+          return reservation;
+        },
+        async () => {
+          if (mode === 'closed') throw new RateLimiterUnavailableError('error', 'call ledger: Redis is unavailable and whenDown is closed');
+          const now = known(account, month);
+          const reservation: Reservation = mode === 'open' ? { granted: true, limit: account.allocation ?? account.pool, remaining: 0 } : decide(account, now.org, now.tenantUsed);
+          if (reservation.granted) note(account, operationId, month, 1);
+          return reservation;
+        },
+      ),
+    release: (account, operationId, month, calls = 1) =>
+      circuit.call(
+        () => primary.release(account, operationId, month, calls),
+        async () => note(account, operationId, month, -calls),
+      ),
+    orgSpent: (org, month, quota) =>
+      circuit.call(
+        () => primary.orgSpent(org, month, quota),
+        async () => {
+          const key = `${org}\u0000${month}`;
+          spentPending.set(key, { org, month, quota: Math.max(quota, spentPending.get(key)?.quota ?? 0) });
+        },
+      ),
+    usage: (month) => primary.usage(month),
+    async close() {
+      if (pending.size > 0 || spentPending.size > 0) await replay().catch(() => {});
+    },
+  };
+}
