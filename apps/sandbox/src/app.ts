@@ -4,9 +4,12 @@
  * Request/Response, so tests can call it in-process with `app.fetch()` and no socket.
  *
  * Every request runs the same pipeline, in the order a DingTalk API gateway checks things:
- * request ids → operation (counted) → faults → token → app permission → QPS → the input
- * against the spec (DingTalk's code for each bad input, from the spec: `validateInput`) → the
- * operation's own business checks. The token endpoints skip token, permission and QPS.
+ * request ids → the per-IP window (a banned IP gets the anti-abuse front's answer) → operation
+ * (counted) → faults → token → app permission → QPS → the org's monthly quota (metered
+ * operations) → the input against the spec (DingTalk's code for each bad input, from the spec:
+ * `validateInput`) → the operation's own business checks. The token endpoints skip token,
+ * permission, QPS and the quota. A metered call that the API answered counts towards its org's
+ * month (`trackOperation`).
  *
  * ```ts
  * const sandbox = createSandbox({ admin: true });
@@ -18,7 +21,7 @@
  * ```
  */
 import { Hono, type MiddlewareHandler } from 'hono';
-import { type OpenApiDocument, loadDingTalkSpec } from '@dingtalk-gateway/spec';
+import { type OpenApiDocument, loadDingTalkSpec, meteringOf } from '@dingtalk-gateway/spec';
 import { createSpecValidator } from '@dingtalk-gateway/spec-validator';
 import type { DingTalkOperationId, InvalidTokenErrorCode } from '@dingtalk-gateway/types';
 import { mountAdminApi } from './admin/index.js';
@@ -27,6 +30,8 @@ import { ConnectionDroppedError, FaultInjector, injectFaults } from './faults.js
 import { DEFAULTS, type SandboxOptions } from './options.js';
 import { authenticate } from './platform/authenticate.js';
 import { authorize } from './platform/authorize.js';
+import { IP_WINDOW_DEFAULTS, IpWindow, ipWindow } from './platform/ip-window.js';
+import { MonthlyQuota, STANDARD_EDITION_QUOTA, checkMonthlyQuota } from './platform/monthly-quota.js';
 import type { SandboxEnv } from './platform/env.js';
 import { DingTalkError, errorResponse, json } from './platform/errors.js';
 import { type OperationInfo, operationsFromSpec } from './platform/operations.js';
@@ -55,6 +60,12 @@ export interface Sandbox {
   faults: FaultInjector;
   counters: CallCounters;
   qps: QpsLimiter;
+  /** The orgs' monthly call quotas, and what each org used of its month. */
+  quota: MonthlyQuota;
+  /** The per-IP window and its bans. */
+  ipWindow: IpWindow;
+  /** Moves the sandbox's clock (token expiry, QPS windows, the quota month, bans) by this many ms; 0 on reset. */
+  setClockOffset(ms: number): void;
   /** The spec's operations as served, by operationId. */
   operations: ReadonlyMap<DingTalkOperationId, OperationInfo>;
   /** Settings that may change while running (read on every request). */
@@ -73,7 +84,9 @@ const loadSeed = (seed: SandboxOptions['seed']): Seed =>
   seed === undefined || typeof seed === 'string' || seed instanceof URL ? readSeedFile(seed) : seed;
 
 export function createSandbox(options: SandboxOptions = {}): Sandbox {
-  const now = options.now ?? Date.now;
+  const baseNow = options.now ?? Date.now;
+  let clockOffsetMs = 0;
+  const now = () => baseNow() + clockOffsetMs;
   const spec: OpenApiDocument = options.spec ?? loadDingTalkSpec();
   const operations = operationsFromSpec(spec);
   const validator = createSpecValidator(spec);
@@ -86,6 +99,11 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const tokens = new TokenStore(now);
   const counters = new CallCounters();
   const qps = new QpsLimiter({ limit: options.qpsLimit ?? DEFAULTS.qpsLimit, now });
+  const initialQuota = options.monthlyCallQuota ?? STANDARD_EDITION_QUOTA;
+  const quota = new MonthlyQuota({ quota: initialQuota, counters, now });
+  const initialIpWindow = { ...IP_WINDOW_DEFAULTS, ...options.ipWindow };
+  const ips = new IpWindow(initialIpWindow, now);
+  const metering = meteringOf(spec);
   const faults = new FaultInjector(new Set(operations.keys()), options.random);
   if (options.faults) faults.set(options.faults);
 
@@ -106,6 +124,12 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     faults,
     counters,
     qps,
+    quota,
+    ipWindow: ips,
+    setClockOffset(ms) {
+      if (!Number.isFinite(ms)) throw new RangeError('the clock offset is a number of milliseconds');
+      clockOffsetMs = ms;
+    },
     operations,
     settings,
     reset() {
@@ -114,6 +138,9 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       counters.reset();
       qps.reset();
       qps.limit = options.qpsLimit ?? DEFAULTS.qpsLimit;
+      quota.reset(initialQuota);
+      ips.reset(initialIpWindow);
+      clockOffsetMs = 0;
       faults.clear();
       if (options.faults) faults.set(options.faults);
       Object.assign(settings, initial);
@@ -132,10 +159,11 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   for (const operation of operations.values()) {
     const handler = handlers[operation.operationId];
     if (!handler) throw new Error(`sandbox: the spec's operation ${operation.operationId} has no handler`);
-    const chain: MiddlewareHandler<SandboxEnv>[] = [trackOperation(operation, { counters, tokens }), injectFaults(faults, messageFor)];
+    const chain: MiddlewareHandler<SandboxEnv>[] = [ipWindow(ips, counters), trackOperation(operation, { counters, tokens, metering, quota }), injectFaults(faults, messageFor)];
     if (operation.requiresToken) {
       chain.push(authenticate({ tokens, missingTokenCode: () => settings.missingTokenCode }), authorize(), qpsLimit(qps));
     }
+    if (operation.metered) chain.push(checkMonthlyQuota(quota));
     chain.push(validateInput(validator, operation.operationId));
     app.on(operation.method, operation.routePath, ...(chain as [MiddlewareHandler<SandboxEnv>]), handler);
   }

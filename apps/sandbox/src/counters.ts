@@ -7,6 +7,9 @@
  * the token's app for APIs (calls with a missing or invalid token belong to no app), the
  * `appKey`/`suiteKey` in the body for the token endpoints. `tokensIssued` counts new tokens
  * only: an internal app's repeated call that returns the same token is not a new one.
+ * `metered` counts, per org (corpId) and quota month, the metered calls DingTalk processed (see
+ * `MonthlyQuota`): what the org's monthly quota is spent by. `bannedCalls` counts the calls
+ * answered by the per-IP ban (they reach no operation, so they are in no other counter).
  * The admin API is never counted.
  *
  * ```ts
@@ -23,6 +26,9 @@ export interface CountersSnapshot {
   byApp: Record<string, Record<string, number>>;
   byStatus: Record<string, Record<string, number>>;
   tokensIssued: Record<string, number>;
+  /** Metered calls that counted, by corpId, then month (`YYYY-MM`, China Standard Time). */
+  metered: Record<string, Record<string, number>>;
+  bannedCalls: number;
 }
 
 const bump = (map: Record<string, number>, key: string) => {
@@ -33,7 +39,7 @@ export class CallCounters {
   #data: CountersSnapshot = CallCounters.#empty();
 
   static #empty(): CountersSnapshot {
-    return { total: 0, byOperation: {}, byApp: {}, byStatus: {}, tokensIssued: {} };
+    return { total: 0, byOperation: {}, byApp: {}, byStatus: {}, tokensIssued: {}, metered: {}, bannedCalls: 0 };
   }
 
   call(operationId: string): void {
@@ -51,6 +57,18 @@ export class CallCounters {
 
   tokenIssued(appKey: string): void {
     bump(this.#data.tokensIssued, appKey);
+  }
+
+  metered(corpId: string, month: string): void {
+    bump((this.#data.metered[corpId] ??= {}), month);
+  }
+
+  meteredCalls(corpId: string, month: string): number {
+    return this.#data.metered[corpId]?.[month] ?? 0;
+  }
+
+  banned(): void {
+    this.#data.bannedCalls++;
   }
 
   /** A deep copy: later calls do not change it. */

@@ -10,6 +10,7 @@
 import type { OpenApiDocument } from '@dingtalk-gateway/spec';
 import type { InvalidTokenErrorCode } from '@dingtalk-gateway/types';
 import type { FaultConfig } from './faults.js';
+import type { IpWindowSettings } from './platform/ip-window.js';
 import type { Seed } from './state/seed.js';
 
 export interface SandboxOptions {
@@ -19,6 +20,10 @@ export interface SandboxOptions {
   admin?: boolean;
   /** Calls per app, per API, per second before `QpsLimitForAppkeyAndApi`. Default: 20. */
   qpsLimit?: number;
+  /** Metered calls per org per month before `ApiCountLimitForOrg`. Default: 10,000 (the standard edition). */
+  monthlyCallQuota?: number;
+  /** The per-IP window and ban. Default: 10,000 calls in 20 s, then a 5-minute ban answered in JSON. */
+  ipWindow?: Partial<IpWindowSettings>;
   /** How long tokens live, and the `expireIn` they are issued with. Default: 7200. */
   tokenLifetimeSeconds?: number;
   /** Faults in force from the start (and again after each reset). */
@@ -54,9 +59,10 @@ const positiveInteger = (name: string, value: string): number => {
 };
 
 /**
- * Reads `SANDBOX_PORT`, `SANDBOX_ADMIN`, `SANDBOX_QPS_LIMIT`, `SANDBOX_TOKEN_LIFETIME_SECONDS`,
- * `SANDBOX_FAULTS` (JSON, the admin API's shape), `SANDBOX_SEED` (a path) and
- * `SANDBOX_MISSING_TOKEN_CODE`. Unset or empty variables keep the defaults.
+ * Reads `SANDBOX_PORT`, `SANDBOX_ADMIN`, `SANDBOX_QPS_LIMIT`, `SANDBOX_MONTHLY_CALL_QUOTA`,
+ * `SANDBOX_TOKEN_LIFETIME_SECONDS`, `SANDBOX_FAULTS` (JSON, the admin API's shape),
+ * `SANDBOX_SEED` (a path) and `SANDBOX_MISSING_TOKEN_CODE`. Unset or empty variables keep the
+ * defaults.
  */
 export function optionsFromEnv(env: Record<string, string | undefined>): SandboxOptions & { port: number } {
   const get = (name: string) => (env[name]?.trim() ? env[name]!.trim() : undefined);
@@ -73,6 +79,8 @@ export function optionsFromEnv(env: Record<string, string | undefined>): Sandbox
   }
   const qps = get('SANDBOX_QPS_LIMIT');
   if (qps !== undefined) options.qpsLimit = positiveInteger('SANDBOX_QPS_LIMIT', qps);
+  const quota = get('SANDBOX_MONTHLY_CALL_QUOTA');
+  if (quota !== undefined) options.monthlyCallQuota = positiveInteger('SANDBOX_MONTHLY_CALL_QUOTA', quota);
   const lifetime = get('SANDBOX_TOKEN_LIFETIME_SECONDS');
   if (lifetime !== undefined) options.tokenLifetimeSeconds = positiveInteger('SANDBOX_TOKEN_LIFETIME_SECONDS', lifetime);
   const faults = get('SANDBOX_FAULTS');

@@ -1,3 +1,4 @@
+import { monthOf } from '@dingtalk-gateway/call-quota';
 import { describe, expect, it } from 'vitest';
 import { createSandbox } from '../app.js';
 import { seeded } from '../seed.js';
@@ -35,6 +36,9 @@ describe('the admin API', () => {
       byApp: { [full.appKey]: { getAccessToken: 2, listWorkspaces: 1 } },
       byStatus: { getAccessToken: { '200': 2 }, listWorkspaces: { '200': 1, '400': 1 } },
       tokensIssued: { [full.appKey]: 1 },
+      // The listWorkspaces with a good token counted towards the org's month; the other was refused unread.
+      metered: { [seeded.orgs.sandbox.corpId]: { [monthOf(Date.now())]: 1 } },
+      bannedCalls: 0,
     });
     expect((await call(sandbox, 'DELETE', '/__sandbox/counters')).body.total).toBe(0);
   });

@@ -1,7 +1,7 @@
 /**
  * The admin API under `/__sandbox/` (only when the sandbox is created with `admin: true` or
- * `SANDBOX_ADMIN=1`): reset, counters, faults, token revocation and lifetime, the QPS limit,
- * and a look at the state. JSON in and out; bad input is `400 {code: 'sandbox.badRequest', ...}`.
+ * `SANDBOX_ADMIN=1`): reset, counters, faults, token revocation and lifetime, the QPS limit, the
+ * monthly call quota, the per-IP window, the clock, and a look at the state. JSON in and out; bad input is `400 {code: 'sandbox.badRequest', ...}`.
  *
  * ```sh
  * curl -X PUT localhost:9100/__sandbox/faults -d '{"listWorkspaces":{"error":{"status":500,"code":"systemError","times":1}}}'
@@ -30,6 +30,11 @@ const ENDPOINTS = [
   'PUT    /__sandbox/token-lifetime             {"seconds": 3}',
   'GET    /__sandbox/qps-limit                  calls per app, per API, per second',
   'PUT    /__sandbox/qps-limit                  {"limit": 5}',
+  'GET    /__sandbox/quota                      monthly call quotas (default and per corpId) and each org\'s calls this month',
+  'PUT    /__sandbox/quota                      {"monthlyCallQuota": 200} for every org, or with "corpId" for one',
+  'GET    /__sandbox/ip-window                  the per-IP window and the IPs banned now',
+  'PUT    /__sandbox/ip-window                  {"limit": 100, "windowMs": 20000, "banMs": 300000, "answer": "json"|"html"}',
+  'PUT    /__sandbox/clock                      {"offsetMs": 86400000}: move the clock (0: back to real time)',
   'GET    /__sandbox/state                      orgs, Knowledge Bases, spaces, active tokens',
 ];
 
@@ -109,6 +114,40 @@ function adminApi(sandbox: Sandbox): Hono<SandboxEnv> {
   admin.put('/qps-limit', async (c) => {
     sandbox.qps.limit = positive(await body(c), 'limit');
     return json(c, { limit: sandbox.qps.limit });
+  });
+
+  const quotaView = () => ({
+    ...sandbox.quota.quotas(),
+    used: Object.fromEntries([...sandbox.state.orgs.keys()].map((corpId) => [corpId, sandbox.quota.used(corpId)])),
+  });
+  admin.get('/quota', (c) => json(c, quotaView()));
+  admin.put('/quota', async (c) => {
+    const input = (await body(c)) as { monthlyCallQuota?: unknown; corpId?: unknown } | undefined;
+    const quota = input?.monthlyCallQuota;
+    if (typeof quota !== 'number' || !Number.isInteger(quota) || quota < 0) throw new AdminInputError('expected {"monthlyCallQuota": <whole number>, "corpId"?: <corpId>}');
+    if (input?.corpId !== undefined && (typeof input.corpId !== 'string' || !sandbox.state.orgs.has(input.corpId))) throw new AdminInputError(`no org with corpId ${JSON.stringify(input.corpId)}`);
+    sandbox.quota.setQuota(quota, input?.corpId as string | undefined);
+    return json(c, quotaView());
+  });
+
+  admin.get('/ip-window', (c) => json(c, { ...sandbox.ipWindow.settings, bannedUntil: sandbox.ipWindow.bans() }));
+  admin.put('/ip-window', async (c) => {
+    const input = (await body(c)) as Record<string, unknown> | undefined;
+    const settings = { ...sandbox.ipWindow.settings };
+    for (const field of ['limit', 'windowMs', 'banMs'] as const) if (input?.[field] !== undefined) settings[field] = positive(input, field);
+    if (input?.answer !== undefined) {
+      if (input.answer !== 'json' && input.answer !== 'html') throw new AdminInputError('expected "answer": "json" or "html"');
+      settings.answer = input.answer;
+    }
+    sandbox.ipWindow.reset(settings);
+    return json(c, { ...sandbox.ipWindow.settings, bannedUntil: sandbox.ipWindow.bans() });
+  });
+
+  admin.put('/clock', async (c) => {
+    const offset = ((await body(c)) as { offsetMs?: unknown } | undefined)?.offsetMs;
+    if (typeof offset !== 'number' || !Number.isFinite(offset)) throw new AdminInputError('expected {"offsetMs": <milliseconds>}');
+    sandbox.setClockOffset(offset);
+    return json(c, { offsetMs: offset });
   });
 
   admin.get('/state', (c) => json(c, { ...sandbox.state.summary(), activeTokens: sandbox.tokens.activeByApp() }));

@@ -11,7 +11,7 @@ import type { Principal } from '../state/tokens.js';
  * in-process through `app.fetch(request)`.
  */
 export interface NodeBindingsLike {
-  incoming?: { socket?: { destroy(): void } | null };
+  incoming?: { socket?: { destroy(): void; remoteAddress?: string | undefined } | null };
 }
 
 export interface SandboxVariables {

@@ -9,7 +9,7 @@
  * operations.get('listWorkspaces')?.permission; // 'Wiki.Workspace.Read'
  * ```
  */
-import { type DocumentedErrorCodes, type OpenApiDocument, documentedErrorCodes, operationsOf } from '@dingtalk-gateway/spec';
+import { type DocumentedErrorCodes, type OpenApiDocument, documentedErrorCodes, meteringOf, operationsOf } from '@dingtalk-gateway/spec';
 import type { DingTalkOperationId } from '@dingtalk-gateway/types';
 
 export interface OperationInfo {
@@ -23,12 +23,15 @@ export interface OperationInfo {
   permission?: string;
   /** False for the token endpoints (`security: []`). */
   requiresToken: boolean;
+  /** Whether its calls count towards the org's monthly quota (`x-dingtalk-metered`). */
+  metered: boolean;
   /** Documented codes per HTTP status, each with the spec's example message when it has one. */
   errors: DocumentedErrorCodes;
 }
 
 export function operationsFromSpec(doc: OpenApiDocument): Map<DingTalkOperationId, OperationInfo> {
   const operations = new Map<DingTalkOperationId, OperationInfo>();
+  const metering = meteringOf(doc);
   for (const { path, method, operation } of operationsOf(doc)) {
     const errors = documentedErrorCodes(doc, operation);
     const security = operation.security ?? doc.security ?? [];
@@ -40,6 +43,7 @@ export function operationsFromSpec(doc: OpenApiDocument): Map<DingTalkOperationI
       routePath: path.replace(/\{([^}]+)\}/g, ':$1'),
       ...(permission ? { permission } : {}),
       requiresToken: security.length > 0,
+      metered: metering.isMetered(operation.operationId),
       errors,
     });
   }
