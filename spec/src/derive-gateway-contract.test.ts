@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { deriveGatewayContract, removeUnusedComponents } from './derive-gateway-contract.js';
-import { type JsonObject, type OpenApiDocument, operationsOf } from './openapi-document.js';
+import { type JsonObject, type OpenApiDocument, dingtalkOperationsOf, operationsOf } from './openapi-document.js';
 import { readDingTalkSource, readGatewayAdditions } from './sources.js';
 
 const dingtalk = readDingTalkSource();
 const additions = readGatewayAdditions();
 const gateway = deriveGatewayContract(dingtalk, additions);
+/** The gateway contract's operations that are DingTalk's (not the gateway's own endpoints). */
+const dingtalkOperations = () => [...dingtalkOperationsOf(gateway)];
 
 const responseCodes = (doc: OpenApiDocument, response: JsonObject): string[] => {
   const resolve = (value: JsonObject): JsonObject => {
@@ -29,7 +31,7 @@ const responseCodes = (doc: OpenApiDocument, response: JsonObject): string[] => 
 
 describe('deriveGatewayContract', () => {
   it('keeps every DingTalk operation that takes a token and drops the token endpoints', () => {
-    const ids = [...operationsOf(gateway)].map((o) => o.operation.operationId).sort();
+    const ids = dingtalkOperations().map((o) => o.operation.operationId).sort();
     expect(ids).toEqual(['addSpace', 'addWorkspace', 'createWorkspaceDoc', 'getWorkspace', 'listWorkspaces']);
     expect(gateway.paths['/v1.0/oauth2/accessToken']).toBeUndefined();
     expect((gateway.tags as Array<{ name: string }>).map((t) => t.name)).not.toContain('Access tokens');
@@ -42,7 +44,7 @@ describe('deriveGatewayContract', () => {
   });
 
   it('keeps parameters, bodies and permissions exactly as DingTalk has them', () => {
-    for (const { path, method, operation } of operationsOf(gateway)) {
+    for (const { path, method, operation } of dingtalkOperations()) {
       const source = dingtalk.paths[path]![method]!;
       expect(operation.parameters).toEqual(source.parameters);
       expect(operation.requestBody).toEqual(source.requestBody);
@@ -60,7 +62,7 @@ describe('deriveGatewayContract', () => {
   });
 
   it("keeps DingTalk's 400 as it is: the gateway answers bad input with DingTalk's own codes", () => {
-    for (const { path, method, operation } of operationsOf(gateway)) {
+    for (const { path, method, operation } of dingtalkOperations()) {
       expect(operation.responses['400'], operation.operationId).toEqual(dingtalk.paths[path]![method]!.responses['400']);
     }
     const add = gateway.paths['/v2.0/wiki/workspaces']!.post!;
@@ -73,7 +75,7 @@ describe('deriveGatewayContract', () => {
     expect(space.description).toContain('| body property `name`: missing or of the wrong type | 400 `param.error` |');
     expect(space.description).toContain('| body property `name`: a value DingTalk refuses (empty, out of range, …) | 400 `name.invalid` |');
     expect(gateway.paths['/v2.0/wiki/workspaces']!.get!.description).toContain('| query parameter `orderBy` | 400 `paramError.orderBy` |');
-    for (const { operation } of operationsOf(gateway)) {
+    for (const { operation } of dingtalkOperations()) {
       const tabled = [...String(operation.description).matchAll(/\| (\d{3}) `([^`]+)` \|$/gm)].map(([, status, code]) => ({ status, code }));
       expect(tabled.length, operation.operationId).toBeGreaterThan(0);
       for (const { status, code } of tabled) expect(responseCodes(gateway, operation.responses[status!]!), `${operation.operationId} ${code}`).toContain(code);
@@ -92,7 +94,7 @@ describe('deriveGatewayContract', () => {
   });
 
   it('adds the gateway statuses to every operation, 413 only where there is a body', () => {
-    for (const { operation } of operationsOf(gateway)) {
+    for (const { operation } of dingtalkOperations()) {
       for (const status of ['401', '403', '429', '500', '502', '503', '504', 'default']) {
         expect(operation.responses[status], `${operation.operationId} ${status}`).toBeDefined();
       }
@@ -101,7 +103,7 @@ describe('deriveGatewayContract', () => {
   });
 
   it('adds request-id and rate-limit headers to every success response', () => {
-    for (const { operation } of operationsOf(gateway)) {
+    for (const { operation } of dingtalkOperations()) {
       expect(Object.keys(operation.responses['200']!.headers as JsonObject)).toEqual(
         expect.arrayContaining(['x-acs-request-id', 'x-request-id', 'RateLimit-Policy', 'RateLimit']),
       );
@@ -114,6 +116,18 @@ describe('deriveGatewayContract', () => {
     expect(enumOf.filter((code) => !code.startsWith('gateway.'))).toEqual([]);
     const defaultResponse = gateway.paths['/v1.0/drive/spaces']!.post!.responses.default!;
     expect(responseCodes(gateway, defaultResponse)).toEqual(expect.arrayContaining(enumOf));
+  });
+
+  it("adds the gateway's own endpoints as written, without DingTalk's decoration", () => {
+    expect([...operationsOf(gateway)].length).toBe(dingtalkOperations().length + 1);
+    const usage = gateway.paths['/gateway/usage']!.get!;
+    expect(usage).toEqual(additions.paths!['/gateway/usage']!.get);
+    expect(usage.description).not.toContain('Invalid input');
+    expect((gateway.tags as Array<{ name: string }>).map((t) => t.name)).toContain('Gateway');
+    expect(gateway.components!.schemas!.GatewayUsage).toBeDefined();
+    const clash = structuredClone(additions);
+    clash.paths = { '/v1.0/drive/spaces': {} };
+    expect(() => deriveGatewayContract(dingtalk, clash)).toThrow(/redefine the path \/v1.0\/drive\/spaces/);
   });
 
   it('does not change its inputs', () => {

@@ -9,7 +9,7 @@
  * ```
  */
 import { type InvalidInputRules, invalidInputRules } from './invalid-input.js';
-import { type JsonObject, type OpenApiDocument, type Operation, operationsOf } from './openapi-document.js';
+import { type JsonObject, type OpenApiDocument, type Operation, type PathItem, operationsOf } from './openapi-document.js';
 
 export interface GatewayAdditions extends JsonObject {
   info: JsonObject;
@@ -19,6 +19,9 @@ export interface GatewayAdditions extends JsonObject {
   'x-gateway-success-headers': Record<string, JsonObject>;
   /** Markdown above each operation's table of DingTalk codes for bad input. */
   'x-gateway-invalid-input-heading': string;
+  /** The gateway's own endpoints, added as written (none of DingTalk's decoration applies to them). */
+  paths?: Record<string, PathItem>;
+  tags?: JsonObject[];
   components: {
     headers?: Record<string, JsonObject>;
     schemas?: Record<string, JsonObject>;
@@ -73,6 +76,12 @@ export function deriveGatewayContract(dingtalk: OpenApiDocument, additions: Gate
       operation.responses[status] = { $ref: RESPONSE_REF + mergeResponses(doc, existing, rule.response, merged) };
     }
   }
+
+  for (const [path, item] of Object.entries(add.paths ?? {})) {
+    if (path in doc.paths) throw new Error(`gateway additions redefine the path ${path}`);
+    doc.paths[path] = item;
+  }
+  if (add.tags) doc.tags = [...((doc.tags as JsonObject[] | undefined) ?? []), ...add.tags];
 
   removeUnusedComponents(doc);
   removeUnusedTags(doc);

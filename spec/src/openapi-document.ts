@@ -36,6 +36,14 @@ export interface Operation extends JsonObject {
   'x-dingtalk-permission'?: string;
 }
 
+/**
+ * The operations that are DingTalk's (they name their `x-dingtalk-sdk` action), in document
+ * order: in the gateway contract, all but the gateway's own endpoints.
+ */
+export function* dingtalkOperationsOf(doc: OpenApiDocument): Generator<{ path: string; method: HttpMethod; operation: Operation }> {
+  for (const entry of operationsOf(doc)) if (entry.operation['x-dingtalk-sdk'] !== undefined) yield entry;
+}
+
 /** Every operation of a document with its path and method, in document order. */
 export function* operationsOf(doc: OpenApiDocument): Generator<{ path: string; method: HttpMethod; operation: Operation }> {
   for (const [path, item] of Object.entries(doc.paths)) {

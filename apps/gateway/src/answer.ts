@@ -25,6 +25,13 @@ export function addAnswerHeader(c: Context<GatewayEnv>, name: string, value: str
   else headers[name] = value;
 }
 
+/** Adds a member to a list header of every answer of this request (`ratelimit-policy: "tenant";…, "month";…`). */
+export function appendAnswerHeader(c: Context<GatewayEnv>, name: string, value: string): void {
+  const headers = c.get('answerHeaders');
+  const first = headers?.[name];
+  addAnswerHeader(c, name, first === undefined ? value : `${[first].flat().join(', ')}, ${value}`);
+}
+
 /**
  * The answer: `body` with `status`, the request's answer headers, then `headers` (lower-case
  * names). A name in both keeps both values, the request's first, as appending to `Headers` did.

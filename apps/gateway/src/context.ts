@@ -3,6 +3,7 @@
  */
 import type { OperationInfo } from '@dingtalk-gateway/spec-validator';
 import type { Context } from 'hono';
+import type { MeteredCall } from './quota/metered-call.js';
 import type { Tenant } from './tenants.js';
 
 export interface RequestLog {
@@ -28,6 +29,8 @@ export type GatewayEnv = {
     answerHeaders: Record<string, string | string[]>;
     /** Set once `answer()` has built the answer with them. */
     answerHeadersSent: boolean;
+    /** A metered operation's calls in the org's month, reserved by the quota step; settled by the proxy. */
+    meteredCall: MeteredCall | undefined;
   };
 };
 

@@ -5,15 +5,17 @@
  *
  * A request's way: request id → access log + metrics → API key → operation of the contract →
  * tenant's scopes → body (size limit) → validation against the spec (refused with DingTalk's
- * own status and code) → rate limits → DingTalk token → DingTalk → answer, unchanged.
+ * own status and code) → rate limits → the org's monthly call quota (metered operations) →
+ * DingTalk token → DingTalk → answer, unchanged (and the call counted by it).
  *
  * ```ts
  * const gateway = createGateway(config, { upstream, secrets });
  * const response = await gateway.app.request('/v2.0/wiki/workspaces?operatorId=x', { headers: { authorization: `Bearer ${key}` } });
  * ```
  */
+import { MemoryQuotaLedger, type QuotaLedger, monthOf } from '@dingtalk-gateway/call-quota';
 import { MemoryRateLimiter, MemoryRequestLimiter, MemoryWindowLimiter, type RateLimiter, type RequestLimiter, SequentialRequestLimiter, type WindowLimiter } from '@dingtalk-gateway/rate-limiter';
-import { type OpenApiDocument, loadGatewayContract } from '@dingtalk-gateway/spec';
+import { type OpenApiDocument, loadGatewayContract, meteringOf } from '@dingtalk-gateway/spec';
 import { TokenUnavailableError } from '@dingtalk-gateway/token-provider';
 import { type SpecValidator, createSpecValidator } from '@dingtalk-gateway/spec-validator';
 import { type Context, Hono } from 'hono';
@@ -29,6 +31,7 @@ import { sha256HexWeb } from './keys/sha256-web.js';
 import { authenticateStep } from './middleware/authenticate/index.js';
 import { authorizeScopesStep } from './middleware/authorize-scopes/index.js';
 import { everyRequest } from './middleware/every-request.js';
+import { monthlyQuotaStep } from './middleware/monthly-quota/index.js';
 import { rateLimitStep } from './middleware/rate-limit/index.js';
 import { readBodyStep } from './middleware/read-body/index.js';
 import { routeOperationStep } from './middleware/route-operation/index.js';
@@ -37,6 +40,9 @@ import { validateRequestStep } from './middleware/validate-request/index.js';
 import { type GatewayMetrics, createGatewayMetrics } from './observability/metrics.js';
 import { dingtalkProxy } from './proxy/handler.js';
 import { upstreamAsFetch } from './proxy/upstream-fetch.js';
+import { quotaPlan } from './quota/plan.js';
+import { usageRows } from './quota/usage-report.js';
+import { USAGE_PATH, usageRoute } from './quota/usage-route.js';
 import type { Upstream } from './proxy/upstream.js';
 import { buildTenants } from './tenants.js';
 import { type TokenProviderFactory, type TokenRegistry, createTokenRegistry } from './tokens/registry.js';
@@ -56,6 +62,10 @@ export interface GatewayDeps {
   requestLimiter?: RequestLimiter;
   /** Default: token providers in memory (one instance). */
   tokenProviders?: TokenProviderFactory;
+  /** The monthly call ledger. Default: in memory (one instance, nothing kept across a restart). */
+  ledger?: QuotaLedger;
+  /** The wall clock in epoch ms, for the quota month. Default `Date.now`. */
+  now?: () => number;
   logger?: Logger;
   metrics?: GatewayMetrics;
   /** Default: Web Crypto. The Node entry passes node:crypto's faster synchronous hash. */
@@ -74,6 +84,7 @@ export interface Gateway {
   tokens: TokenRegistry;
   metrics: GatewayMetrics;
   validator: SpecValidator;
+  ledger: QuotaLedger;
   /** Whether each app can get a DingTalk token now. */
   readiness(): Promise<{ ready: boolean; apps: Record<string, 'ok' | string> }>;
 }
@@ -83,7 +94,11 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
   const metrics = deps.metrics ?? createGatewayMetrics();
   const contract = deps.contract ?? loadGatewayContract();
   const validator = createSpecValidator(contract);
-  const tenants = buildTenants(config);
+  const ledger = deps.ledger ?? new MemoryQuotaLedger();
+  const now = deps.now ?? Date.now;
+  const plan = quotaPlan(config);
+  const tenants = buildTenants(config, plan);
+  metrics.quotaUsage.source = async () => usageRows(plan, await ledger.usage(monthOf(now())));
   const keys = createApiKeyIndex(config, tenants, deps.sha256Hex ?? sha256HexWeb);
   const tokens = createTokenRegistry({
     config,
@@ -157,6 +172,9 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
     );
   }
 
+  // The gateway's own endpoint for a tenant's monthly usage (in the contract: the typed client has it).
+  app.get(USAGE_PATH, observed(runSteps([authenticateStep({ keys })], usageRoute({ ledger, validator, now }))));
+
   // DingTalk's operations: every other path. One handler running the steps in turn (see middleware/step.ts).
   app.all(
     '*',
@@ -173,8 +191,9 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
             dingtalkQpsLimit: config.dingtalk.qpsLimit,
             metrics,
           }),
+          monthlyQuotaStep({ ledger, metrics, logger, now }),
         ],
-        dingtalkProxy({ upstream: deps.upstream, tokens, getRetries: config.upstream.getRetries, metrics }),
+        dingtalkProxy({ upstream: deps.upstream, tokens, getRetries: config.upstream.getRetries, metrics, metering: meteringOf(contract) }),
       ),
     ),
   );
@@ -190,7 +209,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
     return c.json({ status: state.ready ? 'ready' : 'not ready', apps: state.apps }, state.ready ? 200 : 503);
   });
 
-  return { app, metricsApp, tokens, metrics, validator, readiness };
+  return { app, metricsApp, tokens, metrics, validator, ledger, readiness };
 }
 
 /** In memory (the default): decided at once. Given limiters (tests, other stores): asked in turn. */

@@ -1,8 +1,10 @@
 /**
  * Tenants (internal teams) as the request path uses them, built once from the config.
  */
+import type { QuotaAccount } from '@dingtalk-gateway/call-quota';
 import type { RateLimitPolicy } from '@dingtalk-gateway/rate-limiter';
 import type { GatewayConfig } from './config/schema.js';
+import { type QuotaPlan, quotaPlan } from './quota/plan.js';
 
 export interface Tenant {
   readonly id: string;
@@ -14,6 +16,8 @@ export interface Tenant {
   readonly rateLimit: RateLimitPolicy;
   /** Tighter limits for single operations, by operationId. */
   readonly operationLimits: ReadonlyMap<string, RateLimitPolicy>;
+  /** What its metered calls are counted against: its org's month, and its allocation or the pool. */
+  readonly account: QuotaAccount;
 }
 
 /**
@@ -21,14 +25,17 @@ export interface Tenant {
  * (memory): with thousands of tenants on a few plans, that is a few objects instead of one
  * of each per tenant.
  */
-export function buildTenants(config: GatewayConfig): Map<string, Tenant> {
+export function buildTenants(config: GatewayConfig, plan: QuotaPlan = quotaPlan(config)): Map<string, Tenant> {
   const scopeSets = new Interned<ReadonlySet<string>>();
   const policies = new Interned<RateLimitPolicy>();
   const operationLimitMaps = new Interned<ReadonlyMap<string, RateLimitPolicy>>();
   const policyOf = (policy: RateLimitPolicy) => policies.get(`${policy.rate}/${policy.burst}`, () => policy);
 
+  const { accounts } = plan;
   const tenants = new Map<string, Tenant>();
   for (const [id, tenant] of Object.entries(config.tenants)) {
+    const account = accounts.get(id);
+    if (account === undefined) throw new Error(`tenant ${id}: its app's org is not in the config (check-config says which)`);
     const scopes = [...new Set(tenant.scopes)].sort();
     const operationLimits = Object.entries(tenant.operationLimits ?? {})
       .map(([operationId, policy]): [string, RateLimitPolicy] => [operationId, policyOf(policy)])
@@ -40,6 +47,7 @@ export function buildTenants(config: GatewayConfig): Map<string, Tenant> {
       scopes: scopeSets.get(JSON.stringify(scopes), () => new Set(scopes)),
       rateLimit: policyOf(tenant.rateLimit),
       operationLimits: operationLimitMaps.get(JSON.stringify(operationLimits.map(([operationId, policy]) => [operationId, policy.rate, policy.burst])), () => new Map(operationLimits)),
+      account,
     });
   }
   return tenants;

@@ -44,6 +44,10 @@ export type Reservation =
       readonly remaining: number;
       /** The tenant's limit: its allocation, or the pool. */
       readonly limit: number;
+      /** What this call's limit (the allocation, or the pool) has used, this call included. */
+      readonly used: number;
+      /** What the org has used, this call included. */
+      readonly orgUsed: number;
     }
   | {
       readonly granted: false;
@@ -82,6 +86,8 @@ export interface QuotaLedger {
   orgSpent(org: string, month: Month, quota: number): void | Promise<void>;
   /** What was counted in a month. */
   usage(month: Month): MonthUsage | Promise<MonthUsage>;
+  /** What one org counted in a month (zeros when nothing). */
+  orgUsage(org: string, month: Month): OrgUsage | Promise<OrgUsage>;
   /** Writes what is not yet written (a file, a queue) and stops timers. */
   close(): void | Promise<void>;
 }
@@ -101,5 +107,5 @@ export function decide(account: QuotaAccount, org: Pick<OrgUsage, 'used' | 'pool
   const used = own ? tenantUsed : (org?.poolUsed ?? 0);
   const limit = own ? account.allocation! : account.pool;
   if (used >= limit) return { granted: false, spent: own ? 'tenant' : 'pool', used, limit };
-  return { granted: true, limit, remaining: Math.max(0, Math.min(limit - used - 1, account.quota - orgUsed - 1)) };
+  return { granted: true, limit, used: used + 1, orgUsed: orgUsed + 1, remaining: Math.max(0, Math.min(limit - used - 1, account.quota - orgUsed - 1)) };
 }

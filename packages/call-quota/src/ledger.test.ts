@@ -35,11 +35,13 @@ function behavesAsALedger(make: () => QuotaLedger | Promise<QuotaLedger>) {
   it('grants a tenant its allocation and no more, saying what is left', async () => {
     const ledger = await make();
     const first = await ledger.reserve(account('wiki'), 'addWorkspace', MONTH);
-    expect(first).toEqual({ granted: true, limit: 30, remaining: 29 });
+    expect(first).toEqual({ granted: true, limit: 30, remaining: 29, used: 1, orgUsed: 1 });
     const { granted, refused } = await reserveMany(ledger, account('wiki'), 40);
     expect(granted).toBe(29);
     expect(refused[0]).toEqual({ granted: false, spent: 'tenant', used: 30, limit: 30 });
     expect((await ledger.usage(MONTH)).orgs.acme).toMatchObject({ used: 30, poolUsed: 0, tenants: { wiki: { used: 30, operations: { addWorkspace: 1, listWorkspaces: 29 } } } });
+    expect(await ledger.orgUsage('acme', MONTH)).toEqual((await ledger.usage(MONTH)).orgs.acme);
+    expect(await ledger.orgUsage('nobody', MONTH)).toEqual({ used: 0, poolUsed: 0, tenants: {} });
   });
 
   it('shares the pool between the tenants without an allocation, first come', async () => {

@@ -48,6 +48,8 @@ export class MemoryQuotaLedger implements QuotaLedger {
     const saved = this.#persistence?.load();
     for (const [month, orgs] of Object.entries(saved?.months ?? {})) this.#months.set(month, new Map(Object.entries(structuredClone(orgs))));
     if (this.#persistence) {
+      // Written once at once: a file that cannot be written is found at start, not a second in.
+      this.#persistence.save(this.snapshot());
       this.#timer = setInterval(() => this.flush(), options.flushEveryMs ?? 1000);
       // Counting must not keep a process alive that is otherwise done.
       (this.#timer as { unref?: () => void }).unref?.();
@@ -70,6 +72,10 @@ export class MemoryQuotaLedger implements QuotaLedger {
     const usage = this.#org(month, org);
     usage.spentAtQuota = Math.max(usage.spentAtQuota ?? 0, quota);
     this.#dirty = true;
+  }
+
+  orgUsage(org: string, month: Month): OrgUsage {
+    return structuredClone(this.#months.get(month)?.get(org) ?? { used: 0, poolUsed: 0, tenants: {} });
   }
 
   usage(month: Month): MonthUsage {

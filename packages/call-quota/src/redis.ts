@@ -130,6 +130,10 @@ export class RedisQuotaLedger implements QuotaLedger {
     await callRedis(() => this.#spent(this.#key(org, month), quota, expireAt(month)), this.#timeoutMs, 'call ledger');
   }
 
+  async orgUsage(org: string, month: Month): Promise<OrgUsage> {
+    return orgUsage(await callRedis(() => this.#redis.hgetall(this.#key(org, month)), this.#timeoutMs, 'call ledger'));
+  }
+
   async usage(month: Month): Promise<MonthUsage> {
     const orgs: Record<string, OrgUsage> = {};
     const pattern = `${this.#prefix}quota:*:${month}`;
@@ -276,7 +280,10 @@ export function withLedgerFallback(primary: RedisQuotaLedger, options: LedgerFal
         async () => {
           if (mode === 'closed') throw new RateLimiterUnavailableError('error', 'call ledger: Redis is unavailable and whenDown is closed');
           const now = known(account, month);
-          const reservation: Reservation = mode === 'open' ? { granted: true, limit: account.allocation ?? account.pool, remaining: 0 } : decide(account, now.org, now.tenantUsed);
+          const reservation: Reservation =
+            mode === 'open'
+              ? { granted: true, limit: account.allocation ?? account.pool, remaining: 0, used: (account.allocation === undefined ? now.org.poolUsed : now.tenantUsed) + 1, orgUsed: now.org.used + 1 }
+              : decide(account, now.org, now.tenantUsed);
           if (reservation.granted) note(account, operationId, month, 1);
           return reservation;
         },
@@ -295,6 +302,7 @@ export function withLedgerFallback(primary: RedisQuotaLedger, options: LedgerFal
         },
       ),
     usage: (month) => primary.usage(month),
+    orgUsage: (org, month) => primary.orgUsage(org, month),
     async close() {
       if (pending.size > 0 || spentPending.size > 0) await replay().catch(() => {});
     },

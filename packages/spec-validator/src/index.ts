@@ -42,7 +42,7 @@
  * - Header and cookie parameters, array/object parameters and non-JSON bodies are not
  *   supported: a document using them fails at construction, never silently unvalidated.
  */
-import { type OpenApiDocument, operationsOf } from '@dingtalk-gateway/spec';
+import { type OpenApiDocument, meteringOf, operationsOf } from '@dingtalk-gateway/spec';
 import { createSchemaCompiler } from './ajv.js';
 import { PathMatcher, type RouteMatch } from './path-matcher.js';
 import type { InputProblem } from './invalid-input.js';
@@ -66,6 +66,8 @@ export interface OperationInfo {
   readonly permission: string | undefined;
   /** Whether the operation declares a request body. */
   readonly hasBody: boolean;
+  /** Whether its calls count towards the org's monthly call quota (`x-dingtalk-metered`). */
+  readonly metered: boolean;
   readonly bodyRequired: boolean;
 }
 
@@ -95,6 +97,7 @@ export function createSpecValidator(doc: OpenApiDocument, options: SpecValidator
   const responseCompiler = createSchemaCompiler(doc, { allErrors: true });
 
   const operations: OperationInfo[] = [];
+  const metering = meteringOf(doc);
   const compiled = new Map<string, { request: RequestValidator; response: ResponseValidator }>();
   for (const { path, method, operation } of operationsOf(doc)) {
     const { operationId } = operation;
@@ -110,6 +113,7 @@ export function createSpecValidator(doc: OpenApiDocument, options: SpecValidator
         pathTemplate: path,
         permission: operation['x-dingtalk-permission'],
         hasBody: request.hasBody,
+        metered: metering.isMetered(operationId),
         bodyRequired: request.bodyRequired,
       }),
     );

@@ -9,17 +9,18 @@ import { createSpecValidator } from './index.js';
 const ok = { '200': { description: 'ok' } };
 const BAD_INPUT = { description: 'bad input', content: { 'application/json': { schema: { properties: { code: { enum: ['bad'] } } } } } };
 
-/** A document of these paths; every operation answers bad input `400 bad`, as the validator requires it to say. */
+/** A document of these paths; every operation answers bad input `400 bad` and is metered, as the validator requires it to say. */
 const documentWith = (paths: JsonObject, schemas: JsonObject = {}): OpenApiDocument => {
   const withRules = structuredClone(paths) as Record<string, Record<string, JsonObject>>;
   for (const item of Object.values(withRules)) {
     for (const [method, operation] of Object.entries(item)) {
       if (method === 'parameters') continue;
       operation['x-dingtalk-invalid-input'] ??= { status: 400, code: 'bad' };
+      operation['x-dingtalk-metered'] ??= true;
       operation.responses = { '400': BAD_INPUT, ...(operation.responses as JsonObject) };
     }
   }
-  return { openapi: '3.1.0', info: { title: 't', version: '1' }, paths: withRules, components: { schemas } } as OpenApiDocument;
+  return { openapi: '3.1.0', info: { title: 't', version: '1' }, 'x-dingtalk-metering': { notCounted: [] }, paths: withRules, components: { schemas } } as OpenApiDocument;
 };
 
 /** A request body as sent with `Content-Type: application/json`. */

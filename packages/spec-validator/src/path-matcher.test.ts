@@ -48,6 +48,7 @@ describe('match() on the gateway contract', () => {
         pathTemplate: '/v2.0/wiki/workspaces/{workspaceId}',
         permission: 'Wiki.Workspace.Read',
         hasBody: false,
+        metered: true,
         bodyRequired: false,
       },
       pathParams: { workspaceId: 'abc' },

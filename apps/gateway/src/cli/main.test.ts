@@ -38,7 +38,7 @@ describe('dingtalk-gateway check-config', () => {
   it('accepts the example configs', async () => {
     const io = capture();
     expect(await main(['check-config', exampleConfig])).toBe(0);
-    expect(io.out()).toMatch(/OK \(2 apps, 2 tenants\)/);
+    expect(io.out()).toMatch(/OK \(2 apps, 2 tenants; org sandbox 10,000 calls a month, 5,000 allocated\)/);
   });
 
   it('names the file, line, path and expectation of each problem, and exits 1', async () => {
@@ -90,5 +90,40 @@ describe('the installed dingtalk-gateway command (package.json bin)', () => {
     const unknown = spawnSync(bin, ['frobnicate'], { encoding: 'utf8' });
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain('unknown command "frobnicate"');
+  });
+});
+
+describe('dingtalk-gateway usage', () => {
+  it("prints each org's month, its tenants' calls and what is left, from the ledger file beside the config", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dtg-usage-'));
+    const file = join(dir, 'gateway.yaml');
+    const tenant = (name: string, allocation: string) =>
+      [`  ${name}:`, `    name: ${name}`, '    app: a', `    apiKeys: [{ sha256: "${sha256Hex(name)}" }]`, '    scopes: [Wiki.Workspace.Read]', '    rateLimit: { rate: 1, burst: 1 }', allocation].filter(Boolean).join('\n');
+    writeFileSync(
+      file,
+      ['orgs:', '  acme: { corpId: dingacme, monthlyCallQuota: 1000 }', 'apps:', '  a: { type: internal, appKey: k, appSecretEnv: A_SECRET }', 'tenants:', tenant('wiki', '    monthlyAllocation: 300'), tenant('docs', ''), tenant('drive', ''), ''].join('\n'),
+    );
+    const orgs = { acme: { used: 412, poolUsed: 40, tenants: { wiki: { used: 372, operations: { listWorkspaces: 300, getWorkspace: 72 } }, docs: { used: 40, operations: { addWorkspace: 40 } } } } };
+    writeFileSync(join(dir, 'ledger.json'), JSON.stringify({ version: 1, months: { '2026-11': orgs } }));
+    const out: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => out.push(String(chunk)) > 0);
+    expect(await main(['usage', '--config', file, '--month', '2026-11'])).toBe(0);
+    expect(out.join('')).toBe(
+      [
+        '2026-11 (China Standard Time; the next month starts at 2026-12-01T00:00+08:00)',
+        '',
+        'org acme (dingacme): 412 of 1,000 calls used, 588 left',
+        '  tenant wiki: 372 of its allocation of 300, 0 left  (listWorkspaces 300, getWorkspace 72)',
+        '  pool: 40 of 700, 588 left, shared by:',
+        '    tenant docs: 40  (addWorkspace 40)',
+        '    tenant drive: 0',
+        '',
+      ].join('\n'),
+    );
+    const io = capture();
+    expect(await main(['usage', '--config', file, '--month', '2026-10', '--json'])).toBe(0);
+    expect(JSON.parse(io.out()).rows[0]).toEqual({ org: 'acme', kind: 'org', used: 0, limit: 1000, left: 1000, operations: {} });
+    expect(await main(['usage', '--config', file, '--month', '26-10'])).toBe(2);
+    expect(io.err()).toMatch(/--month must be a month as YYYY-MM/);
   });
 });

@@ -3,12 +3,20 @@
  * dingtalk-gateway start --config gateway.yaml     run the gateway
  * dingtalk-gateway check-config gateway.yaml       check a config file (and, with --env, its secrets)
  * dingtalk-gateway mint-key --tenant <id>          print a new API key once, and the line for the config
+ * dingtalk-gateway usage --config gateway.yaml     the monthly call quota: used and left per org, tenant, operation
  */
 import { parseArgs } from 'node:util';
+import { type MonthUsage, isMonth, monthOf } from '@dingtalk-gateway/call-quota';
+import { fileLedgerPersistence } from '@dingtalk-gateway/call-quota/file';
+import { RedisQuotaLedger } from '@dingtalk-gateway/call-quota/redis';
+import { Redis } from 'ioredis';
 import { loadGatewayContract } from '@dingtalk-gateway/spec';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import { MissingSecretError, secretsFromEnvironment } from '../config/secrets.js';
+import type { GatewayConfig } from '../config/schema.js';
 import { mintApiKey } from '../keys/api-key.js';
+import { quotaPlan } from '../quota/plan.js';
+import { formatUsage, usageRows } from '../quota/usage-report.js';
 import { listeningLine } from './listening.js';
 import { startGateway } from '../node/server.js';
 import { installShutdown } from '../node/shutdown.js';
@@ -17,7 +25,10 @@ const USAGE = `Usage:
   dingtalk-gateway start [--config <file>]          run the gateway (config also from GATEWAY_CONFIG)
   dingtalk-gateway check-config <file> [--env]      check a config file; --env also checks that its secrets are set
   dingtalk-gateway mint-key --tenant <id> [--label <text>]
-                                                    print a new API key (once) and the line to add under tenants.<id>.apiKeys`;
+                                                    print a new API key (once) and the line to add under tenants.<id>.apiKeys
+  dingtalk-gateway usage [--config <file>] [--month YYYY-MM] [--json]
+                                                    the monthly call quota (China Standard Time): calls used and left per org,
+                                                    tenant and operation, from the ledger (Redis, or the ledger file)`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -29,6 +40,8 @@ export async function main(argv: string[]): Promise<number> {
         return checkConfig(rest);
       case 'mint-key':
         return mintKey(rest);
+      case 'usage':
+        return await usage(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -71,9 +84,11 @@ function checkConfig(args: string[]): number {
   }
   const config = loadConfigFile(file, loadGatewayContract());
   if (values.env) secretsFromEnvironment(config, process.env);
-  const tenants = Object.keys(config.tenants).length;
-  const apps = Object.keys(config.apps).length;
-  console.log(`${file}: OK (${apps} app${apps === 1 ? '' : 's'}, ${tenants} tenant${tenants === 1 ? '' : 's'}${values.env ? ', secrets set' : ''})`);
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const orgs = [...quotaPlan(config).orgs.values()].map((org) => `${org.id} ${org.quota.toLocaleString('en-US')} calls a month, ${org.allocated.toLocaleString('en-US')} allocated`);
+  console.log(
+    `${file}: OK (${count(Object.keys(config.apps).length, 'app')}, ${count(Object.keys(config.tenants).length, 'tenant')}; org ${orgs.join('; org ')}${values.env ? '; secrets set' : ''})`,
+  );
   return 0;
 }
 
@@ -89,6 +104,43 @@ function mintKey(args: string[]): number {
   // Quoted: YAML would read a hash that happens to look like a number (digits, one `e`) as one.
   console.log(`Add under tenants.${values.tenant}.apiKeys:\n\n      - { sha256: "${sha256}", label: ${JSON.stringify(label)} }\n`);
   return 0;
+}
+
+async function usage(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' }, month: { type: 'string' }, json: { type: 'boolean' } } });
+  const file = values.config ?? process.env.GATEWAY_CONFIG;
+  if (!file) {
+    console.error(`no config file: pass --config <file> or set GATEWAY_CONFIG\n\n${USAGE}`);
+    return 2;
+  }
+  const month = values.month ?? monthOf(Date.now());
+  if (!isMonth(month)) {
+    console.error(`--month must be a month as YYYY-MM, got "${month}"`);
+    return 2;
+  }
+  const config = loadConfigFile(file, loadGatewayContract());
+  const counted = await readUsage(config, month);
+  const plan = quotaPlan(config);
+  if (values.json) console.log(JSON.stringify({ month, rows: usageRows(plan, counted) }, null, 2));
+  else process.stdout.write(formatUsage(plan, counted));
+  return 0;
+}
+
+/** A month's counts where the gateway keeps them: Redis when configured, else the ledger file. Read only. */
+async function readUsage(config: GatewayConfig, month: string): Promise<MonthUsage> {
+  if (config.redis) {
+    const url = config.redis.url ?? process.env[config.redis.urlEnv!];
+    if (!url) throw new ConfigError('redis', [{ path: 'redis.urlEnv', message: `environment variable ${config.redis.urlEnv} is not set` }]);
+    const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 3_000, lazyConnect: true });
+    try {
+      await redis.connect();
+      return await new RedisQuotaLedger({ redis, prefix: config.redis.keyPrefix, timeoutMs: 5_000 }).usage(month);
+    } finally {
+      redis.disconnect();
+    }
+  }
+  const snapshot = fileLedgerPersistence(config.ledger.file!).load();
+  return { month, orgs: snapshot?.months[month] ?? {} };
 }
 
 /** Runs a command and exits with its status (`bin/dingtalk-gateway.js`, `node dist/cli/main.js`). */

@@ -62,6 +62,7 @@ describe('parseConfig: a valid config', () => {
       dingtalk: { qpsLimit: 20 },
       apps: { bot: { type: 'internal', appKey: 'dingkey', appSecretEnv: 'BOT_SECRET' } },
       tenants: { team: { name: 'Team', app: 'bot', apiKeys: [{ sha256: HASH_A }], scopes: ['Wiki.Workspace.Read'], rateLimit: { rate: 5, burst: 10 } } },
+      ledger: { flushEveryMs: 1000 },
       observability: { logLevel: 'info', metrics: { enabled: true, host: '127.0.0.1', port: 9464 } },
     });
   });
@@ -253,6 +254,65 @@ describe('parseConfig: problems, each with where it is', () => {
     expect(one).toBe('gw.yaml: invalid gateway config (1 problem):\n  gw.yaml:1:1: unknown key "extra"');
   });
 
+  /** VALID with a second app and tenant, and `orgs` if given. */
+  const twoTeams = (orgs: string, botOrg = '', wikiOrg = '', allocations: [string, string] = ['', '']) => `${orgs}apps:
+  bot:
+    type: internal
+    appKey: dingkey
+    appSecretEnv: BOT_SECRET${botOrg}
+  wiki:
+    type: internal
+    appKey: dingwiki
+    appSecretEnv: WIKI_SECRET${wikiOrg}
+tenants:
+  team:
+    name: Team
+    app: bot
+    apiKeys: [{ sha256: ${HASH_A} }]
+    scopes: [Wiki.Workspace.Read]
+    rateLimit: { rate: 5, burst: 10 }${allocations[0]}
+  docs:
+    name: Docs
+    app: wiki
+    apiKeys: [{ sha256: ${HASH_B} }]
+    scopes: [Wiki.Workspace.Read]
+    rateLimit: { rate: 5, burst: 10 }${allocations[1]}
+`;
+
+  it('takes orgs with their monthly call quotas and tenants with allocations, in calls or as a share', () => {
+    const config = parseConfig(
+      twoTeams('orgs:\n  acme: { corpId: dingacme, monthlyCallQuota: 2000 }\n', '', '', ['\n    monthlyAllocation: 500', '\n    monthlyAllocation: "25%"']),
+      'gateway.yaml',
+      contract,
+    );
+    expect(config.orgs).toEqual({ acme: { corpId: 'dingacme', monthlyCallQuota: 2000 } });
+    expect([config.tenants.team!.monthlyAllocation, config.tenants.docs!.monthlyAllocation]).toEqual([500, '25%']);
+    // Without orgs, every app is in the standard edition's org `default` (see quota/plan.test.ts).
+    expect(parseConfig(VALID, 'gateway.yaml', contract).orgs).toBeUndefined();
+  });
+
+  it("refuses an app's org that is not under orgs, and a missing one when there are several", () => {
+    const text = twoTeams('orgs:\n  acme: {}\n  beta: {}\n', '\n    org: gamma');
+    expect(problemsOf(text).problems).toEqual([
+      { path: 'apps.bot.org', message: 'no org "gamma" under orgs (known: acme, beta)', ...at(text, 'gamma') },
+      { path: 'apps.wiki.org', message: "required with several orgs: which org's monthly quota this app's calls spend (one of acme, beta)", ...at(text, 'type: internal', 'wiki:') },
+    ]);
+    const noOrgs = twoTeams('', '\n    org: acme');
+    expect(problemsOf(noOrgs).problems).toMatchObject([{ path: 'apps.bot.org', message: 'no org "acme": there are no orgs (add it under orgs)' }]);
+  });
+
+  it("refuses allocations that add up to more than their org's quota, saying which", () => {
+    const text = twoTeams('orgs:\n  acme: { monthlyCallQuota: 1000 }\n', '', '', ['\n    monthlyAllocation: 700', '\n    monthlyAllocation: "40%"']);
+    expect(problemsOf(text).problems).toEqual([
+      { path: 'orgs.acme.monthlyCallQuota', message: 'the tenants\' monthly allocations add up to 1100 calls, more than the 1000 of org "acme" (team 700, docs 40%)', ...at(text, '1000') },
+    ]);
+    // The implicit org: 10,000 calls.
+    expect(problemsOf(twoTeams('', '', '', ['\n    monthlyAllocation: 9000', '\n    monthlyAllocation: 2000'])).problems).toMatchObject([
+      { path: '', message: 'the tenants\' monthly allocations add up to 11000 calls, more than the 10000 of org "default" (team 9000, docs 2000)' },
+    ]);
+    expect(problemsOf(twoTeams('', '', '', ['\n    monthlyAllocation: "101%"', ''])).problems).toMatchObject([{ path: 'tenants.team.monthlyAllocation' }]);
+  });
+
   it('refuses an empty file and a document that is not a mapping', () => {
     expect(problemsOf('').problems.map((p) => p.path)).toEqual(['apps', 'tenants']);
     expect(problemsOf('- a\n- b\n').problems).toEqual([{ path: '', message: 'expected object, received array', line: 1, column: 1 }]);
@@ -265,7 +325,12 @@ describe('loadConfigFile', () => {
     try {
       const file = join(dir, 'gateway.yaml');
       writeFileSync(file, VALID);
-      expect(loadConfigFile(file, contract).tenants.team!.app).toBe('bot');
+      const config = loadConfigFile(file, contract);
+      expect(config.tenants.team!.app).toBe('bot');
+      // The ledger's file is beside the config unless it says otherwise (relative to it, or absolute).
+      expect(config.ledger.file).toBe(join(dir, 'ledger.json'));
+      writeFileSync(file, `${VALID}ledger: { file: state/calls.json }\n`);
+      expect(loadConfigFile(file, contract).ledger.file).toBe(join(dir, 'state', 'calls.json'));
       const missing = join(dir, 'missing.yaml');
       expect(() => loadConfigFile(missing, contract)).toThrow(ConfigError);
       expect(() => loadConfigFile(missing, contract)).toThrow(new RegExp(`^${missing}: invalid gateway config \\(1 problem\\):\\n  ${missing}: cannot read the file: .*ENOENT`));

@@ -7,10 +7,12 @@
  * ```
  */
 import { readFileSync } from 'node:fs';
-import { type OpenApiDocument, operationsOf } from '@dingtalk-gateway/spec';
+import { dirname, resolve } from 'node:path';
+import { type OpenApiDocument, dingtalkOperationsOf } from '@dingtalk-gateway/spec';
 import { load as loadYaml } from 'js-yaml';
 import { LineCounter, isNode, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { orgOfApp, quotaPlan } from '../quota/plan.js';
 import { type GatewayConfig, configSchema } from './schema.js';
 import { YAML_CORE_SCHEMA } from './yaml-core-schema.js';
 
@@ -35,6 +37,7 @@ export class ConfigError extends Error {
   }
 }
 
+/** Reads a config file; `ledger.file` (default `ledger.json`) is resolved against the file's directory. */
 export function loadConfigFile(file: string, contract: OpenApiDocument): GatewayConfig {
   let text: string;
   try {
@@ -42,7 +45,9 @@ export function loadConfigFile(file: string, contract: OpenApiDocument): Gateway
   } catch (error) {
     throw new ConfigError(file, [{ path: '', message: `cannot read the file: ${(error as Error).message}` }]);
   }
-  return parseConfig(text, file, contract);
+  const config = parseConfig(text, file, contract);
+  config.ledger.file = resolve(dirname(file), config.ledger.file ?? 'ledger.json');
+  return config;
 }
 
 /**
@@ -103,10 +108,29 @@ function parseConfigLocatingProblems(text: string, file: string, contract: OpenA
 /** What only the whole config and the contract together can tell. */
 function crossCheck(config: GatewayConfig, contract: OpenApiDocument): Array<{ path: PropertyKey[]; message: string }> {
   const problems: Array<{ path: PropertyKey[]; message: string }> = [];
-  const operations = [...operationsOf(contract)].map((o) => o.operation);
+  // Scopes and limits are about DingTalk's operations, not the gateway's own endpoints.
+  const operations = [...dingtalkOperationsOf(contract)].map((o) => o.operation);
   const permissions = new Set(operations.map((o) => o['x-dingtalk-permission']).filter((p): p is string => typeof p === 'string'));
   const operationIds = new Set(operations.map((o) => o.operationId));
   const keyOwners = new Map<string, string>();
+
+  const orgIds = config.orgs ? Object.keys(config.orgs) : undefined;
+  for (const [appId, app] of Object.entries(config.apps)) {
+    if (app.org !== undefined && !(orgIds ?? []).includes(app.org)) {
+      problems.push({ path: ['apps', appId, 'org'], message: orgIds ? `no org "${app.org}" under orgs (known: ${orgIds.join(', ')})` : `no org "${app.org}": there are no orgs (add it under orgs)` });
+    } else if (orgOfApp(config, appId) === undefined) {
+      problems.push({ path: ['apps', appId, 'org'], message: `required with several orgs: which org's monthly quota this app's calls spend (one of ${orgIds!.join(', ')})` });
+    }
+  }
+  for (const org of quotaPlan(config).orgs.values()) {
+    if (org.allocated > org.quota) {
+      const allocations = org.tenants.filter((t) => config.tenants[t]!.monthlyAllocation !== undefined).map((t) => `${t} ${String(config.tenants[t]!.monthlyAllocation)}`);
+      problems.push({
+        path: config.orgs ? ['orgs', org.id, 'monthlyCallQuota'] : [],
+        message: `the tenants' monthly allocations add up to ${org.allocated} calls, more than the ${org.quota} of org "${org.id}" (${allocations.join(', ')})`,
+      });
+    }
+  }
 
   for (const [tenantId, tenant] of Object.entries(config.tenants)) {
     if (!Object.hasOwn(config.apps, tenant.app)) {

@@ -17,8 +17,14 @@ export const rateLimitPolicySchema = z.strictObject({
   burst: positiveInt,
 });
 
+const idKey = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected lowercase letters, digits, ".", "_" or "-"');
+
+/** The org an app belongs to (an id under `orgs`): its calls count towards that org's month. */
+const appOrg = idKey.optional();
+
 const internalAppSchema = z.strictObject({
   type: z.literal('internal'),
+  org: appOrg,
   appKey: z.string().min(1),
   /** The name of the environment variable that holds the appSecret; never the secret itself. */
   appSecretEnv: envName,
@@ -26,6 +32,8 @@ const internalAppSchema = z.strictObject({
 
 const isvAppSchema = z.strictObject({
   type: z.literal('isv'),
+  /** The org it acts for (`authCorpId`'s), whose month its calls spend. */
+  org: appOrg,
   suiteKey: z.string().min(1),
   suiteSecretEnv: envName,
   /** The organization that authorized the ISV app; the gateway acts for it. */
@@ -54,9 +62,23 @@ const tenantSchema = z.strictObject({
   rateLimit: rateLimitPolicySchema,
   /** Tighter limits for single operations, by operationId. */
   operationLimits: z.record(z.string(), rateLimitPolicySchema).optional(),
+  /**
+   * The tenant's own calls of its org's month: a number, or a share of the org's quota
+   * (`"25%"`). Reserved for it, and its cap. Without one, the tenant shares the org's pool (the
+   * quota less every allocation) with the other tenants without one, first come.
+   */
+  monthlyAllocation: z.union([z.number().int().min(0), z.string().regex(/^(100|[1-9]?\d)(\.\d+)?%$/, 'expected a whole number of calls, or a share of the org\'s quota such as "25%"')]).optional(),
 });
 
-const idKey = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected lowercase letters, digits, ".", "_" or "-"');
+/** DingTalk's standard edition: 10,000 metered calls per org per month. */
+export const STANDARD_MONTHLY_CALL_QUOTA = 10_000;
+
+const orgSchema = z.strictObject({
+  /** The org's corpId, shown by `usage`. */
+  corpId: z.string().min(1).optional(),
+  /** Metered calls per calendar month (China Standard Time): 10,000 on the standard edition. Raise it when the edition is upgraded. */
+  monthlyCallQuota: z.number().int().min(0).default(STANDARD_MONTHLY_CALL_QUOTA),
+});
 
 export const configSchema = z.strictObject({
   server: z
@@ -95,6 +117,11 @@ export const configSchema = z.strictObject({
       qpsLimit: positiveInt.default(20),
     })
     .prefault({}),
+  /**
+   * DingTalk orgs and their monthly call quotas. Absent: every app belongs to one org, `default`,
+   * with the standard edition's 10,000 calls. With one org, apps need not name it.
+   */
+  orgs: z.record(idKey, orgSchema).refine((orgs) => Object.keys(orgs).length > 0, 'expected at least one org').optional(),
   apps: z.record(idKey, z.discriminatedUnion('type', [internalAppSchema, isvAppSchema])).refine((apps) => Object.keys(apps).length > 0, 'expected at least one app'),
   tenants: z.record(idKey, tenantSchema).refine((tenants) => Object.keys(tenants).length > 0, 'expected at least one tenant'),
   /**
@@ -121,6 +148,18 @@ export const configSchema = z.strictObject({
     })
     .refine((redis) => (redis.url === undefined) !== (redis.urlEnv === undefined), 'expected exactly one of url and urlEnv')
     .optional(),
+  /** The monthly call ledger of one instance without Redis (with Redis, the counts are in Redis). */
+  ledger: z
+    .strictObject({
+      /**
+       * The file the counts are kept in, relative to the config file's directory; default
+       * `ledger.json` beside it (a config made in code, with no file: counts in memory only).
+       */
+      file: z.string().min(1).optional(),
+      /** Counts are written at most this often: a crash loses at most this long's counts. */
+      flushEveryMs: positiveInt.default(1_000),
+    })
+    .prefault({}),
   observability: z
     .strictObject({
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -140,3 +179,4 @@ export type GatewayConfig = z.infer<typeof configSchema>;
 export type AppConfig = GatewayConfig['apps'][string];
 export type TenantConfig = GatewayConfig['tenants'][string];
 export type RateLimitPolicy = z.infer<typeof rateLimitPolicySchema>;
+export type OrgConfig = z.infer<typeof orgSchema>;

@@ -5,6 +5,9 @@
  *
  * GATEWAY_PORT (default 8787), SANDBOX_PORT (default 9100), METRICS_PORT (default 9464).
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSandbox } from '@dingtalk-gateway/sandbox';
 import { seeded } from '@dingtalk-gateway/sandbox/seed';
@@ -27,6 +30,8 @@ const config = loadConfigFile(configFile, loadGatewayContract());
 config.upstream.baseUrl = sandbox.url;
 config.server.port = port('GATEWAY_PORT', 8787);
 config.observability.metrics.port = port('METRICS_PORT', 9464);
+// The sandbox starts its month afresh every time; so does the demo's ledger (not beside the example config).
+config.ledger.file = join(mkdtempSync(join(tmpdir(), 'dingtalk-gateway-demo-')), 'ledger.json');
 const demo = mintApiKey();
 config.tenants.demo!.apiKeys.push({ sha256: demo.sha256, label: 'minted by pnpm start' });
 

@@ -1,8 +1,11 @@
 /**
- * The shared stores of a scaled-out gateway: tenants' rate limits, DingTalk's QPS guard and the
- * DingTalk tokens, all in one Redis, each behind the configured policy for Redis being slow or
- * down, with a log line and a metric when it trips and when it recovers.
+ * The shared stores of a scaled-out gateway: tenants' rate limits, DingTalk's QPS guard, the
+ * DingTalk tokens and the monthly call ledger, all in one Redis, each behind the configured
+ * policy for Redis being slow or down, with a log line and a metric when it trips and when it
+ * recovers.
  */
+import type { QuotaLedger } from '@dingtalk-gateway/call-quota';
+import { RedisQuotaLedger, withLedgerFallback } from '@dingtalk-gateway/call-quota/redis';
 import { type FallbackMode, RateLimiterUnavailableError, RedisRequestLimiter, type RequestLimiter, withRequestFallback } from '@dingtalk-gateway/rate-limiter';
 import { createMemoryTokenProvider, createRedisTokenProvider } from '@dingtalk-gateway/token-provider';
 import { Redis } from 'ioredis';
@@ -15,6 +18,8 @@ export interface RedisStores {
   /** Tenants' limits and DingTalk's QPS guard: one round trip per request, shared by the requests of an event-loop turn. */
   requestLimiter: RequestLimiter;
   tokenProviders: TokenProviderFactory;
+  /** The monthly call ledger: one hash per org and month; counts made while Redis is away are added when it is back. */
+  ledger: QuotaLedger;
   /**
    * Resolves once Redis answers, or after `timeoutMs` when it does not: start serving then, on
    * the fallbacks. Listening before the client is connected would send the first requests to
@@ -65,6 +70,11 @@ export function createRedisStores(config: RedisConfig, env: NodeJS.ProcessEnv, l
     // its rate. Redis is still probed at most once a second.
     mode === 'closed' ? { mode: 'local', local: UNAVAILABLE, ...events('rateLimits') } : { mode, ...events('rateLimits') },
   );
+  const ledger = withLedgerFallback(new RedisQuotaLedger({ redis, prefix, timeoutMs: config.timeoutMs }), {
+    mode,
+    ...events('ledger'),
+    onReplayError: (error) => logger.warn({ store: 'ledger', error: (error as Error).message }, 'calls counted while Redis was away not yet added to it; retrying'),
+  });
   const tokenEvents = events('tokens');
   const tokenProviders: TokenProviderFactory = (appId, fetchToken, onFetch) =>
     createRedisTokenProvider({
@@ -80,6 +90,7 @@ export function createRedisStores(config: RedisConfig, env: NodeJS.ProcessEnv, l
   return {
     requestLimiter,
     tokenProviders,
+    ledger,
     async connected(timeoutMs) {
       if (redis.status === 'ready') return true;
       return new Promise<boolean>((resolve) => {

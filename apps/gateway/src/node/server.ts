@@ -13,6 +13,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { docsDir, docsPages } from '@dingtalk-gateway/docs';
 import { type Server, type ServerOptions, ServerResponse, createServer } from 'node:http';
 import { type ServerType, getRequestListener } from '@hono/node-server';
+import { MemoryQuotaLedger, type QuotaLedger } from '@dingtalk-gateway/call-quota';
+import { fileLedgerPersistence } from '@dingtalk-gateway/call-quota/file';
 import type { RateLimiter } from '@dingtalk-gateway/rate-limiter';
 import { type Logger, pino } from 'pino';
 import { secretsFromEnvironment } from '../config/secrets.js';
@@ -38,6 +40,8 @@ export interface StartGatewayOptions {
   upstream?: Upstream;
   limiter?: RateLimiter;
   tokenProviders?: TokenProviderFactory;
+  /** Default: in Redis when configured, else in memory kept in `ledger.file`. */
+  ledger?: QuotaLedger;
 }
 
 export interface RunningGateway {
@@ -66,6 +70,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const secrets = secretsFromEnvironment(config, options.env);
   const stores = config.redis ? createRedisStores(config.redis, options.env, logger, metrics) : undefined;
   await stores?.connected(REDIS_CONNECT_TIMEOUT_MS);
+  const ledger = options.ledger ?? stores?.ledger ?? localLedger(config, logger);
   const gateway = createGateway(config, {
     upstream,
     secrets,
@@ -73,6 +78,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     // Given a limiter of its own (tests), the gateway asks it and an in-memory QPS guard in turn.
     requestLimiter: options.limiter ? undefined : stores?.requestLimiter,
     tokenProviders: options.tokenProviders ?? stores?.tokenProviders,
+    ledger,
     logger,
     metrics,
     sha256Hex,
@@ -101,12 +107,28 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         await drain(server, config.server.shutdownGraceMs, logger);
         if (metricsServer) await drain(metricsServer, 1_000, logger);
         await upstream.close();
+        // After the drain: the last calls are settled; then written (file) or added to Redis.
+        await ledger.close();
         await stores?.close();
         destination?.close();
       })();
       return closing;
     },
   };
+}
+
+/** One instance's ledger: in memory, kept in `ledger.file` (which a config file always has). */
+function localLedger(config: GatewayConfig, logger: Logger): QuotaLedger {
+  const { file, flushEveryMs } = config.ledger;
+  if (file === undefined) {
+    logger.warn('no ledger.file: the monthly call counts are kept in memory only and start from zero on every start');
+    return new MemoryQuotaLedger();
+  }
+  return new MemoryQuotaLedger({
+    persistence: fileLedgerPersistence(file),
+    flushEveryMs,
+    onFlushError: (error) => logger.error({ file, error: (error as Error).message }, 'the call ledger could not be written; retrying'),
+  });
 }
 
 function listen(

@@ -3,6 +3,7 @@
  * in one process, e.g. in tests).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { UsageRow } from '../quota/usage-report.js';
 
 export interface GatewayMetrics {
   readonly registry: Registry;
@@ -12,8 +13,16 @@ export interface GatewayMetrics {
   readonly upstreamRetries: Counter<'operation' | 'reason'>;
   readonly tokenFetches: Counter<'app' | 'result'>;
   readonly rateLimited: Counter<'tenant' | 'limit'>;
+  readonly quotaRefused: Counter<'tenant' | 'limit'>;
+  readonly quotaUsed: Gauge<'org' | 'tenant'>;
+  readonly quotaRemaining: Gauge<'org' | 'tenant'>;
   readonly redisFallbacks: Counter<'store'>;
   readonly redisUp: Gauge<'store'>;
+  /**
+   * Where the month's usage is read at each scrape (set by the gateway): `dtg_quota_used_calls`
+   * and `dtg_quota_remaining_calls` per org (`tenant=""`), per tenant, and per pool (`tenant="(pool)"`).
+   */
+  readonly quotaUsage: { source?: () => Promise<UsageRow[]> };
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -21,7 +30,17 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 export function createGatewayMetrics(options: { processMetrics?: boolean } = {}): GatewayMetrics {
   const registry = new Registry();
   if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'dtg_' });
+  const quotaUsage: GatewayMetrics['quotaUsage'] = {};
+  // Both gauges of one scrape read the ledger once.
+  let read: { at: number; rows: Promise<UsageRow[]> } | undefined;
+  const rows = () => {
+    if (!quotaUsage.source) return Promise.resolve([]);
+    if (read === undefined || performance.now() - read.at > 1_000) read = { at: performance.now(), rows: quotaUsage.source() };
+    return read.rows;
+  };
+  const labelsOf = (row: UsageRow) => ({ org: row.org, tenant: row.kind === 'org' ? '' : row.kind === 'pool' ? '(pool)' : row.tenant! });
   return {
+    quotaUsage,
     registry,
     requests: new Counter({ name: 'dtg_requests_total', help: 'Requests answered, by tenant, operation and status.', labelNames: ['tenant', 'operation', 'status'], registers: [registry] }),
     requestDuration: new Histogram({ name: 'dtg_request_duration_seconds', help: 'Time to answer a request, gateway and DingTalk together.', labelNames: ['operation'], buckets: LATENCY_BUCKETS, registers: [registry] }),
@@ -29,7 +48,28 @@ export function createGatewayMetrics(options: { processMetrics?: boolean } = {})
     upstreamRetries: new Counter({ name: 'dtg_upstream_retries_total', help: 'Requests sent to DingTalk again, by reason.', labelNames: ['operation', 'reason'], registers: [registry] }),
     tokenFetches: new Counter({ name: 'dtg_token_fetches_total', help: 'DingTalk access token fetches, by app and result.', labelNames: ['app', 'result'], registers: [registry] }),
     rateLimited: new Counter({ name: 'dtg_rate_limited_total', help: 'Requests refused by a rate limit, by tenant and limit.', labelNames: ['tenant', 'limit'], registers: [registry] }),
+    quotaRefused: new Counter({ name: 'dtg_quota_refused_total', help: "Requests refused because a monthly call limit is spent, by tenant and limit (tenant: its allocation, pool, org: the org's quota).", labelNames: ['tenant', 'limit'], registers: [registry] }),
     redisFallbacks: new Counter({ name: 'dtg_redis_fallbacks_total', help: 'Times a shared store lost Redis and switched to its fallback.', labelNames: ['store'], registers: [registry] }),
     redisUp: new Gauge({ name: 'dtg_redis_up', help: '1 while a shared store uses Redis, 0 while it runs on its fallback.', labelNames: ['store'], registers: [registry] }),
+    quotaUsed: new Gauge({
+      name: 'dtg_quota_used_calls',
+      help: 'Metered calls this month (China Standard Time), per org (tenant=""), per tenant and per pool (tenant="(pool)").',
+      labelNames: ['org', 'tenant'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const row of await rows()) this.set(labelsOf(row), row.used);
+      },
+    }),
+    quotaRemaining: new Gauge({
+      name: 'dtg_quota_remaining_calls',
+      help: "Metered calls left this month: an org's, a tenant's (its allocation, or its pool's), a pool's.",
+      labelNames: ['org', 'tenant'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const row of await rows()) this.set(labelsOf(row), row.left);
+      },
+    }),
   };
 }

@@ -9,7 +9,13 @@
  *   jittered backoff.
  * - A POST that certainly never reached DingTalk (connection refused): likewise. A POST that
  *   may have reached DingTalk is never sent again.
+ *
+ * For a metered operation every attempt is counted in the org's month by DingTalk's answer
+ * (`MeteredCall`): a retry needs a call of the month (else the last answer stands), and when the
+ * request is done what was reserved and did not count goes back to the ledger. DingTalk's
+ * `ApiCountLimitForOrg` marks the org's month spent in the ledger.
  */
+import type { Metering } from '@dingtalk-gateway/spec';
 import { TokenUnavailableError } from '@dingtalk-gateway/token-provider';
 import type { Context } from 'hono';
 import type { GatewayEnv, RouteHandler } from '../context.js';
@@ -25,20 +31,34 @@ export interface ProxyOptions {
   tokens: TokenRegistry;
   getRetries: number;
   metrics: GatewayMetrics;
+  /** Which of DingTalk's answers count towards the org's month (the contract's `x-dingtalk-metering`). */
+  metering: Metering;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
 }
 
 const INVALID_AUTHENTICATION = 'InvalidAuthentication';
-const invalidAuthenticationBytes = new TextEncoder().encode(INVALID_AUTHENTICATION);
+const ORG_QUOTA_SPENT = 'Forbidden.AccessDenied.ApiCountLimitForOrg';
 
 export function dingtalkProxy(options: ProxyOptions): RouteHandler {
   const now = options.now ?? (() => performance.now());
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const random = options.random ?? Math.random;
+  const { metering } = options;
 
   return async (c) => {
+    const call = c.get('meteredCall');
+    try {
+      return await forward(c);
+    } finally {
+      // What was reserved and did not count goes back; a ledger that cannot answer now keeps it (errs on the quota's side).
+      await call?.settle().catch(() => {});
+    }
+  };
+
+  async function forward(c: Context<GatewayEnv>): Promise<Response> {
+    const call = c.get('meteredCall');
     const tenant = c.get('tenant');
     const operation = c.get('operation');
     const log = c.get('log');
@@ -69,6 +89,8 @@ export function dingtalkProxy(options: ProxyOptions): RouteHandler {
     let tokenRefreshed = false;
     let attempts = 0;
     let upstreamMs = 0;
+    /** Another attempt may go: a metered one needs a call of the org's month for it. */
+    const mayRetry = async () => call === undefined || (await call.reserveAttempt());
 
     for (;;) {
       attempts += 1;
@@ -80,8 +102,10 @@ export function dingtalkProxy(options: ProxyOptions): RouteHandler {
       } catch (error) {
         upstreamMs += now() - started;
         if (!(error instanceof UpstreamError)) throw error;
+        // An answer that never came may still have been processed: it counts.
+        call?.counted(error.mayHaveReachedUpstream);
         const retryable = (isGet && error.failure !== 'timeout' && error.failure !== 'tooLarge') || !error.mayHaveReachedUpstream;
-        if (retryable && retriesLeft > 0) {
+        if (retryable && retriesLeft > 0 && (await mayRetry())) {
           retriesLeft -= 1;
           options.metrics.upstreamRetries.inc({ operation: operation.operationId, reason: error.failure });
           await sleep(backoff(options.getRetries - retriesLeft, random));
@@ -94,8 +118,13 @@ export function dingtalkProxy(options: ProxyOptions): RouteHandler {
       const elapsed = now() - started;
       upstreamMs += elapsed;
       options.metrics.upstreamDuration.observe({ operation: operation.operationId, status: String(response.status) }, elapsed / 1000);
+      const code = response.status >= 400 ? dingtalkCodeOf(response.body) : undefined;
+      if (call) {
+        call.counted(metering.counts({ status: response.status, code }));
+        if (code === ORG_QUOTA_SPENT) await call.orgSpent();
+      }
 
-      if (response.status === 400 && !tokenRefreshed && isInvalidAuthentication(response.body)) {
+      if (response.status === 400 && !tokenRefreshed && code === INVALID_AUTHENTICATION && (await mayRetry())) {
         tokenRefreshed = true;
         await tokens.invalidate(token);
         try {
@@ -111,7 +140,7 @@ export function dingtalkProxy(options: ProxyOptions): RouteHandler {
         options.metrics.upstreamRetries.inc({ operation: operation.operationId, reason: 'invalidToken' });
         continue;
       }
-      if (isGet && response.status >= 500 && retriesLeft > 0) {
+      if (isGet && response.status >= 500 && retriesLeft > 0 && (await mayRetry())) {
         retriesLeft -= 1;
         options.metrics.upstreamRetries.inc({ operation: operation.operationId, reason: '5xx' });
         await sleep(backoff(options.getRetries - retriesLeft, random));
@@ -124,7 +153,7 @@ export function dingtalkProxy(options: ProxyOptions): RouteHandler {
       if (NULL_BODY_STATUSES.has(response.status)) return answer(c, null, response.status, answerHeaders);
       return answer(c, response.body as Uint8Array<ArrayBuffer>, response.status, answerHeaders);
     }
-  };
+  }
 }
 
 /**
@@ -152,22 +181,14 @@ function backoff(attempt: number, random: () => number): number {
   return 50 * 2 ** (attempt - 1) * (0.5 + random());
 }
 
-function isInvalidAuthentication(body: Uint8Array): boolean {
-  // Most 400s are parameter errors: look for the code's bytes before parsing anything.
-  if (indexOf(body, invalidAuthenticationBytes) === -1) return false;
+/** The `code` of DingTalk's error body; undefined when the body is not DingTalk's JSON. */
+function dingtalkCodeOf(body: Uint8Array): string | undefined {
   try {
-    return (JSON.parse(new TextDecoder().decode(body)) as { code?: unknown }).code === INVALID_AUTHENTICATION;
+    const code = (JSON.parse(new TextDecoder().decode(body)) as { code?: unknown } | null)?.code;
+    return typeof code === 'string' ? code : undefined;
   } catch {
-    return false;
+    return undefined;
   }
-}
-
-function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
 }
 
 function upstreamFailure(c: Context<GatewayEnv>, error: UpstreamError): Response {

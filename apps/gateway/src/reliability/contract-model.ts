@@ -3,7 +3,7 @@
  * body schema, `$ref`s resolved, read from the built contract (never hard-coded), plus
  * fast-check arbitraries for values a schema accepts and values it refuses. Test code only.
  */
-import { type OpenApiDocument, operationsOf } from '@dingtalk-gateway/spec';
+import { type OpenApiDocument, dingtalkOperationsOf } from '@dingtalk-gateway/spec';
 import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import fc from 'fast-check';
 
@@ -45,8 +45,9 @@ function resolveSchema(doc: OpenApiDocument, schema: unknown): Schema {
   return resolved;
 }
 
+/** DingTalk's operations of the contract (the ones the gateway forwards; not its own endpoints). */
 export function operationModels(doc: OpenApiDocument): OperationModel[] {
-  return [...operationsOf(doc)].map(({ path, method, operation }) => {
+  return [...dingtalkOperationsOf(doc)].map(({ path, method, operation }) => {
     const parameters = ((operation.parameters ?? []) as unknown[]).map((p) => {
       const parameter = deref(doc, p);
       if (parameter.in !== 'path' && parameter.in !== 'query') throw new Error(`unsupported parameter location ${String(parameter.in)}`);

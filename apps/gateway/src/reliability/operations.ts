@@ -14,7 +14,7 @@
  * ```
  */
 import { seeded } from '@dingtalk-gateway/sandbox/seed';
-import { type OpenApiDocument, loadGatewayContract, operationsOf } from '@dingtalk-gateway/spec';
+import { type OpenApiDocument, dingtalkOperationsOf, loadGatewayContract } from '@dingtalk-gateway/spec';
 
 export interface ContractOperation {
   operationId: string;
@@ -55,7 +55,7 @@ const REQUESTS: Record<string, (n: number, tag: string) => RequestParts> = {
 
 /** The operations of the gateway contract, in the contract's order. */
 export function contractOperations(contract: OpenApiDocument = loadGatewayContract()): ContractOperation[] {
-  return [...operationsOf(contract)].map(({ path, method, operation }) => ({
+  return [...dingtalkOperationsOf(contract)].map(({ path, method, operation }) => ({
     operationId: operation.operationId,
     method: method.toUpperCase(),
     pathTemplate: path,

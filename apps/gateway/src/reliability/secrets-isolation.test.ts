@@ -203,18 +203,19 @@ describe("tenant A cannot consume or see B's rate limit", () => {
     for (let i = 0; i < 6; i++) aAnswers.push(await callAs(h, alphaKey.key, list, {}, 'A'));
     expect(aAnswers.map((a) => a.status)).toEqual([200, 200, 200, 200, 429, 429]);
     for (const a of aAnswers) {
-      expect(a.headers.get('ratelimit-policy'), 'A sees its own policy only').toBe('"tenant";q=4;w=400');
+      // Its rate, and (when admitted, so counted) its part of the org's month.
+      expect(a.headers.get('ratelimit-policy'), 'A sees its own policy only').toMatch(/^"tenant";q=4;w=400(, "month";q=10000;w=\d+)?$/);
     }
     expect((aAnswers[4]!.body as { code: string }).code).toBe('gateway.rateLimit.tenant');
 
     // B, on another app, and "other", on A's own app, still have their whole burst.
     const b = await callAs(h, bravoKey.key, `/v2.0/wiki/workspaces?operatorId=${dave}`, {}, 'B');
     expect(b.status).toBe(200);
-    expect(b.headers.get('ratelimit-policy')).toBe('"tenant";q=6;w=600');
-    expect(b.headers.get('ratelimit')).toMatch(/^"tenant";r=5;t=\d+$/);
+    expect(b.headers.get('ratelimit-policy')).toMatch(/^"tenant";q=6;w=600, "month";q=10000;w=\d+$/);
+    expect(b.headers.get('ratelimit')).toMatch(/^"tenant";r=5;t=\d+, "month";r=\d+;t=\d+$/);
     const neighbour = await callAs(h, h.keys.other, list, {}, 'other');
     expect(neighbour.status).toBe(200);
-    expect(neighbour.headers.get('ratelimit')).toMatch(/^"tenant";r=999;t=\d+$/);
+    expect(neighbour.headers.get('ratelimit')).toMatch(/^"tenant";r=999;t=\d+, "month";r=\d+;t=\d+$/);
     const bRest: number[] = [];
     for (let i = 0; i < 5; i++) bRest.push((await callAs(h, bravoKey.key, `/v2.0/wiki/workspaces?operatorId=${dave}`, {}, 'B')).status);
     expect(bRest).toEqual([200, 200, 200, 200, 200]);

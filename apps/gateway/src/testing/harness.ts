@@ -29,7 +29,7 @@ export interface Harness {
   /** Raw log output, to search for secrets. */
   rawLogs: () => string;
   call(path: string, init?: RequestInit & { key?: string | null }): Promise<Response>;
-  /** Moves the clock of the token providers and the sandbox together. */
+  /** Moves the clock of the token providers, the quota month and the sandbox together. */
   advance(ms: number): void;
 }
 
@@ -97,7 +97,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
     }),
   );
   const tokenProviders: TokenProviderFactory = (_appId, fetchToken, onFetch) => createMemoryTokenProvider({ fetchToken, onFetch, now });
-  const gateway = createGateway(config, { upstream, secrets, logger, sha256Hex, tokenProviders, ...options.deps });
+  const gateway = createGateway(config, { upstream, secrets, logger, sha256Hex, tokenProviders, now, ...options.deps });
 
   return {
     gateway,

@@ -138,6 +138,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/gateway/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your team's calls this month
+         * @description What your team (the tenant of the API key) used of its org's monthly call quota in a
+         *     month (China Standard Time; this month unless `month` says another), and what is left:
+         *     your allocation or the pool you share, the org's quota, and your calls per operation.
+         *     It is not a DingTalk call: it costs nothing of the month.
+         */
+        get: operations["getGatewayUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -337,12 +360,45 @@ export interface components {
          * @enum {string}
          */
         AccessDeniedErrorCode: "Forbidden.AccessDenied.AccessTokenPermissionDenied" | "Forbidden.AccessDenied.IpNotInWhiteList" | "Forbidden.AccessDenied.QpsLimitForApi" | "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi" | "Forbidden.AccessDenied.QpmLimitForAppkeyAndApi" | "Forbidden.AccessDenied.ApiCountLimitForOrg";
+        /** @description A tenant's part of its org's monthly call quota, in one month. */
+        GatewayUsage: {
+            /** @description The month (`YYYY-MM`, China Standard Time). */
+            month: string;
+            /** @description When the next month starts, in China Standard Time. */
+            resetsAt: string;
+            tenant: {
+                id: string;
+                /** @description The calls of your limit this month (your allocation's, or the whole pool's when you share it). */
+                used: number;
+                /** @description Your allocation, or the size of the pool you share. */
+                limit: number;
+                /** @enum {string} */
+                limitKind: "allocation" | "pool";
+                /** @description What you may still call this month (no more than the org has left). */
+                remaining: number;
+                /** @description Your own calls this month, by operationId. */
+                operations: {
+                    [key: string]: number;
+                };
+            };
+            org: {
+                id: string;
+                /** @description The org's calls this month, through this gateway. */
+                used: number;
+                quota: number;
+                remaining: number;
+                /** @description Whether the org's month is spent (by these counts, or because DingTalk said so). */
+                spent: boolean;
+            };
+        };
         /**
          * @description Every code of the gateway's own, for what DingTalk cannot answer. DingTalk's codes pass
          *     through unchanged, and a request DingTalk would refuse (bad input, an unknown path or
          *     method) is refused with DingTalk's own code (see each operation's "Invalid input").
          *     - `gateway.request.malformed` (400, 417): the request is not valid HTTP (or has no
          *       `Host`, or an `Expect` the gateway cannot meet).
+         *     - `gateway.request.invalid` (400): a request to one of the gateway's own endpoints does
+         *       not match this contract.
          *     - `gateway.auth.missingKey` (401): no `Authorization: Bearer` API key.
          *     - `gateway.auth.invalidKey` (401): the API key is unknown or revoked.
          *     - `gateway.auth.scopeDenied` (403): the tenant may not call this operation
@@ -351,6 +407,8 @@ export interface components {
          *     - `gateway.request.tooLarge` (413): the body is over the gateway's limit (431: the headers are).
          *     - `gateway.rateLimit.tenant` (429): the tenant is over its rate limit; see `Retry-After`.
          *     - `gateway.rateLimit.dingtalkQps` (429): the DingTalk app is at DingTalk's per-app QPS limit for this operation.
+         *     - `gateway.quota.tenant` (429): the tenant's allocation of its org's monthly call quota (or the
+         *       pool it shares) is spent; `Retry-After` points at the next month.
          *     - `gateway.internalError` (500): a bug in the gateway; report it with the request id.
          *     - `gateway.upstream.unreachable` (502): DingTalk could not be reached or closed the connection.
          *     - `gateway.upstream.badResponse` (502): DingTalk answered with something that is not HTTP the gateway can pass on.
@@ -359,7 +417,7 @@ export interface components {
          *     - `gateway.upstream.timeout` (504): DingTalk did not answer in time.
          * @enum {string}
          */
-        GatewayErrorCode: "gateway.request.malformed" | "gateway.auth.missingKey" | "gateway.auth.invalidKey" | "gateway.auth.scopeDenied" | "gateway.request.timeout" | "gateway.request.tooLarge" | "gateway.rateLimit.tenant" | "gateway.rateLimit.dingtalkQps" | "gateway.internalError" | "gateway.upstream.unreachable" | "gateway.upstream.badResponse" | "gateway.token.unavailable" | "gateway.unavailable" | "gateway.upstream.timeout";
+        GatewayErrorCode: "gateway.request.malformed" | "gateway.request.invalid" | "gateway.auth.missingKey" | "gateway.auth.invalidKey" | "gateway.auth.scopeDenied" | "gateway.request.timeout" | "gateway.request.tooLarge" | "gateway.rateLimit.tenant" | "gateway.rateLimit.dingtalkQps" | "gateway.quota.tenant" | "gateway.internalError" | "gateway.upstream.unreachable" | "gateway.upstream.badResponse" | "gateway.token.unavailable" | "gateway.unavailable" | "gateway.upstream.timeout";
     };
     responses: {
         /**
@@ -554,6 +612,26 @@ export interface components {
                 };
             };
         };
+        /** @description `gateway.internalError`: a bug in the gateway; report it with the request id. */
+        GatewayInternalError: {
+            headers: {
+                "x-request-id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": "gateway.internalError",
+                 *       "message": "internal error",
+                 *       "requestid": "4b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d23"
+                 *     }
+                 */
+                "application/json": components["schemas"]["DingTalkError"] & {
+                    /** @enum {string} */
+                    code?: "gateway.internalError";
+                };
+            };
+        };
         /**
          * @description - `gateway.upstream.unreachable`: DingTalk could not be reached or closed the connection.
          *     - `gateway.upstream.badResponse`: DingTalk's answer could not be passed on.
@@ -677,6 +755,7 @@ export interface components {
          *     From the gateway:
          *     - `gateway.rateLimit.tenant`: the tenant is over its rate limit.
          *     - `gateway.rateLimit.dingtalkQps`: the DingTalk app is at DingTalk's per-app QPS limit for this operation.
+         *     - `gateway.quota.tenant`: the tenant's part of its org's monthly call quota is spent.
          */
         PlatformBusy429OrGateway: {
             headers: {
@@ -694,7 +773,7 @@ export interface components {
                     code?: "system.busy";
                 }) | (components["schemas"]["DingTalkError"] & {
                     /** @enum {string} */
-                    code?: "gateway.rateLimit.tenant" | "gateway.rateLimit.dingtalkQps";
+                    code?: "gateway.rateLimit.tenant" | "gateway.rateLimit.dingtalkQps" | "gateway.quota.tenant";
                 });
             };
         };
@@ -874,12 +953,14 @@ export interface components {
          */
         XRequestId: string;
         /**
-         * @description The tenant's quota policy (draft-ietf-httpapi-ratelimit-headers), e.g. `"tenant";q=20;w=1`.
+         * @description The tenant's policies (draft-ietf-httpapi-ratelimit-headers): its rate, and on metered
+         *     operations its part of the org's month, e.g. `"tenant";q=20;w=1, "month";q=3000;w=2678400`.
          * @example "tenant";q=20;w=1
          */
         RateLimitPolicy: string;
         /**
-         * @description What is left of the quota (draft-ietf-httpapi-ratelimit-headers), e.g. `"tenant";r=19;t=1`.
+         * @description What is left of each policy (draft-ietf-httpapi-ratelimit-headers), e.g.
+         *     `"tenant";r=19;t=1, "month";r=2812;t=1234567`.
          * @example "tenant";r=19;t=1
          */
         RateLimit: string;
@@ -1264,6 +1345,80 @@ export interface operations {
             503: components["responses"]["GatewayUnavailable"];
             504: components["responses"]["GatewayTimeout"];
             default: components["responses"]["GatewayOtherError"];
+        };
+    };
+    getGatewayUsage: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The month, as `YYYY-MM`. Default this month.
+                 * @example 2026-12
+                 */
+                month?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tenant's usage. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "month": "2026-12",
+                     *       "resetsAt": "2027-01-01T00:00+08:00",
+                     *       "tenant": {
+                     *         "id": "wiki-team",
+                     *         "used": 812,
+                     *         "limit": 3000,
+                     *         "limitKind": "allocation",
+                     *         "remaining": 2188,
+                     *         "operations": {
+                     *           "listWorkspaces": 700,
+                     *           "getWorkspace": 112
+                     *         }
+                     *       },
+                     *       "org": {
+                     *         "id": "acme",
+                     *         "used": 5310,
+                     *         "quota": 10000,
+                     *         "remaining": 4690,
+                     *         "spent": false
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GatewayUsage"];
+                };
+            };
+            /** @description `gateway.request.invalid`: `month` is not a month as `YYYY-MM`. */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "gateway.request.invalid",
+                     *       "message": "query parameter 'month' must match the pattern ^\\d{4}-(0[1-9]|1[0-2])$",
+                     *       "requestid": "4b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d30"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DingTalkError"] & {
+                        /** @enum {string} */
+                        code?: "gateway.request.invalid";
+                    };
+                };
+            };
+            401: components["responses"]["GatewayUnauthorized"];
+            500: components["responses"]["GatewayInternalError"];
+            503: components["responses"]["GatewayUnavailable"];
         };
     };
 }

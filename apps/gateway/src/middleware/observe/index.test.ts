@@ -10,7 +10,7 @@ import { createGatewayMetrics } from '../../observability/metrics.js';
 import type { Tenant } from '../../tenants.js';
 import { everyRequest } from '../every-request.js';
 
-const tenant: Tenant = { id: 'team', name: 'Team', appId: 'app', scopes: new Set(), rateLimit: { rate: 1, burst: 1 }, operationLimits: new Map() };
+const tenant: Tenant = { id: 'team', name: 'Team', appId: 'app', scopes: new Set(), rateLimit: { rate: 1, burst: 1 }, operationLimits: new Map(), account: { org: 'default', quota: 10_000, tenant: 'team', allocation: undefined, pool: 10_000 } };
 const operation: OperationInfo = {
   operationId: 'getWorkspace',
   method: 'GET',
@@ -18,6 +18,7 @@ const operation: OperationInfo = {
   permission: 'Wiki.Workspace.Read',
   hasBody: false,
   bodyRequired: false,
+  metered: true,
 };
 
 /**

@@ -14,9 +14,10 @@ const tenant = (id: string, appId: string, rateLimit: RateLimitPolicy, operation
   scopes: new Set(),
   rateLimit,
   operationLimits: new Map(Object.entries(operationLimits)),
+  account: { org: 'default', quota: 10_000, tenant: id, allocation: undefined, pool: 10_000 },
 });
 
-const operation = (operationId: string): OperationInfo => ({ operationId, method: 'GET', pathTemplate: `/${operationId}`, permission: 'P', hasBody: false, bodyRequired: false });
+const operation = (operationId: string): OperationInfo => ({ operationId, method: 'GET', pathTemplate: `/${operationId}`, permission: 'P', hasBody: false, bodyRequired: false, metered: true });
 
 const GENEROUS: RateLimitPolicy = { rate: 1000, burst: 1000 };
 

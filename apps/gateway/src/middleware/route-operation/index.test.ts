@@ -56,6 +56,7 @@ describe('routeOperation', () => {
       permission: 'Wiki.Workspace.Read',
       hasBody: false,
       bodyRequired: false,
+      metered: true,
     });
   });
 
