@@ -31,6 +31,8 @@ const UNREACHED_RATE = 1_000_000;
  * inflate RSS (100 000 → 0.8 MB per operation).
  */
 const UNREACHED_QPS = 100_000;
+/** More metered calls than any run makes (a comparison makes millions). */
+const UNREACHED_MONTHLY_CALLS = 1_000_000_000_000;
 
 export function benchGatewayConfig(options: BenchConfigOptions): string {
   const tenants = options.tenants ?? 1;
@@ -49,6 +51,10 @@ export function benchGatewayConfig(options: BenchConfigOptions): string {
     '  getRetries: 2',
     'dingtalk:',
     `  qpsLimit: ${UNREACHED_QPS}`,
+    // The monthly call quota is counted (the ledger is measured) but never reached.
+    'orgs:',
+    '  bench-org:',
+    `    monthlyCallQuota: ${UNREACHED_MONTHLY_CALLS}`,
     'apps:',
     '  bench-app:',
     '    type: internal',

@@ -102,10 +102,11 @@ export const orgMonthSpent = (org: Pick<OrgUsage, 'used' | 'spentAtQuota'> | und
  */
 export function decide(account: QuotaAccount, org: Pick<OrgUsage, 'used' | 'poolUsed' | 'spentAtQuota'> | undefined, tenantUsed: number): Reservation {
   const orgUsed = org?.used ?? 0;
-  if (orgMonthSpent(org, account.quota)) return { granted: false, spent: 'org', used: orgUsed, limit: account.quota };
   const own = account.allocation !== undefined;
   const used = own ? tenantUsed : (org?.poolUsed ?? 0);
   const limit = own ? account.allocation! : account.pool;
+  // The tenant's own limit first: when both are spent, that is the one it can plan around.
   if (used >= limit) return { granted: false, spent: own ? 'tenant' : 'pool', used, limit };
+  if (orgMonthSpent(org, account.quota)) return { granted: false, spent: 'org', used: orgUsed, limit: account.quota };
   return { granted: true, limit, used: used + 1, orgUsed: orgUsed + 1, remaining: Math.max(0, Math.min(limit - used - 1, account.quota - orgUsed - 1)) };
 }

@@ -74,6 +74,14 @@ function behavesAsALedger(make: () => QuotaLedger | Promise<QuotaLedger>) {
     expect((await ledger.usage(MONTH)).orgs.acme).toMatchObject({ used: 19, poolUsed: -1 });
   });
 
+  it("answers a tenant whose own limit is spent with that limit, even when the org's is spent too", async () => {
+    const ledger = await make();
+    expect((await reserveMany(ledger, account('docs'), 20)).granted).toBe(20);
+    await ledger.orgSpent('acme', MONTH, 100);
+    expect(await ledger.reserve(account('docs'), 'addSpace', MONTH)).toEqual({ granted: false, spent: 'tenant', used: 20, limit: 20 });
+    expect(await ledger.reserve(account('wiki'), 'addSpace', MONTH)).toEqual({ granted: false, spent: 'org', used: 20, limit: 100 });
+  });
+
   it('keeps the month spent when DingTalk says so, until the quota is raised past it', async () => {
     const ledger = await make();
     await ledger.orgSpent('acme', MONTH, 100);

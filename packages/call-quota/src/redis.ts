@@ -45,9 +45,9 @@ local spent_at, tenant_used = tonumber(values[3]), tonumber(values[4]) or 0
 local own = allocation >= 0
 if checked then
   local spent = nil
-  if used >= quota or (spent_at and spent_at >= quota) then spent = 'org'
-  elseif own and tenant_used >= allocation then spent = 'tenant'
-  elseif (not own) and pool_used >= pool then spent = 'pool' end
+  if own and tenant_used >= allocation then spent = 'tenant'
+  elseif (not own) and pool_used >= pool then spent = 'pool'
+  elseif used >= quota or (spent_at and spent_at >= quota) then spent = 'org' end
   if spent then return {0, spent, used, pool_used, tenant_used, values[3] or ''} end
 end
 used = redis.call('HINCRBY', key, 'used', calls)

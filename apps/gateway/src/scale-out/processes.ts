@@ -29,6 +29,8 @@ export interface GatewayProcess {
   /** The JSON log lines (stdout). */
   output(): string;
   stop(): Promise<number | null>;
+  /** SIGKILL: no shutdown, nothing flushed (a crash). */
+  kill(): Promise<number | null>;
 }
 
 export async function startGatewayProcess(configYaml: string, env: Record<string, string>): Promise<GatewayProcess> {
@@ -50,6 +52,10 @@ export async function startGatewayProcess(configYaml: string, env: Record<string
     output: () => output,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      if (child.exitCode === null) child.kill('SIGKILL');
       return exited;
     },
   };
