@@ -31,8 +31,9 @@ import { sha256HexWeb } from './keys/sha256-web.js';
 import { authenticateStep } from './middleware/authenticate/index.js';
 import { authorizeScopesStep } from './middleware/authorize-scopes/index.js';
 import { everyRequest } from './middleware/every-request.js';
+import { QpsQueue } from './qps/queue.js';
 import { monthlyQuotaStep } from './middleware/monthly-quota/index.js';
-import { rateLimitStep } from './middleware/rate-limit/index.js';
+import { qpsSlot, rateLimitStep } from './middleware/rate-limit/index.js';
 import { readBodyStep } from './middleware/read-body/index.js';
 import { routeOperationStep } from './middleware/route-operation/index.js';
 import { runSteps } from './middleware/step.js';
@@ -85,6 +86,10 @@ export interface Gateway {
   metrics: GatewayMetrics;
   validator: SpecValidator;
   ledger: QuotaLedger;
+  /** Requests waiting for DingTalk's QPS slots. */
+  qpsQueue: QpsQueue;
+  /** Shutdown: answers the requests still waiting for a QPS slot (503, try again) rather than keeping them. */
+  close(): void;
   /** Whether each app can get a DingTalk token now. */
   readiness(): Promise<{ ready: boolean; apps: Record<string, 'ok' | string> }>;
 }
@@ -95,6 +100,13 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
   const contract = deps.contract ?? loadGatewayContract();
   const validator = createSpecValidator(contract);
   const ledger = deps.ledger ?? new MemoryQuotaLedger();
+  const limits = deps.requestLimiter ?? requestLimiterOf(deps.limiter, deps.qpsGuard);
+  const qpsQueue = new QpsQueue({
+    take: (key) => qpsSlot(limits, key, config.dingtalk.qpsLimit),
+    maxWaitMs: config.dingtalk.qpsMaxWaitMs,
+    maxQueued: config.dingtalk.qpsMaxQueued,
+  });
+  metrics.qpsQueued.source = () => qpsQueue.size;
   const now = deps.now ?? Date.now;
   const plan = quotaPlan(config);
   const tenants = buildTenants(config, plan);
@@ -186,11 +198,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
           authorizeScopesStep(),
           readBodyStep({ maxBytes: config.server.bodyLimitBytes, validator }),
           validateRequestStep({ validator }),
-          rateLimitStep({
-            limits: deps.requestLimiter ?? requestLimiterOf(deps.limiter, deps.qpsGuard),
-            dingtalkQpsLimit: config.dingtalk.qpsLimit,
-            metrics,
-          }),
+          rateLimitStep({ limits, dingtalkQpsLimit: config.dingtalk.qpsLimit, qpsQueue, metrics }),
           monthlyQuotaStep({ ledger, metrics, logger, now }),
         ],
         dingtalkProxy({ upstream: deps.upstream, tokens, getRetries: config.upstream.getRetries, metrics, metering: meteringOf(contract) }),
@@ -209,7 +217,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
     return c.json({ status: state.ready ? 'ready' : 'not ready', apps: state.apps }, state.ready ? 200 : 503);
   });
 
-  return { app, metricsApp, tokens, metrics, validator, ledger, readiness };
+  return { app, metricsApp, tokens, metrics, validator, ledger, qpsQueue, readiness, close: () => qpsQueue.close() };
 }
 
 /** In memory (the default): decided at once. Given limiters (tests, other stores): asked in turn. */

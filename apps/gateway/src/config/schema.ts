@@ -115,6 +115,10 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** DingTalk's per-app, per-API QPS limit (20 on the standard edition, 60 with the add-on). */
       qpsLimit: positiveInt.default(20),
+      /** Over it, how long a request may wait for a slot before `429 gateway.rateLimit.dingtalkQps`. */
+      qpsMaxWaitMs: z.number().int().min(0).max(30_000).default(1_500),
+      /** How many requests may wait for the slots of one app and operation; beyond, refused at once. */
+      qpsMaxQueued: positiveInt.default(1_000),
     })
     .prefault({}),
   /**

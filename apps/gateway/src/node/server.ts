@@ -104,6 +104,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     gateway,
     close() {
       closing ??= (async () => {
+        // Requests waiting for a DingTalk QPS slot are answered now (503, send again: another instance serves it).
+        gateway.close();
         await drain(server, config.server.shutdownGraceMs, logger);
         if (metricsServer) await drain(metricsServer, 1_000, logger);
         await upstream.close();

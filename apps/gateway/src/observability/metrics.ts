@@ -14,6 +14,9 @@ export interface GatewayMetrics {
   readonly tokenFetches: Counter<'app' | 'result'>;
   readonly rateLimited: Counter<'tenant' | 'limit'>;
   readonly quotaRefused: Counter<'tenant' | 'limit'>;
+  readonly qpsWait: Histogram<'operation' | 'outcome'>;
+  /** Requests waiting for one of DingTalk's QPS slots now (the gateway sets where to read it). */
+  readonly qpsQueued: { source?: () => number };
   readonly quotaUsed: Gauge<'org' | 'tenant'>;
   readonly quotaRemaining: Gauge<'org' | 'tenant'>;
   readonly redisFallbacks: Counter<'store'>;
@@ -31,6 +34,15 @@ export function createGatewayMetrics(options: { processMetrics?: boolean } = {})
   const registry = new Registry();
   if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'dtg_' });
   const quotaUsage: GatewayMetrics['quotaUsage'] = {};
+  const qpsQueued: GatewayMetrics['qpsQueued'] = {};
+  new Gauge({
+    name: 'dtg_qps_queued_requests',
+    help: "Requests waiting now for a slot of DingTalk's per-app, per-API QPS limit.",
+    registers: [registry],
+    collect() {
+      this.set(qpsQueued.source?.() ?? 0);
+    },
+  });
   // Both gauges of one scrape read the ledger once.
   let read: { at: number; rows: Promise<UsageRow[]> } | undefined;
   const rows = () => {
@@ -41,6 +53,14 @@ export function createGatewayMetrics(options: { processMetrics?: boolean } = {})
   const labelsOf = (row: UsageRow) => ({ org: row.org, tenant: row.kind === 'org' ? '' : row.kind === 'pool' ? '(pool)' : row.tenant! });
   return {
     quotaUsage,
+    qpsQueued,
+    qpsWait: new Histogram({
+      name: 'dtg_qps_wait_seconds',
+      help: "How long requests over DingTalk's QPS limit waited for a slot, by operation and outcome (admitted, timeout, full, gone, closed).",
+      labelNames: ['operation', 'outcome'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5],
+      registers: [registry],
+    }),
     registry,
     requests: new Counter({ name: 'dtg_requests_total', help: 'Requests answered, by tenant, operation and status.', labelNames: ['tenant', 'operation', 'status'], registers: [registry] }),
     requestDuration: new Histogram({ name: 'dtg_request_duration_seconds', help: 'Time to answer a request, gateway and DingTalk together.', labelNames: ['operation'], buckets: LATENCY_BUCKETS, registers: [registry] }),

@@ -18,12 +18,12 @@ const workspacePath = `/v2.0/wiki/workspaces/${seeded.workspaces.handbook.worksp
 let sandbox: RunningSandbox;
 let run = 0;
 
-function config(redisUrl: string, tenantLimit: { rate: number; burst: number }): string {
+function config(redisUrl: string, tenantLimit: { rate: number; burst: number }, options: { upstream?: string; dingtalk?: string } = {}): string {
   run += 1;
   return [
     'server: { port: 0, shutdownGraceMs: 2000 }',
-    `upstream: { baseUrl: '${sandbox.url}' }`,
-    'dingtalk: { qpsLimit: 100000 }',
+    `upstream: { baseUrl: '${options.upstream ?? sandbox.url}' }`,
+    `dingtalk: ${options.dingtalk ?? '{ qpsLimit: 100000 }'}`,
     'apps:',
     `  full: { type: internal, appKey: ${seeded.apps.full.appKey}, appSecretEnv: FULL_SECRET }`,
     'tenants:',
@@ -33,8 +33,8 @@ function config(redisUrl: string, tenantLimit: { rate: number; burst: number }):
   ].join('\n');
 }
 
-async function instances(count: number, redisUrl: string, tenantLimit = { rate: 100_000, burst: 100_000 }): Promise<GatewayProcess[]> {
-  const yaml = config(redisUrl, tenantLimit);
+async function instances(count: number, redisUrl: string, tenantLimit = { rate: 100_000, burst: 100_000 }, options: Parameters<typeof config>[2] = {}): Promise<GatewayProcess[]> {
+  const yaml = config(redisUrl, tenantLimit, options);
   return Promise.all(Array.from({ length: count }, () => startGatewayProcess(yaml, { FULL_SECRET: seeded.apps.full.appSecret })));
 }
 
@@ -124,6 +124,38 @@ describe.skipIf(unreachable)('gateway instances sharing Redis (real processes)',
     } finally {
       await stopAll(gateways);
       await redis.stop();
+    }
+  });
+
+  it("shapes load over DingTalk's QPS limit across instances: requests wait for a slot instead of being refused, and DingTalk never refuses", async () => {
+    // DingTalk at 20 QPS; 16 callers over 2 instances keep asking for 3 s. Waiting, a request
+    // needs about 16 / 20 s for its turn, within the 1.5 s it may wait; not waiting, most are refused.
+    const dingtalk = await startSandbox({ qpsLimit: 20 });
+    const shape = async (qpsMaxWaitMs: number) => {
+      const gateways = await instances(2, REDIS_URL, undefined, { upstream: dingtalk.url, dingtalk: `{ qpsLimit: 20, qpsMaxWaitMs: ${qpsMaxWaitMs} }` });
+      try {
+        const result = await drive({ urls: gateways.map((g) => g.url), path: workspacePath, key: key.key, concurrency: 16, durationMs: 3_000, maxRequests: 20_000 });
+        return { result, refusedByDingTalk: dingtalk.sandbox.counters.snapshot().byStatus.getWorkspace?.['403'] ?? 0 };
+      } finally {
+        await stopAll(gateways);
+      }
+    };
+    try {
+      const waiting = await shape(1_500);
+      const refusing = await shape(0);
+      const summary = (r: typeof waiting) => `200: ${r.result.statuses.get(200) ?? 0}, 429: ${r.result.statuses.get(429) ?? 0}, worst latency ${Math.round(r.result.maxLatencyMs)} ms`;
+      console.log(`QPS shaping, 2 instances, 16 callers, 3 s at DingTalk's 20 QPS: waiting up to 1.5 s: ${summary(waiting)}; refusing at once: ${summary(refusing)}`);
+      for (const { result, refusedByDingTalk } of [waiting, refusing]) {
+        expect(refusedByDingTalk).toBe(0);
+        expect([...result.statuses.keys()].filter((status) => status !== 200 && status !== 429)).toEqual([]);
+        // Never more than DingTalk allows: 20 per 1.05 s window, 3 s plus the last wait.
+        expect(result.statuses.get(200) ?? 0).toBeLessThanOrEqual(20 * Math.ceil((3_000 + 1_500) / 1_050));
+      }
+      expect(waiting.result.maxLatencyMs).toBeLessThan(1_500 + 500);
+      expect(waiting.result.statuses.get(429) ?? 0).toBeLessThanOrEqual(Math.ceil(0.05 * (waiting.result.statuses.get(200) ?? 0)));
+      expect(refusing.result.statuses.get(429) ?? 0).toBeGreaterThan(10 * (refusing.result.statuses.get(200) ?? 0));
+    } finally {
+      await dingtalk.close();
     }
   });
 });

@@ -406,7 +406,7 @@ export interface components {
          *     - `gateway.request.timeout` (408): the request (headers and body) did not arrive in time.
          *     - `gateway.request.tooLarge` (413): the body is over the gateway's limit (431: the headers are).
          *     - `gateway.rateLimit.tenant` (429): the tenant is over its rate limit; see `Retry-After`.
-         *     - `gateway.rateLimit.dingtalkQps` (429): the DingTalk app is at DingTalk's per-app QPS limit for this operation.
+         *     - `gateway.rateLimit.dingtalkQps` (429): the DingTalk app is at DingTalk's per-app QPS limit for this operation and no slot freed up while the request waited; see `Retry-After`.
          *     - `gateway.quota.tenant` (429): the tenant's allocation of its org's monthly call quota (or the
          *       pool it shares) is spent; `Retry-After` points at the next month.
          *     - `gateway.internalError` (500): a bug in the gateway; report it with the request id.
@@ -754,7 +754,7 @@ export interface components {
          *
          *     From the gateway:
          *     - `gateway.rateLimit.tenant`: the tenant is over its rate limit.
-         *     - `gateway.rateLimit.dingtalkQps`: the DingTalk app is at DingTalk's per-app QPS limit for this operation.
+         *     - `gateway.rateLimit.dingtalkQps`: the DingTalk app is at DingTalk's per-app QPS limit for this operation and no slot freed up while the request waited.
          *     - `gateway.quota.tenant`: the tenant's part of its org's monthly call quota is spent.
          */
         PlatformBusy429OrGateway: {

@@ -5,7 +5,8 @@ import { describe, expect, it, vi } from 'vitest';
 import type { GatewayEnv } from '../../context.js';
 import { type GatewayMetrics, createGatewayMetrics } from '../../observability/metrics.js';
 import type { Tenant } from '../../tenants.js';
-import { DINGTALK_QPS_WINDOW_MS, rateLimit } from './index.js';
+import { QpsQueue } from '../../qps/queue.js';
+import { DINGTALK_QPS_WINDOW_MS, qpsSlot, rateLimit } from './index.js';
 
 const tenant = (id: string, appId: string, rateLimit: RateLimitPolicy, operationLimits: Record<string, RateLimitPolicy> = {}): Tenant => ({
   id,
@@ -21,10 +22,24 @@ const operation = (operationId: string): OperationInfo => ({ operationId, method
 
 const GENEROUS: RateLimitPolicy = { rate: 1000, burst: 1000 };
 
-/** The middleware with a limiter on a clock the test moves. */
-function setup(options: { tenants: Tenant[]; dingtalkQpsLimit?: number; limiter?: RateLimiter; qpsGuard?: WindowLimiter; limits?: RequestLimiter }) {
+/**
+ * The middleware with a limiter on a clock the test moves (`advance`), or on the timers' clock
+ * (`timersClock`, for tests that fake the timers and let requests wait for QPS slots).
+ */
+function setup(options: {
+  tenants: Tenant[];
+  dingtalkQpsLimit?: number;
+  limiter?: RateLimiter;
+  qpsGuard?: WindowLimiter;
+  limits?: RequestLimiter;
+  /** How long a request waits for a QPS slot: none unless a test says so. */
+  qpsMaxWaitMs?: number;
+  qpsMaxQueued?: number;
+  timersClock?: boolean;
+}) {
   let clock = 1_000_000;
-  const memory = new MemoryRequestLimiter(new MemoryRateLimiter({ clock: { now: () => clock } }), new MemoryWindowLimiter({ clock: { now: () => clock } }));
+  const now = options.timersClock ? () => Date.now() : () => clock;
+  const memory = new MemoryRequestLimiter(new MemoryRateLimiter({ clock: { now } }), new MemoryWindowLimiter({ clock: { now } }));
   // The gateway's own in-memory path (decided at once), unless a test brings a limiter of its own.
   const limits = options.limits ?? (options.limiter || options.qpsGuard ? new SequentialRequestLimiter(options.limiter ?? memory.rates, options.qpsGuard ?? memory.windows) : memory);
   const metrics = createGatewayMetrics();
@@ -40,7 +55,14 @@ function setup(options: { tenants: Tenant[]; dingtalkQpsLimit?: number; limiter?
     await next();
     c.header('x-error-code', c.get('log').errorCode ?? '-');
   });
-  app.use('*', rateLimit({ limits, dingtalkQpsLimit: options.dingtalkQpsLimit ?? 100_000, metrics }));
+  const dingtalkQpsLimit = options.dingtalkQpsLimit ?? 100_000;
+  const qpsQueue = new QpsQueue({
+    take: (key) => qpsSlot(limits, key, dingtalkQpsLimit),
+    maxWaitMs: options.qpsMaxWaitMs ?? 0,
+    maxQueued: options.qpsMaxQueued ?? 1_000,
+    ...(options.timersClock ? { now } : {}),
+  });
+  app.use('*', rateLimit({ limits, dingtalkQpsLimit, qpsQueue, metrics }));
   app.all('*', (c) => {
     downstream();
     return c.text('through');
@@ -49,10 +71,12 @@ function setup(options: { tenants: Tenant[]; dingtalkQpsLimit?: number; limiter?
     errors.push(error);
     return c.text('internal', 500);
   });
-  const call = (tenantId: string, operationId = 'listWorkspaces') => Promise.resolve(app.request(`/${operationId}`, { headers: { 'x-tenant': tenantId } }));
+  const call = (tenantId: string, operationId = 'listWorkspaces', signal?: AbortSignal) =>
+    Promise.resolve(app.request(`/${operationId}`, { headers: { 'x-tenant': tenantId }, ...(signal ? { signal } : {}) }));
   return {
     call,
     metrics,
+    qpsQueue,
     downstream,
     errors,
     advance: (ms: number) => {
@@ -144,8 +168,8 @@ describe('rateLimit: per-operation limits', () => {
 describe("rateLimit: DingTalk's per-app QPS guard", () => {
   const tenants = [tenant('a1', 'app-x', GENEROUS), tenant('a2', 'app-x', GENEROUS), tenant('b1', 'app-y', GENEROUS)];
 
-  it('is shared by the tenants of one app, per operation, and not across apps', async () => {
-    const h = setup({ tenants, dingtalkQpsLimit: 2 });
+  it('is shared by the tenants of one app, per operation, and not across apps (refused at once when requests may not wait)', async () => {
+    const h = setup({ tenants, dingtalkQpsLimit: 2, qpsMaxWaitMs: 0 });
     expect((await h.call('a1', 'getWorkspace')).status).toBe(200);
     expect((await h.call('a2', 'getWorkspace')).status).toBe(200);
     const refused = await h.call('a2', 'getWorkspace');
@@ -172,6 +196,103 @@ describe("rateLimit: DingTalk's per-app QPS guard", () => {
     expect(admittedAt.filter((t) => t === 0)).toHaveLength(5);
     expect(admittedAt.filter((t) => t < 100)).toHaveLength(20);
     for (const start of admittedAt) expect(admittedAt.filter((t) => t >= start && t < start + 1_000).length).toBeLessThanOrEqual(20);
+  });
+});
+
+describe("rateLimit: waiting for DingTalk's QPS slots", () => {
+  const tenants = [tenant('a1', 'app-x', GENEROUS), tenant('a2', 'app-x', GENEROUS)];
+
+  /** Requests sent at once, each answered with its status and when (ms after sending). */
+  async function burst(h: ReturnType<typeof setup>, senders: string[], run: () => Promise<unknown>) {
+    const sentAt = Date.now();
+    const answers = senders.map((sender) => h.call(sender, 'getWorkspace').then((response) => ({ sender, status: response.status, at: Date.now() - sentAt, response })));
+    await run();
+    return Promise.all(answers);
+  }
+
+  it('makes requests over the limit wait for the next slots instead of refusing them', async () => {
+    vi.useFakeTimers();
+    try {
+      const h = setup({ tenants, dingtalkQpsLimit: 2, qpsMaxWaitMs: 2_500, timersClock: true });
+      const answers = await burst(h, ['a1', 'a2', 'a1', 'a2', 'a1', 'a2'], () => vi.advanceTimersByTimeAsync(2_400));
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
+      // Two at once, two when the window frees them, two a window later: never more than 2 in a window.
+      expect(answers.map((a) => Math.floor(a.at / DINGTALK_QPS_WINDOW_MS))).toEqual([0, 0, 1, 1, 2, 2]);
+      expect(h.downstream).toHaveBeenCalledTimes(6);
+      expect(await rateLimited(h.metrics)).toEqual({});
+      const waits = (await h.metrics.qpsWait.get()).values.filter((v) => v.metricName === 'dtg_qps_wait_seconds_count');
+      expect(waits).toEqual([expect.objectContaining({ labels: { operation: 'getWorkspace', outcome: 'admitted' }, value: 4 })]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('refuses past the longest wait, with the Retry-After of the window, and at once when the queue is full', async () => {
+    vi.useFakeTimers();
+    try {
+      const h = setup({ tenants, dingtalkQpsLimit: 1, qpsMaxWaitMs: 500, qpsMaxQueued: 2, timersClock: true });
+      const answers = await burst(h, ['a1', 'a1', 'a2', 'a2'], () => vi.advanceTimersByTimeAsync(600));
+      expect(answers.map((a) => [a.sender, a.status])).toEqual([
+        ['a1', 200],
+        ['a1', 429],
+        ['a2', 429],
+        ['a2', 429],
+      ]);
+      const full = await expectRefused(answers[3]!.response, 'gateway.rateLimit.dingtalkQps', '1');
+      expect(full).toBe("DingTalk app app-x is at DingTalk's limit of 1 getWorkspace calls per second, and too many requests already wait for its slots");
+      expect(answers[3]!.at).toBe(0);
+      const late = await expectRefused(answers[1]!.response, 'gateway.rateLimit.dingtalkQps', '1');
+      expect(late).toBe("DingTalk app app-x is at DingTalk's limit of 1 getWorkspace calls per second, and no slot freed up within 500 ms");
+      expect(answers[1]!.at).toBe(500);
+      expect(await rateLimited(h.metrics)).toEqual({ 'a1/dingtalkQps': 1, 'a2/dingtalkQps': 2 });
+      expect(h.downstream).toHaveBeenCalledTimes(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('queues a newcomer behind the requests already waiting, even when the window has a slot for it', async () => {
+    vi.useFakeTimers();
+    try {
+      const h = setup({ tenants, dingtalkQpsLimit: 1, qpsMaxWaitMs: 5_000, timersClock: true });
+      const order: string[] = [];
+      const send = (label: string, sender: string) => h.call(sender, 'getWorkspace').then((r) => order.push(`${label}:${r.status}`));
+      const sent = [send('first', 'a1'), send('second', 'a1'), send('third', 'a2')];
+      // The window frees a slot at 1,050 ms; the queue's head has it, not a newcomer.
+      await vi.advanceTimersByTimeAsync(DINGTALK_QPS_WINDOW_MS);
+      sent.push(send('newcomer', 'a1'));
+      expect(h.qpsQueue.waiting('app:app-x:op:getWorkspace')).toBeGreaterThan(0);
+      await vi.advanceTimersByTimeAsync(4 * DINGTALK_QPS_WINDOW_MS);
+      await Promise.all(sent);
+      expect(order).toEqual(['first:200', 'second:200', 'third:200', 'newcomer:200']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('lets a caller that hangs up leave the queue without reaching DingTalk, and answers the rest 503 on close', async () => {
+    vi.useFakeTimers();
+    try {
+      const h = setup({ tenants, dingtalkQpsLimit: 1, qpsMaxWaitMs: 5_000, timersClock: true });
+      expect((await h.call('a1', 'getWorkspace')).status).toBe(200);
+      const hangUp = new AbortController();
+      const leaving = h.call('a1', 'getWorkspace', hangUp.signal).catch((error: unknown) => error);
+      const staying = h.call('a2', 'getWorkspace');
+      await vi.advanceTimersByTimeAsync(10);
+      expect(h.qpsQueue.size).toBe(2);
+      hangUp.abort();
+      await vi.advanceTimersByTimeAsync(10);
+      expect(h.qpsQueue.size).toBe(1);
+      h.qpsQueue.close();
+      const closed = await staying;
+      expect(closed.status).toBe(503);
+      expect(closed.headers.get('retry-after')).toBe('1');
+      expect(((await closed.json()) as { code: string }).code).toBe('gateway.unavailable');
+      await leaving;
+      expect(h.downstream).toHaveBeenCalledTimes(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

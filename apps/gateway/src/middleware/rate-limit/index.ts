@@ -4,12 +4,16 @@
  * 1. the tenant's limit for this operation, if it has one (`operationLimits`);
  * 2. the tenant's overall limit: its answers carry `RateLimit-Policy` / `RateLimit`;
  * 3. DingTalk's own per-app, per-API QPS limit, shared by every tenant of the app, so the
- *    organization never earns `Forbidden.AccessDenied.QpsLimitForAppkeyAndApi`.
- * Refusals are `429` with `Retry-After`.
+ *    organization never earns `Forbidden.AccessDenied.QpsLimitForAppkeyAndApi`. Over it, a
+ *    request waits for a slot (`QpsQueue`: bounded, fair between tenants) rather than being
+ *    refused; past the queue's `maxWaitMs`, or with the queue full, it is refused. A request
+ *    arriving while others wait for the same slots queues behind them.
+ * Refusals are `429` with `Retry-After` (`503 gateway.unavailable` while shutting down).
  *
  * ```ts
  * const limits = new SequentialRequestLimiter(new MemoryRateLimiter(), new MemoryWindowLimiter());
- * app.use('*', rateLimit({ limits, dingtalkQpsLimit: 20, metrics }));
+ * const qpsQueue = new QpsQueue({ take: (key) => qpsSlot(limits, key, 20), maxWaitMs: 1_500, maxQueued: 1_000 });
+ * app.use('*', rateLimit({ limits, dingtalkQpsLimit: 20, qpsQueue, metrics }));
  * ```
  */
 import { type LimitCheck, type LimitOutcome, type RateLimitPolicy, RateLimiterUnavailableError, type RequestLimiter, rateLimitHeaders } from '@dingtalk-gateway/rate-limiter';
@@ -19,6 +23,7 @@ import type { Tenant } from '../../tenants.js';
 import { addAnswerHeader } from '../../answer.js';
 import { gatewayError } from '../../errors.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
+import type { QpsQueue, QueueOutcome, SlotDecision } from '../../qps/queue.js';
 import { type Step, stepMiddleware } from '../step.js';
 
 /**
@@ -32,7 +37,20 @@ export interface RateLimitOptions {
   /** Decides all of a request's limits in one call (`SequentialRequestLimiter` over any limiters, or Redis' one round trip). */
   limits: RequestLimiter;
   dingtalkQpsLimit: number;
+  /** Where a request over DingTalk's QPS limit waits for a slot (its `take` asks `qpsSlot`). */
+  qpsQueue: QpsQueue;
   metrics: GatewayMetrics;
+}
+
+/** One hit of DingTalk's QPS window for `key` (app and operation): a slot, or when the next frees up. */
+export async function qpsSlot(limits: RequestLimiter, key: string, dingtalkQpsLimit: number): Promise<SlotDecision> {
+  const [outcome] = await limits.check([{ kind: 'window', key, policy: { limit: dingtalkQpsLimit, windowMs: DINGTALK_QPS_WINDOW_MS } }]);
+  return outcome!.decision.allowed ? { allowed: true } : { allowed: false, retryAfterMs: outcome!.decision.retryAfterMs };
+}
+
+/** DingTalk's QPS limit is per app and API: one window (and one queue) per app and operation. */
+function qpsKeyOf(tenant: Tenant, operationId: string): string {
+  return `app:${tenant.appId}:op:${operationId}`;
 }
 
 export function rateLimit(options: RateLimitOptions) {
@@ -40,16 +58,18 @@ export function rateLimit(options: RateLimitOptions) {
 }
 
 export function rateLimitStep(options: RateLimitOptions): Step {
-  const { limits, metrics } = options;
+  const { limits, metrics, qpsQueue } = options;
   const guard = { limit: options.dingtalkQpsLimit, windowMs: DINGTALK_QPS_WINDOW_MS };
   return (c) => {
     const tenant = c.get('tenant');
     const operationId = c.get('operation').operationId;
     const operationPolicy = tenant.operationLimits.get(operationId);
+    const qpsKey = qpsKeyOf(tenant, operationId);
     const checks: LimitCheck[] = [];
     if (operationPolicy) checks.push({ kind: 'rate', key: `tenant:${tenant.id}:op:${operationId}`, policy: operationPolicy });
     checks.push({ kind: 'rate', key: `tenant:${tenant.id}`, policy: tenant.rateLimit });
-    checks.push({ kind: 'window', key: `app:${tenant.appId}:op:${operationId}`, policy: guard });
+    // Behind those already waiting for DingTalk's slots: no slot taken before them.
+    if (qpsQueue.waiting(qpsKey) === 0) checks.push({ kind: 'window', key: qpsKey, policy: guard });
 
     // One call for all of them (on Redis, one round trip; in memory, no promise at all); it stops
     // at the first refusal.
@@ -69,7 +89,13 @@ export function rateLimitStep(options: RateLimitOptions): Step {
   };
 
   /** The refusal the decisions call for, or `undefined` (and the `RateLimit` headers) when admitted. */
-  function answerFor(c: Context<GatewayEnv>, outcomes: LimitOutcome[], tenant: Tenant, operationId: string, operationPolicy: RateLimitPolicy | undefined): Response | undefined {
+  function answerFor(
+    c: Context<GatewayEnv>,
+    outcomes: LimitOutcome[],
+    tenant: Tenant,
+    operationId: string,
+    operationPolicy: RateLimitPolicy | undefined,
+  ): Response | undefined | Promise<Response | undefined> {
     let next = 0;
     if (operationPolicy) {
       const decision = (outcomes[next++] as RateOutcome).decision;
@@ -91,14 +117,33 @@ export function rateLimitStep(options: RateLimitOptions): Step {
       });
     }
 
-    const qps = outcomes[next]!.decision;
-    if (!qps.allowed) {
-      metrics.rateLimited.inc({ tenant: tenant.id, limit: 'dingtalkQps' });
-      return gatewayError(c, 429, 'gateway.rateLimit.dingtalkQps', `DingTalk app ${tenant.appId} is at DingTalk's limit of ${options.dingtalkQpsLimit} ${operationId} calls per second`, {
-        headers: { 'Retry-After': String(Math.max(1, Math.ceil(qps.retryAfterMs / 1000))) },
-      });
+    // DingTalk's QPS limit: a slot now, or wait for one (no window decision: others already wait).
+    const qps = outcomes[next]?.decision;
+    if (qps?.allowed) return undefined;
+    if (qpsQueue.maxWaitMs <= 0) return refusedSlot(c, { kind: 'timeout', waitedMs: 0, retryAfterMs: qps?.retryAfterMs ?? DINGTALK_QPS_WINDOW_MS }, tenant, operationId);
+    const started = performance.now();
+    return qpsQueue.wait(qpsKeyOf(tenant, operationId), tenant.id, c.req.raw.signal).then((outcome) => {
+      metrics.qpsWait.observe({ operation: operationId, outcome: outcome.kind }, (performance.now() - started) / 1000);
+      return outcome.kind === 'admitted' ? undefined : refusedSlot(c, outcome, tenant, operationId);
+    });
+  }
+
+  function refusedSlot(c: Context<GatewayEnv>, outcome: Exclude<QueueOutcome, { kind: 'admitted' }>, tenant: Tenant, operationId: string): Response {
+    switch (outcome.kind) {
+      case 'closed':
+        return gatewayError(c, 503, 'gateway.unavailable', 'the gateway is shutting down; send the request again', { headers: { 'retry-after': '1' } });
+      case 'unavailable':
+        return unavailable(c, outcome.error);
+      default: {
+        metrics.rateLimited.inc({ tenant: tenant.id, limit: 'dingtalkQps' });
+        const retryAfterMs = outcome.kind === 'gone' ? 1_000 : outcome.retryAfterMs;
+        const why =
+          outcome.kind === 'full' ? ', and too many requests already wait for its slots' : qpsQueue.maxWaitMs > 0 ? `, and no slot freed up within ${qpsQueue.maxWaitMs} ms` : '';
+        return gatewayError(c, 429, 'gateway.rateLimit.dingtalkQps', `DingTalk app ${tenant.appId} is at DingTalk's limit of ${options.dingtalkQpsLimit} ${operationId} calls per second${why}`, {
+          headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+        });
+      }
     }
-    return undefined;
   }
 }
 
