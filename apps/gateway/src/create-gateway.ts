@@ -214,7 +214,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
   metricsApp.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
   metricsApp.get('/readyz', async (c) => {
     const state = await readiness();
-    return c.json({ status: state.ready ? 'ready' : 'not ready', apps: state.apps }, state.ready ? 200 : 503);
+    return c.json({ status: state.ready ? 'ready' : 'not ready', apps: state.apps }, state.ready ? 200 : 503, state.ready ? {} : { 'retry-after': '1' });
   });
 
   return { app, metricsApp, tokens, metrics, validator, ledger, qpsQueue, readiness, close: () => qpsQueue.close() };

@@ -45,7 +45,17 @@ function errorAnswer(
 ): Response {
   const log = c.get('log');
   if (log) log.errorCode = code;
-  return answerJson(c, errorBody(code, message, c.get('requestId') ?? '', extra.accessDeniedDetail), status, extra.headers);
+  return answerJson(c, errorBody(code, message, c.get('requestId') ?? '', extra.accessDeniedDetail), status, withRetryAfter(status, extra.headers));
+}
+
+/**
+ * A 429 or 503 always says when to come back: the `Retry-After` its maker gives (it knows
+ * best), else one second, so that no refusal leaves a caller guessing or retrying at once.
+ */
+function withRetryAfter(status: number, headers: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (status !== 429 && status !== 503) return headers;
+  if (headers && Object.keys(headers).some((name) => name.toLowerCase() === 'retry-after')) return headers;
+  return { ...headers, 'retry-after': '1' };
 }
 
 /** A JSON answer, with the same content type as Hono's `c.json()`. Header names in lower case. */

@@ -201,6 +201,19 @@ describe('token cache', () => {
     expect(calls(h, 'listWorkspaces')).toBe(0);
   });
 
+  it('says when to come back (Retry-After) when DingTalk refuses the token and no new one can be had', async () => {
+    const h = createHarness();
+    expect((await h.call(listPath)).status).toBe(200);
+    h.sandbox.revokeTokens(seeded.apps.full.appKey);
+    h.sandbox.faults.set({ getAccessToken: { error: { status: 500, code: 'system.busy' } } });
+    const answers = [await h.call(listPath), await h.call(listPath)];
+    for (const response of answers) {
+      expect(response.status).toBe(503);
+      expect((await body(response)).code).toBe('gateway.token.unavailable');
+      expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    }
+  });
+
   it('on InvalidAuthentication drops the token, fetches a fresh one and retries once, invisibly', async () => {
     const h = createHarness();
     expect((await h.call(listPath)).status).toBe(200);

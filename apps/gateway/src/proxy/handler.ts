@@ -77,9 +77,7 @@ export function dingtalkProxy(options: ProxyOptions): RouteHandler {
       log.tokenCached = lease.fromCache;
     } catch (error) {
       if (error instanceof TokenUnavailableError) {
-        return gatewayError(c, 503, 'gateway.token.unavailable', `no DingTalk access token for app ${tenant.appId}: ${reason(error)}`, {
-          headers: { 'retry-after': String(Math.max(1, Math.ceil((error.retryAt - Date.now()) / 1000))) },
-        });
+        return gatewayError(c, 503, 'gateway.token.unavailable', `no DingTalk access token for app ${tenant.appId}: ${reason(error)}`, { headers: retryAfterOf(error) });
       }
       throw error;
     }
@@ -133,7 +131,9 @@ export function dingtalkProxy(options: ProxyOptions): RouteHandler {
           if (error instanceof TokenUnavailableError) {
             log.upstreamMs = upstreamMs;
             log.upstreamAttempts = attempts;
-            return gatewayError(c, 503, 'gateway.token.unavailable', `DingTalk refused the token of app ${tenant.appId} and no new one could be obtained: ${reason(error)}`);
+            return gatewayError(c, 503, 'gateway.token.unavailable', `DingTalk refused the token of app ${tenant.appId} and no new one could be obtained: ${reason(error)}`, {
+              headers: retryAfterOf(error),
+            });
           }
           throw error;
         }
@@ -200,6 +200,11 @@ function upstreamFailure(c: Context<GatewayEnv>, error: UpstreamError): Response
     default:
       return gatewayError(c, 502, 'gateway.upstream.unreachable', `DingTalk could not be reached: ${error.message}`);
   }
+}
+
+/** When the token provider tries again (its backoff), as `Retry-After`. */
+function retryAfterOf(error: TokenUnavailableError): Record<string, string> {
+  return { 'retry-after': String(Math.max(1, Math.ceil((error.retryAt - Date.now()) / 1000))) };
 }
 
 function reason(error: TokenUnavailableError): string {

@@ -662,6 +662,7 @@ export interface components {
         GatewayUnavailable: {
             headers: {
                 "x-request-id": components["headers"]["XRequestId"];
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
@@ -813,6 +814,7 @@ export interface components {
                 "x-acs-request-id": components["headers"]["RequestId"];
                 "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
@@ -965,7 +967,7 @@ export interface components {
          */
         RateLimit: string;
         /**
-         * @description Seconds to wait before retrying.
+         * @description Seconds to wait before sending the request again. Every 429 and 503 of the gateway carries it.
          * @example 1
          */
         RetryAfter: number;
