@@ -33,7 +33,7 @@ import { authorizeScopesStep } from './middleware/authorize-scopes/index.js';
 import { everyRequest } from './middleware/every-request.js';
 import { QpsQueue } from './qps/queue.js';
 import { monthlyQuotaStep } from './middleware/monthly-quota/index.js';
-import { qpsSlot, rateLimitStep } from './middleware/rate-limit/index.js';
+import { qpsKeyOf, qpsSlot, rateLimitStep } from './middleware/rate-limit/index.js';
 import { readBodyStep } from './middleware/read-body/index.js';
 import { routeOperationStep } from './middleware/route-operation/index.js';
 import { runSteps } from './middleware/step.js';
@@ -65,6 +65,8 @@ export interface GatewayDeps {
   tokenProviders?: TokenProviderFactory;
   /** The monthly call ledger. Default: in memory (one instance, nothing kept across a restart). */
   ledger?: QuotaLedger;
+  /** How the gateway waits before sending a request to DingTalk again (backoff, DingTalk's QPS window) and its jitter. Default: real timers, `Math.random`. */
+  retryTiming?: { sleep?: (ms: number) => Promise<void>; random?: () => number };
   /** The wall clock in epoch ms, for the quota month. Default `Date.now`. */
   now?: () => number;
   logger?: Logger;
@@ -201,7 +203,20 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
           rateLimitStep({ limits, dingtalkQpsLimit: config.dingtalk.qpsLimit, qpsQueue, metrics }),
           monthlyQuotaStep({ ledger, metrics, logger, now }),
         ],
-        dingtalkProxy({ upstream: deps.upstream, tokens, getRetries: config.upstream.getRetries, metrics, metering: meteringOf(contract) }),
+        dingtalkProxy({
+          upstream: deps.upstream,
+          tokens,
+          getRetries: config.upstream.getRetries,
+          throttleRetries: config.dingtalk.throttleRetries,
+          // A retry waits its turn in the queue like any request (or, not waiting at all, takes a free slot or none).
+          qpsSlot: async (tenant, operationId, signal) =>
+            config.dingtalk.qpsMaxWaitMs > 0
+              ? (await qpsQueue.wait(qpsKeyOf(tenant, operationId), tenant.id, signal)).kind === 'admitted'
+              : (await qpsSlot(limits, qpsKeyOf(tenant, operationId), config.dingtalk.qpsLimit)).allowed,
+          metrics,
+          metering: meteringOf(contract),
+          ...deps.retryTiming,
+        }),
       ),
     ),
   );

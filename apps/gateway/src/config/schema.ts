@@ -119,6 +119,8 @@ export const configSchema = z.strictObject({
       qpsMaxWaitMs: z.number().int().min(0).max(30_000).default(1_500),
       /** How many requests may wait for the slots of one app and operation; beyond, refused at once. */
       qpsMaxQueued: positiveInt.default(1_000),
+      /** How many more times a request DingTalk refused for QPS (`QpsLimitForAppkeyAndApi`, `QpsLimitForApi`) is sent, each after DingTalk's window. */
+      throttleRetries: z.number().int().min(0).max(5).default(2),
     })
     .prefault({}),
   /**

@@ -9,6 +9,12 @@
  *   jittered backoff.
  * - A POST that certainly never reached DingTalk (connection refused): likewise. A POST that
  *   may have reached DingTalk is never sent again.
+ * - DingTalk refused it for QPS (`QpsLimitForAppkeyAndApi`: something else shares the app's
+ *   slots; `QpsLimitForApi`: the platform is throttling the API for everyone). DingTalk did not
+ *   process it, so POSTs too: up to `throttleRetries` more attempts, each after DingTalk's
+ *   one-second window (with jitter, wider for the platform's limit so that the callers of a
+ *   throttled hour do not come back together) and a slot of the app's QPS limit (`qpsSlot`).
+ *   Past them, DingTalk's answer, with `Retry-After`.
  *
  * For a metered operation every attempt is counted in the org's month by DingTalk's answer
  * (`MeteredCall`): a retry needs a call of the month (else the last answer stands), and when the
@@ -22,6 +28,7 @@ import type { GatewayEnv, RouteHandler } from '../context.js';
 import { type HeaderRecord, answer, combineHeaderValues } from '../answer.js';
 import { gatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import type { Tenant } from '../tenants.js';
 import type { TokenRegistry } from '../tokens/registry.js';
 import { ACCESS_TOKEN_HEADER, forwardedRawRequestHeaders, forwardedRequestHeaders } from './forward-headers.js';
 import { NULL_BODY_STATUSES, type Upstream, UpstreamError, type UpstreamResponse } from './upstream.js';
@@ -30,6 +37,10 @@ export interface ProxyOptions {
   upstream: Upstream;
   tokens: TokenRegistry;
   getRetries: number;
+  /** How many more attempts a request DingTalk refused for QPS gets. */
+  throttleRetries: number;
+  /** Waits for a slot of DingTalk's QPS limit for this app and operation (the rate-limit step's queue); false: none came. */
+  qpsSlot: (tenant: Tenant, operationId: string, signal: AbortSignal) => Promise<boolean>;
   metrics: GatewayMetrics;
   /** Which of DingTalk's answers count towards the org's month (the contract's `x-dingtalk-metering`). */
   metering: Metering;
@@ -40,6 +51,13 @@ export interface ProxyOptions {
 
 const INVALID_AUTHENTICATION = 'InvalidAuthentication';
 const ORG_QUOTA_SPENT = 'Forbidden.AccessDenied.ApiCountLimitForOrg';
+/** DingTalk's QPS refusals: not processed, safe to send again after the window. */
+const THROTTLES: ReadonlyMap<string, { reason: string; jitter: number }> = new Map([
+  ['Forbidden.AccessDenied.QpsLimitForAppkeyAndApi', { reason: 'dingtalkQps', jitter: 0.25 }],
+  ['Forbidden.AccessDenied.QpsLimitForApi', { reason: 'dingtalkPlatformQps', jitter: 1 }],
+]);
+/** DingTalk's QPS window. */
+const THROTTLE_WINDOW_MS = 1_000;
 
 export function dingtalkProxy(options: ProxyOptions): RouteHandler {
   const now = options.now ?? (() => performance.now());
@@ -84,6 +102,7 @@ export function dingtalkProxy(options: ProxyOptions): RouteHandler {
 
     const isGet = operation.method === 'GET';
     let retriesLeft = options.getRetries;
+    let throttleRetriesLeft = options.throttleRetries;
     let tokenRefreshed = false;
     let attempts = 0;
     let upstreamMs = 0;
@@ -140,6 +159,15 @@ export function dingtalkProxy(options: ProxyOptions): RouteHandler {
         options.metrics.upstreamRetries.inc({ operation: operation.operationId, reason: 'invalidToken' });
         continue;
       }
+      const throttle = code === undefined ? undefined : THROTTLES.get(code);
+      if (throttle && throttleRetriesLeft > 0 && (await mayRetry())) {
+        throttleRetriesLeft -= 1;
+        options.metrics.upstreamRetries.inc({ operation: operation.operationId, reason: throttle.reason });
+        // DingTalk's window, then a slot of the app's limit: no retry adds to the congestion.
+        await sleep(THROTTLE_WINDOW_MS * (1 + throttle.jitter * random()));
+        const signal = c.req.raw.signal;
+        if (!signal.aborted && (await options.qpsSlot(tenant, operation.operationId, signal))) continue;
+      }
       if (isGet && response.status >= 500 && retriesLeft > 0 && (await mayRetry())) {
         retriesLeft -= 1;
         options.metrics.upstreamRetries.inc({ operation: operation.operationId, reason: '5xx' });
@@ -150,6 +178,8 @@ export function dingtalkProxy(options: ProxyOptions): RouteHandler {
       log.upstreamMs = upstreamMs;
       log.upstreamAttempts = attempts;
       const answerHeaders = headerRecord(response.headers);
+      // DingTalk's QPS refusal passed on: when to come back (its window).
+      if (throttle) answerHeaders['retry-after'] ??= String(THROTTLE_WINDOW_MS / 1000);
       if (NULL_BODY_STATUSES.has(response.status)) return answer(c, null, response.status, answerHeaders);
       return answer(c, response.body as Uint8Array<ArrayBuffer>, response.status, answerHeaders);
     }

@@ -61,6 +61,8 @@ const one: Attempts = () => 1;
 const two: Attempts = () => 2;
 /** A GET that keeps failing: the first attempt and `getRetries` more. */
 const everyRetry: Attempts = (config) => 1 + config.upstream.getRetries;
+/** A request DingTalk keeps refusing for QPS: the first attempt and `throttleRetries` more. */
+const everyThrottleRetry: Attempts = (config) => 1 + config.dingtalk.throttleRetries;
 
 interface Injected {
   status: number;
@@ -190,9 +192,20 @@ const MATRIX: Cell[] = [
     clear: (rig) => {
       rig.sandbox.qps.limit = SANDBOX_QPS;
     },
+    // Not processed by DingTalk: sent again after its window, POSTs too, then passed on.
     expect: {
-      GET: { status: 403, code: 'Forbidden.AccessDenied.QpsLimitForAppkeyAndApi', attempts: one },
-      POST: { status: 403, code: 'Forbidden.AccessDenied.QpsLimitForAppkeyAndApi', attempts: one },
+      GET: { status: 403, code: 'Forbidden.AccessDenied.QpsLimitForAppkeyAndApi', attempts: everyThrottleRetry },
+      POST: { status: 403, code: 'Forbidden.AccessDenied.QpsLimitForAppkeyAndApi', attempts: everyThrottleRetry },
+    },
+  },
+  {
+    fault: '403 QpsLimitForApi once (the platform throttling the API)',
+    transports: ['in-process'],
+    inject: (rig, op) => rig.sandbox.faults.set({ [op.operationId]: { error: { status: 403, code: 'Forbidden.AccessDenied.QpsLimitForApi', times: 1 } } }),
+    clear: clearOperationFaults,
+    expect: {
+      GET: { status: 'success', attempts: two },
+      POST: { status: 'success', attempts: two },
     },
   },
   {
@@ -257,7 +270,8 @@ const requestInit = (operation: ContractOperation): { path: string; init: Reques
 };
 
 function inProcessRig(): Rig {
-  const h = createHarness({ config: { upstream: { responseTimeoutMs: RESPONSE_TIMEOUT_MS } }, sandbox: { qpsLimit: SANDBOX_QPS } });
+  // Waits before a retry take no time here (how long they are is the proxy's tests' business).
+  const h = createHarness({ config: { upstream: { responseTimeoutMs: RESPONSE_TIMEOUT_MS } }, sandbox: { qpsLimit: SANDBOX_QPS }, deps: { retryTiming: { sleep: async () => {} } } });
   return {
     transport: 'in-process',
     config: h.config,

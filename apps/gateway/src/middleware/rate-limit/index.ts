@@ -49,7 +49,7 @@ export async function qpsSlot(limits: RequestLimiter, key: string, dingtalkQpsLi
 }
 
 /** DingTalk's QPS limit is per app and API: one window (and one queue) per app and operation. */
-function qpsKeyOf(tenant: Tenant, operationId: string): string {
+export function qpsKeyOf(tenant: Tenant, operationId: string): string {
   return `app:${tenant.appId}:op:${operationId}`;
 }
 
