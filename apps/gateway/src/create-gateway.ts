@@ -31,6 +31,8 @@ import { sha256HexWeb } from './keys/sha256-web.js';
 import { authenticateStep } from './middleware/authenticate/index.js';
 import { authorizeScopesStep } from './middleware/authorize-scopes/index.js';
 import { everyRequest } from './middleware/every-request.js';
+import { guardEgress } from './egress/guard.js';
+import { IpBan } from './egress/ip-ban.js';
 import { QpsQueue } from './qps/queue.js';
 import { monthlyQuotaStep } from './middleware/monthly-quota/index.js';
 import { qpsKeyOf, qpsSlot, rateLimitStep } from './middleware/rate-limit/index.js';
@@ -93,7 +95,13 @@ export interface Gateway {
   /** Shutdown: answers the requests still waiting for a QPS slot (503, try again) rather than keeping them. */
   close(): void;
   /** Whether each app can get a DingTalk token now. */
-  readiness(): Promise<{ ready: boolean; apps: Record<string, 'ok' | string> }>;
+  readiness(): Promise<{
+    ready: boolean;
+    apps: Record<string, 'ok' | string>;
+    /** Present while DingTalk bans the egress IP: until when, and how long that is from now. */
+    egress?: string;
+    retryAfterMs?: number;
+  }>;
 }
 
 export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway {
@@ -103,13 +111,32 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
   const validator = createSpecValidator(contract);
   const ledger = deps.ledger ?? new MemoryQuotaLedger();
   const limits = deps.requestLimiter ?? requestLimiterOf(deps.limiter, deps.qpsGuard);
+  const now = deps.now ?? Date.now;
+  // Every call to DingTalk (API and token) passes DingTalk's per-IP guard and ban.
+  const ipBan = new IpBan({ now });
+  const ipWindow = config.dingtalk.ipWindow;
+  const upstream = guardEgress(deps.upstream, {
+    ban: ipBan,
+    banMs: config.dingtalk.ipBanMs,
+    ...(ipWindow ? { window: { limits, key: `egress:${ipWindow.egress}`, policy: { limit: ipWindow.limit, windowMs: ipWindow.windowMs } } } : {}),
+    events: {
+      banned: (ban) => {
+        metrics.dingtalkBans.inc();
+        logger.warn(
+          { until: new Date(ban.until).toISOString(), answer: ban.shape, status: ban.status, lengthFrom: ban.waitMs === undefined ? 'dingtalk.ipBanMs' : 'the answer' },
+          "DingTalk bans this instance's egress IP: nothing is sent to DingTalk until the ban ends",
+        );
+      },
+      lifted: () => logger.info("DingTalk's ban of the egress IP is over: calling DingTalk again"),
+    },
+  });
+  metrics.dingtalkBanned.source = () => ipBan.waitMs() > 0;
   const qpsQueue = new QpsQueue({
     take: (key) => qpsSlot(limits, key, config.dingtalk.qpsLimit),
     maxWaitMs: config.dingtalk.qpsMaxWaitMs,
     maxQueued: config.dingtalk.qpsMaxQueued,
   });
   metrics.qpsQueued.source = () => qpsQueue.size;
-  const now = deps.now ?? Date.now;
   const plan = quotaPlan(config);
   const tenants = buildTenants(config, plan);
   metrics.quotaUsage.source = async () => usageRows(plan, await ledger.usage(monthOf(now())));
@@ -117,7 +144,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
   const tokens = createTokenRegistry({
     config,
     secrets: deps.secrets,
-    fetch: upstreamAsFetch(deps.upstream),
+    fetch: upstreamAsFetch(upstream),
     createProvider: deps.tokenProviders,
     onFetch: (appId, event) => {
       metrics.tokenFetches.inc({ app: appId, result: event.ok ? 'ok' : 'error' });
@@ -126,7 +153,14 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
     },
   });
 
-  async function readiness() {
+  async function readiness(): ReturnType<Gateway['readiness']> {
+    // Banned by DingTalk: not ready whatever the tokens (a load balancer sends callers elsewhere).
+    // (Tokens are not asked for then: a fetch would only be refused.)
+    const bannedMs = ipBan.waitMs();
+    if (bannedMs > 0) {
+      const apps = Object.fromEntries(tokens.appIds.map((appId) => [appId, 'not checked while DingTalk bans the egress IP']));
+      return { ready: false, apps, egress: `banned by DingTalk until ${new Date(now() + bannedMs).toISOString()}`, retryAfterMs: bannedMs };
+    }
     const apps: Record<string, string> = {};
     await Promise.all(
       tokens.appIds.map(async (appId) => {
@@ -158,7 +192,10 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
     observed(async (c) => {
       const state = await readiness();
       if (state.ready) return answerJson(c, { status: 'ready' }, 200);
-      logger.warn({ apps: state.apps }, 'not ready');
+      logger.warn({ apps: state.apps, egress: state.egress }, 'not ready');
+      if (state.retryAfterMs !== undefined) {
+        return gatewayError(c, 503, 'gateway.upstream.banned', "not ready: DingTalk bans this instance's egress IP", { headers: { 'retry-after': String(Math.ceil(state.retryAfterMs / 1000)) } });
+      }
       return gatewayError(c, 503, 'gateway.unavailable', 'not ready: a DingTalk token cannot be obtained');
     }),
   );
@@ -204,7 +241,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
           monthlyQuotaStep({ ledger, metrics, logger, now }),
         ],
         dingtalkProxy({
-          upstream: deps.upstream,
+          upstream,
+          ipBan,
           tokens,
           getRetries: config.upstream.getRetries,
           throttleRetries: config.dingtalk.throttleRetries,
@@ -229,7 +267,12 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
   metricsApp.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
   metricsApp.get('/readyz', async (c) => {
     const state = await readiness();
-    return c.json({ status: state.ready ? 'ready' : 'not ready', apps: state.apps }, state.ready ? 200 : 503, state.ready ? {} : { 'retry-after': '1' });
+    const { ready, apps, egress, retryAfterMs } = state;
+    return c.json(
+      { status: ready ? 'ready' : 'not ready', apps, ...(egress ? { egress } : {}) },
+      ready ? 200 : 503,
+      ready ? {} : { 'retry-after': String(Math.max(1, Math.ceil((retryAfterMs ?? 1_000) / 1000))) },
+    );
   });
 
   return { app, metricsApp, tokens, metrics, validator, ledger, qpsQueue, readiness, close: () => qpsQueue.close() };

@@ -121,6 +121,24 @@ export const configSchema = z.strictObject({
       qpsMaxQueued: positiveInt.default(1_000),
       /** How many more times a request DingTalk refused for QPS (`QpsLimitForAppkeyAndApi`, `QpsLimitForApi`) is sent, each after DingTalk's window. */
       throttleRetries: z.number().int().min(0).max(5).default(2),
+      /**
+       * DingTalk's limit per egress IP (10,000 calls in 20 s over every API, then a ban), kept by
+       * the instances that share `egress` (one window in Redis with several instances). `false`
+       * when each instance has an egress IP of its own and no other software shares it.
+       */
+      ipWindow: z
+        .union([
+          z.literal(false),
+          z.strictObject({
+            limit: positiveInt.default(10_000),
+            windowMs: positiveInt.default(20_000),
+            /** Instances naming the same egress share one window: name one per egress IP. */
+            egress: idKey.default('default'),
+          }),
+        ])
+        .prefault({}),
+      /** How long DingTalk's ban of the egress IP lasts when its answer does not say (5 minutes). */
+      ipBanMs: positiveInt.default(300_000),
     })
     .prefault({}),
   /**

@@ -21,6 +21,10 @@ export interface GatewayMetrics {
   readonly quotaRemaining: Gauge<'org' | 'tenant'>;
   readonly redisFallbacks: Counter<'store'>;
   readonly redisUp: Gauge<'store'>;
+  /** DingTalk's bans of the egress IP, as they start. */
+  readonly dingtalkBans: Counter<never>;
+  /** Whether DingTalk bans the egress IP now (the gateway sets where to read it). */
+  readonly dingtalkBanned: { source?: () => boolean };
   /**
    * Where the month's usage is read at each scrape (set by the gateway): `dtg_quota_used_calls`
    * and `dtg_quota_remaining_calls` per org (`tenant=""`), per tenant, and per pool (`tenant="(pool)"`).
@@ -35,6 +39,15 @@ export function createGatewayMetrics(options: { processMetrics?: boolean } = {})
   if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'dtg_' });
   const quotaUsage: GatewayMetrics['quotaUsage'] = {};
   const qpsQueued: GatewayMetrics['qpsQueued'] = {};
+  const dingtalkBanned: GatewayMetrics['dingtalkBanned'] = {};
+  new Gauge({
+    name: 'dtg_dingtalk_banned',
+    help: "1 while DingTalk bans this instance's egress IP (nothing is sent to DingTalk), else 0.",
+    registers: [registry],
+    collect() {
+      this.set(dingtalkBanned.source?.() ? 1 : 0);
+    },
+  });
   new Gauge({
     name: 'dtg_qps_queued_requests',
     help: "Requests waiting now for a slot of DingTalk's per-app, per-API QPS limit.",
@@ -54,6 +67,8 @@ export function createGatewayMetrics(options: { processMetrics?: boolean } = {})
   return {
     quotaUsage,
     qpsQueued,
+    dingtalkBanned,
+    dingtalkBans: new Counter({ name: 'dtg_dingtalk_bans_total', help: "Bans of this instance's egress IP by DingTalk (its per-IP limit), as they start.", registers: [registry] }),
     qpsWait: new Histogram({
       name: 'dtg_qps_wait_seconds',
       help: "How long requests over DingTalk's QPS limit waited for a slot, by operation and outcome (admitted, timeout, full, gone, closed).",

@@ -16,6 +16,10 @@
  *   throttled hour do not come back together) and a slot of the app's QPS limit (`qpsSlot`).
  *   Past them, DingTalk's answer, with `Retry-After`.
  *
+ * What may not go to DingTalk at all (its ban of the egress IP, its per-IP window) is answered
+ * `503 gateway.upstream.banned` / `429 gateway.rateLimit.dingtalkIp` with `Retry-After`, never
+ * as a bad answer from DingTalk.
+ *
  * For a metered operation every attempt is counted in the org's month by DingTalk's answer
  * (`MeteredCall`): a retry needs a call of the month (else the last answer stands), and when the
  * request is done what was reserved and did not count goes back to the ledger. DingTalk's
@@ -29,12 +33,17 @@ import { type HeaderRecord, answer, combineHeaderValues } from '../answer.js';
 import { gatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Tenant } from '../tenants.js';
+import { EgressRefusedError } from '../egress/guard.js';
+import type { IpBan } from '../egress/ip-ban.js';
 import type { TokenRegistry } from '../tokens/registry.js';
 import { ACCESS_TOKEN_HEADER, forwardedRawRequestHeaders, forwardedRequestHeaders } from './forward-headers.js';
 import { NULL_BODY_STATUSES, type Upstream, UpstreamError, type UpstreamResponse } from './upstream.js';
 
 export interface ProxyOptions {
+  /** DingTalk, behind the egress guard (`guardEgress`): it throws `EgressRefusedError` for what may not go. */
   upstream: Upstream;
+  /** DingTalk's ban of the egress IP: while it lasts, no token is even asked for. */
+  ipBan: IpBan;
   tokens: TokenRegistry;
   getRetries: number;
   /** How many more attempts a request DingTalk refused for QPS gets. */
@@ -88,6 +97,9 @@ export function dingtalkProxy(options: ProxyOptions): RouteHandler {
     headers['x-request-id'] = c.get('requestId');
     const request = { method: operation.method, path: url.slice(url.indexOf('/', url.indexOf('//') + 2)), headers, body };
 
+    const bannedMs = options.ipBan.waitMs();
+    if (bannedMs > 0) return egressRefused(c, options.metrics, new EgressRefusedError('banned', bannedMs, "DingTalk bans this instance's egress IP"), tenant);
+
     let token: string;
     try {
       const lease = await tokens.getToken();
@@ -95,6 +107,8 @@ export function dingtalkProxy(options: ProxyOptions): RouteHandler {
       log.tokenCached = lease.fromCache;
     } catch (error) {
       if (error instanceof TokenUnavailableError) {
+        // The token fetch itself was held back by the egress guard: that is the answer.
+        if (error.cause instanceof EgressRefusedError) return egressRefused(c, options.metrics, error.cause, tenant);
         return gatewayError(c, 503, 'gateway.token.unavailable', `no DingTalk access token for app ${tenant.appId}: ${reason(error)}`, { headers: retryAfterOf(error) });
       }
       throw error;
@@ -118,6 +132,13 @@ export function dingtalkProxy(options: ProxyOptions): RouteHandler {
         response = await options.upstream.send(request);
       } catch (error) {
         upstreamMs += now() - started;
+        if (error instanceof EgressRefusedError) {
+          // Not sent, or answered by DingTalk's anti-abuse front, not its API: nothing counts.
+          call?.counted(false);
+          log.upstreamMs = upstreamMs;
+          log.upstreamAttempts = attempts;
+          return egressRefused(c, options.metrics, error, tenant);
+        }
         if (!(error instanceof UpstreamError)) throw error;
         // An answer that never came may still have been processed: it counts.
         call?.counted(error.mayHaveReachedUpstream);
@@ -219,6 +240,14 @@ function dingtalkCodeOf(body: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** DingTalk's per-IP limit: the guard holds the IP under it (429), or DingTalk bans the IP (503). */
+function egressRefused(c: Context<GatewayEnv>, metrics: GatewayMetrics, error: EgressRefusedError, tenant: Tenant): Response {
+  const headers = { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) };
+  if (error.reason === 'ipWindow') metrics.rateLimited.inc({ tenant: tenant.id, limit: 'dingtalkIp' });
+  if (error.reason === 'ipWindow') return gatewayError(c, 429, 'gateway.rateLimit.dingtalkIp', `${error.message}; app ${tenant.appId}'s call was not sent`, { headers });
+  return gatewayError(c, 503, 'gateway.upstream.banned', `${error.message}; nothing is sent to DingTalk until the ban ends`, { headers });
 }
 
 function upstreamFailure(c: Context<GatewayEnv>, error: UpstreamError): Response {

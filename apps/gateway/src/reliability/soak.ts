@@ -347,8 +347,8 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
       redis.disconnect();
     });
 
-    // Millions of calls: DingTalk's monthly quota (the sandbox's and the gateway's) out of reach.
-    const sandbox = await startSandbox({ qpsLimit: 1_000_000, monthlyCallQuota: 1_000_000_000, tokenLifetimeSeconds: options.tokenLifetimeSec, random: seededRandom(options.seed + 1) });
+    // Millions of calls: DingTalk's monthly quota and per-IP window (the sandbox's and the gateway's) out of reach.
+    const sandbox = await startSandbox({ qpsLimit: 1_000_000, monthlyCallQuota: 1_000_000_000, ipWindow: { limit: 1_000_000, windowMs: 1_000 }, tokenLifetimeSeconds: options.tokenLifetimeSec, random: seededRandom(options.seed + 1) });
     cleanups.unshift(() => sandbox.close());
     const faults = soakFaults(sandbox.sandbox.operations, operations, options.faults);
     sandbox.sandbox.faults.set(faults.rules);
@@ -356,7 +356,8 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     const config = [
       'server: { port: 0, shutdownGraceMs: 5000 }',
       `upstream: { baseUrl: '${sandbox.url}', responseTimeoutMs: ${RESPONSE_TIMEOUT_MS} }`,
-      'dingtalk: { qpsLimit: 1000000 }',
+      // Far over DingTalk's per-IP window (10,000 calls in 20 s): the guard kept, out of reach, and the sandbox's too.
+      'dingtalk: { qpsLimit: 1000000, ipWindow: { limit: 1000000, windowMs: 1000 } }',
       'orgs: { soak: { monthlyCallQuota: 1000000000 } }',
       'apps:',
       `  full: { type: internal, appKey: ${APP_KEY}, appSecretEnv: FULL_SECRET }`,

@@ -409,15 +409,19 @@ export interface components {
          *     - `gateway.rateLimit.dingtalkQps` (429): the DingTalk app is at DingTalk's per-app QPS limit for this operation and no slot freed up while the request waited; see `Retry-After`.
          *     - `gateway.quota.tenant` (429): the tenant's allocation of its org's monthly call quota (or the
          *       pool it shares) is spent; `Retry-After` points at the next month.
+         *     - `gateway.rateLimit.dingtalkIp` (429): the gateway's egress IP is at DingTalk's per-IP limit
+         *       (10,000 calls in 20 s over every API, beyond which DingTalk bans the IP); see `Retry-After`.
          *     - `gateway.internalError` (500): a bug in the gateway; report it with the request id.
          *     - `gateway.upstream.unreachable` (502): DingTalk could not be reached or closed the connection.
          *     - `gateway.upstream.badResponse` (502): DingTalk answered with something that is not HTTP the gateway can pass on.
          *     - `gateway.token.unavailable` (503): no valid DingTalk access token and the token endpoint is failing.
          *     - `gateway.unavailable` (503): the gateway is shutting down or a shared store it needs is down.
+         *     - `gateway.upstream.banned` (503): DingTalk bans the gateway's egress IP for a while (its
+         *       per-IP limit was passed); nothing is sent to DingTalk until the ban ends: `Retry-After`.
          *     - `gateway.upstream.timeout` (504): DingTalk did not answer in time.
          * @enum {string}
          */
-        GatewayErrorCode: "gateway.request.malformed" | "gateway.request.invalid" | "gateway.auth.missingKey" | "gateway.auth.invalidKey" | "gateway.auth.scopeDenied" | "gateway.request.timeout" | "gateway.request.tooLarge" | "gateway.rateLimit.tenant" | "gateway.rateLimit.dingtalkQps" | "gateway.quota.tenant" | "gateway.internalError" | "gateway.upstream.unreachable" | "gateway.upstream.badResponse" | "gateway.token.unavailable" | "gateway.unavailable" | "gateway.upstream.timeout";
+        GatewayErrorCode: "gateway.request.malformed" | "gateway.request.invalid" | "gateway.auth.missingKey" | "gateway.auth.invalidKey" | "gateway.auth.scopeDenied" | "gateway.request.timeout" | "gateway.request.tooLarge" | "gateway.rateLimit.tenant" | "gateway.rateLimit.dingtalkQps" | "gateway.quota.tenant" | "gateway.rateLimit.dingtalkIp" | "gateway.internalError" | "gateway.upstream.unreachable" | "gateway.upstream.badResponse" | "gateway.token.unavailable" | "gateway.unavailable" | "gateway.upstream.banned" | "gateway.upstream.timeout";
     };
     responses: {
         /**
@@ -658,6 +662,7 @@ export interface components {
         /**
          * @description - `gateway.token.unavailable`: no valid DingTalk access token and the token endpoint is failing.
          *     - `gateway.unavailable`: the gateway is shutting down or a shared store it needs is down.
+         *     - `gateway.upstream.banned`: DingTalk bans the gateway's egress IP; nothing is sent to DingTalk until the ban ends.
          */
         GatewayUnavailable: {
             headers: {
@@ -675,7 +680,7 @@ export interface components {
                  */
                 "application/json": components["schemas"]["DingTalkError"] & {
                     /** @enum {string} */
-                    code?: "gateway.token.unavailable" | "gateway.unavailable";
+                    code?: "gateway.token.unavailable" | "gateway.unavailable" | "gateway.upstream.banned";
                 };
             };
         };
@@ -757,6 +762,7 @@ export interface components {
          *     - `gateway.rateLimit.tenant`: the tenant is over its rate limit.
          *     - `gateway.rateLimit.dingtalkQps`: the DingTalk app is at DingTalk's per-app QPS limit for this operation and no slot freed up while the request waited.
          *     - `gateway.quota.tenant`: the tenant's part of its org's monthly call quota is spent.
+         *     - `gateway.rateLimit.dingtalkIp`: the gateway's egress IP is at DingTalk's per-IP limit.
          */
         PlatformBusy429OrGateway: {
             headers: {
@@ -774,7 +780,7 @@ export interface components {
                     code?: "system.busy";
                 }) | (components["schemas"]["DingTalkError"] & {
                     /** @enum {string} */
-                    code?: "gateway.rateLimit.tenant" | "gateway.rateLimit.dingtalkQps" | "gateway.quota.tenant";
+                    code?: "gateway.rateLimit.tenant" | "gateway.rateLimit.dingtalkQps" | "gateway.quota.tenant" | "gateway.rateLimit.dingtalkIp";
                 });
             };
         };
@@ -808,6 +814,7 @@ export interface components {
          *     From the gateway:
          *     - `gateway.token.unavailable`: no valid DingTalk access token and the token endpoint is failing.
          *     - `gateway.unavailable`: the gateway is shutting down or a shared store it needs is down.
+         *     - `gateway.upstream.banned`: DingTalk bans the gateway's egress IP; nothing is sent to DingTalk until the ban ends.
          */
         WikiTimeout503OrGateway: {
             headers: {
@@ -823,7 +830,7 @@ export interface components {
                     code?: "operationTimeout";
                 }) | (components["schemas"]["DingTalkError"] & {
                     /** @enum {string} */
-                    code?: "gateway.token.unavailable" | "gateway.unavailable";
+                    code?: "gateway.token.unavailable" | "gateway.unavailable" | "gateway.upstream.banned";
                 });
             };
         };
