@@ -29,7 +29,8 @@ export function addAnswerHeader(c: Context<GatewayEnv>, name: string, value: str
 export function appendAnswerHeader(c: Context<GatewayEnv>, name: string, value: string): void {
   const headers = c.get('answerHeaders');
   const first = headers?.[name];
-  addAnswerHeader(c, name, first === undefined ? value : `${[first].flat().join(', ')}, ${value}`);
+  // Runs for every metered request (the month's policy after the tenant's): no array built for the usual single value.
+  addAnswerHeader(c, name, first === undefined ? value : `${typeof first === 'string' ? first : first.join(', ')}, ${value}`);
 }
 
 /**

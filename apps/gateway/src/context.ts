@@ -31,6 +31,8 @@ export type GatewayEnv = {
     answerHeadersSent: boolean;
     /** A metered operation's calls in the org's month, reserved by the quota step; settled by the proxy. */
     meteredCall: MeteredCall | undefined;
+    /** The call's slot of DingTalk's per-IP window was taken with its rate limits (the egress guard takes none for its first attempt: `UpstreamRequest.ipWindowSlot`). */
+    egressCounted: boolean | undefined;
   };
 };
 

@@ -115,10 +115,11 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
   // Every call to DingTalk (API and token) passes DingTalk's per-IP guard and ban.
   const ipBan = new IpBan({ now });
   const ipWindow = config.dingtalk.ipWindow;
+  const egressWindow = ipWindow ? { key: `egress:${ipWindow.egress}`, policy: { limit: ipWindow.limit, windowMs: ipWindow.windowMs } } : undefined;
   const upstream = guardEgress(deps.upstream, {
     ban: ipBan,
     banMs: config.dingtalk.ipBanMs,
-    ...(ipWindow ? { window: { limits, key: `egress:${ipWindow.egress}`, policy: { limit: ipWindow.limit, windowMs: ipWindow.windowMs } } } : {}),
+    ...(egressWindow ? { window: { limits, ...egressWindow } } : {}),
     events: {
       banned: (ban) => {
         metrics.dingtalkBans.inc();
@@ -237,7 +238,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
           authorizeScopesStep(),
           readBodyStep({ maxBytes: config.server.bodyLimitBytes, validator }),
           validateRequestStep({ validator }),
-          rateLimitStep({ limits, dingtalkQpsLimit: config.dingtalk.qpsLimit, qpsQueue, metrics }),
+          rateLimitStep({ limits, dingtalkQpsLimit: config.dingtalk.qpsLimit, qpsQueue, egressWindow, metrics }),
           monthlyQuotaStep({ ledger, metrics, logger, now }),
         ],
         dingtalkProxy({

@@ -8,7 +8,7 @@
  * - `MemoryQuotaLedger`: one instance, optionally persisted by `@dingtalk-gateway/call-quota/file`
  *   (Node). `@dingtalk-gateway/call-quota/redis`: shared by every instance.
  */
-export { CST_OFFSET_MS, type Month, isMonth, monthOf, monthStart, nextMonthStart } from './month.js';
+export { CST_OFFSET_MS, type Month, type MonthSpan, isMonth, monthOf, monthSpanOf, monthStart, nextMonthStart } from './month.js';
 export {
   type MonthUsage,
   type OrgUsage,

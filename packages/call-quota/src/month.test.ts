@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CST_OFFSET_MS, isMonth, monthOf, monthStart, nextMonthStart } from './month.js';
+import { CST_OFFSET_MS, isMonth, monthOf, monthSpanOf, monthStart, nextMonthStart } from './month.js';
 
 describe('the quota month (China Standard Time)', () => {
   it('starts at 16:00 UTC on the last day of the month before', () => {
@@ -25,6 +25,17 @@ describe('the quota month (China Standard Time)', () => {
         expect(new Date(monthStart(month) + CST_OFFSET_MS).toISOString()).toMatch(/-01T00:00:00\.000Z$/);
       }),
       { seed: 20261206, numRuns: 500 },
+    );
+  });
+
+  it('gives the same span as the three functions, instants in any order (its kept answer never goes stale)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: Date.parse('2026-01-01T00:00:00Z'), max: Date.parse('2027-12-31T00:00:00Z') }), { minLength: 1, maxLength: 20 }), (instants) => {
+        for (const ms of instants.flatMap((at) => [at, at + 1, nextMonthStart(at) - 1, nextMonthStart(at)])) {
+          expect(monthSpanOf(ms)).toEqual({ month: monthOf(ms), start: monthStart(monthOf(ms)), next: nextMonthStart(ms) });
+        }
+      }),
+      { seed: 20261206, numRuns: 200 },
     );
   });
 

@@ -35,5 +35,27 @@ export function nextMonthStart(ms: number): number {
   return Date.UTC(cst.getUTCFullYear(), cst.getUTCMonth() + 1, 1) - CST_OFFSET_MS;
 }
 
+/** A quota month and its bounds, in epoch milliseconds. */
+export interface MonthSpan {
+  readonly month: Month;
+  /** 00:00 China Standard Time on its first day. */
+  readonly start: number;
+  /** When the next month starts: when the month's quota comes back. */
+  readonly next: number;
+}
+
+let lastSpan: MonthSpan | undefined;
+
+/**
+ * The month of `ms` with its bounds. The last answer is kept: on the request path every call asks
+ * for the same month, and comparing two numbers spares building dates and strings each time.
+ */
+export function monthSpanOf(ms: number): MonthSpan {
+  if (lastSpan !== undefined && ms >= lastSpan.start && ms < lastSpan.next) return lastSpan;
+  const month = monthOf(ms);
+  lastSpan = { month, start: monthStart(month), next: nextMonthStart(ms) };
+  return lastSpan;
+}
+
 /** Whether a string is a month as `YYYY-MM`. */
 export const isMonth = (value: string): value is Month => MONTH.test(value);

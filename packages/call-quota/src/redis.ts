@@ -161,10 +161,14 @@ export class RedisQuotaLedger implements QuotaLedger {
   }
 }
 
+/** When a month's hash expires; the last month asked for is kept (every call of a month asks the same). */
+let lastExpiry: { month: Month; at: number } | undefined;
 const expireAt = (month: Month): number => {
+  if (lastExpiry?.month === month) return lastExpiry.at;
   const [year, number] = month.split('-').map(Number) as [number, number];
   const next = number === 12 ? `${year + 1}-01` : `${year}-${String(number + 1).padStart(2, '0')}`;
-  return monthStart(next) + RETAIN_MS;
+  lastExpiry = { month, at: monthStart(next) + RETAIN_MS };
+  return lastExpiry.at;
 };
 
 function orgUsage(hash: Record<string, string>): OrgUsage {

@@ -59,7 +59,7 @@ describe('parseConfig: a valid config', () => {
     expect(config).toEqual({
       server: { host: '127.0.0.1', port: 8787, bodyLimitBytes: 1048576, shutdownGraceMs: 10000, headersTimeoutMs: 10000, requestTimeoutMs: 30000, maxHeaderBytes: 16384 },
       upstream: { baseUrl: 'https://api.dingtalk.com', connectTimeoutMs: 3000, responseTimeoutMs: 10000, connections: 128, getRetries: 2, maxResponseBytes: 10485760 },
-      dingtalk: { qpsLimit: 20, qpsMaxWaitMs: 1500, qpsMaxQueued: 1000, throttleRetries: 2, ipWindow: { limit: 10000, windowMs: 20000, egress: 'default' }, ipBanMs: 300000 },
+      dingtalk: { qpsLimit: 20, qpsMaxWaitMs: 1500, qpsMaxQueued: 1000, throttleRetries: 2, ipWindow: { limit: 9900, windowMs: 20000, egress: 'default' }, ipBanMs: 300000 },
       apps: { bot: { type: 'internal', appKey: 'dingkey', appSecretEnv: 'BOT_SECRET' } },
       tenants: { team: { name: 'Team', app: 'bot', apiKeys: [{ sha256: HASH_A }], scopes: ['Wiki.Workspace.Read'], rateLimit: { rate: 5, burst: 10 } } },
       ledger: { flushEveryMs: 1000 },

@@ -130,7 +130,8 @@ export const configSchema = z.strictObject({
         .union([
           z.literal(false),
           z.strictObject({
-            limit: positiveInt.default(10_000),
+            /** DingTalk's 10,000, less room for the token fetches (not held back) and the odd call in flight. */
+            limit: positiveInt.default(9_900),
             windowMs: positiveInt.default(20_000),
             /** Instances naming the same egress share one window: name one per egress IP. */
             egress: idKey.default('default'),

@@ -5,7 +5,9 @@
  * - while DingTalk bans this instance's IP (`IpBan`), nothing goes: `EgressRefusedError('banned')`;
  * - the instances that share an egress IP stay under DingTalk's window for it (`ipWindow`, shared
  *   through the same limiter as the rate limits: Redis with several instances), so that the ban
- *   is not earned: over it, `EgressRefusedError('ipWindow')`;
+ *   is not earned: over it, `EgressRefusedError('ipWindow')`. A request's first attempt took its
+ *   slot with its rate limits; a retry takes one here (`request.ipWindowSlot`); token fetches are
+ *   not held back (see `UpstreamRequest.ipWindowSlot`);
  * - an answer that is the ban (`banOf`) starts one, for the length it says or `banMs`, and is
  *   not passed on as an answer: `EgressRefusedError('banned')`.
  *
@@ -16,7 +18,7 @@
  * const upstream = guardEgress(fetchUpstream, { ban: new IpBan(), banMs: 300_000, window, events });
  * ```
  */
-import type { LimitCheck, RequestLimiter, WindowPolicy } from '@dingtalk-gateway/rate-limiter';
+import type { LimitCheck, LimitOutcome, RequestLimiter, WindowPolicy } from '@dingtalk-gateway/rate-limiter';
 import type { Upstream, UpstreamRequest, UpstreamResponse } from '../proxy/upstream.js';
 import { type BanAnswer, banOf } from './ban-answer.js';
 import type { IpBan } from './ip-ban.js';
@@ -54,8 +56,9 @@ export function guardEgress(inner: Upstream, options: EgressGuardOptions): Upstr
       // Banned: refused before anything else (a refused call takes no slot of the window).
       const wait = ban.waitMs();
       if (wait > 0) throw refusedForBan(wait);
-      if (window) {
-        const retryAfterMs = await windowRefusal(options.window!.limits, window);
+      if (window && request.ipWindowSlot === 'take') {
+        const refusal = windowRefusal(options.window!.limits, window);
+        const retryAfterMs = refusal instanceof Promise ? await refusal : refusal;
         if (retryAfterMs !== undefined) {
           throw new EgressRefusedError('ipWindow', retryAfterMs, `the egress IP is at DingTalk's limit of ${options.window!.policy.limit} calls in ${options.window!.policy.windowMs / 1000} s`);
         }
@@ -83,11 +86,15 @@ export function guardEgress(inner: Upstream, options: EgressGuardOptions): Upstr
   };
 }
 
-/** The window's wait when it refuses; undefined when the call may go (or the window cannot answer). */
-async function windowRefusal(limits: RequestLimiter, check: LimitCheck): Promise<number | undefined> {
+/**
+ * The window's wait when it refuses; undefined when the call may go (or the window cannot
+ * answer). At once when the limiter is in memory (no promise on the request path).
+ */
+function windowRefusal(limits: RequestLimiter, check: LimitCheck): number | undefined | Promise<number | undefined> {
+  const waitOf = (outcomes: LimitOutcome[]) => (outcomes[0]!.decision.allowed ? undefined : outcomes[0]!.decision.retryAfterMs);
   try {
-    const [outcome] = await limits.check([check]);
-    return outcome!.decision.allowed ? undefined : outcome!.decision.retryAfterMs;
+    const outcomes = limits.check([check]);
+    return outcomes instanceof Promise ? outcomes.then(waitOf, () => undefined) : waitOf(outcomes);
   } catch {
     return undefined;
   }

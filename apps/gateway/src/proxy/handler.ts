@@ -37,7 +37,7 @@ import { EgressRefusedError } from '../egress/guard.js';
 import type { IpBan } from '../egress/ip-ban.js';
 import type { TokenRegistry } from '../tokens/registry.js';
 import { ACCESS_TOKEN_HEADER, forwardedRawRequestHeaders, forwardedRequestHeaders } from './forward-headers.js';
-import { NULL_BODY_STATUSES, type Upstream, UpstreamError, type UpstreamResponse } from './upstream.js';
+import { NULL_BODY_STATUSES, type Upstream, UpstreamError, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 
 export interface ProxyOptions {
   /** DingTalk, behind the egress guard (`guardEgress`): it throws `EgressRefusedError` for what may not go. */
@@ -80,7 +80,12 @@ export function dingtalkProxy(options: ProxyOptions): RouteHandler {
       return await forward(c);
     } finally {
       // What was reserved and did not count goes back; a ledger that cannot answer now keeps it (errs on the quota's side).
-      await call?.settle().catch(() => {});
+      try {
+        const settling = call?.settle();
+        if (settling) await settling;
+      } catch {
+        // The ledger cannot answer now: what was reserved stays counted.
+      }
     }
   };
 
@@ -95,7 +100,8 @@ export function dingtalkProxy(options: ProxyOptions): RouteHandler {
     const body = c.get('rawBody');
     // DingTalk sees the gateway's request id (the caller's when it was sane), so logs on both sides match.
     headers['x-request-id'] = c.get('requestId');
-    const request = { method: operation.method, path: url.slice(url.indexOf('/', url.indexOf('//') + 2)), headers, body };
+    // The first attempt's slot of DingTalk's per-IP window was taken with the rate limits; a retry takes its own.
+    const request: UpstreamRequest = { method: operation.method, path: url.slice(url.indexOf('/', url.indexOf('//') + 2)), headers, body, ipWindowSlot: c.get('egressCounted') ? 'taken' : 'take' };
 
     const bannedMs = options.ipBan.waitMs();
     if (bannedMs > 0) return egressRefused(c, options.metrics, new EgressRefusedError('banned', bannedMs, "DingTalk bans this instance's egress IP"), tenant);
@@ -125,6 +131,7 @@ export function dingtalkProxy(options: ProxyOptions): RouteHandler {
 
     for (;;) {
       attempts += 1;
+      if (attempts > 1) request.ipWindowSlot = 'take';
       headers[ACCESS_TOKEN_HEADER] = token;
       const started = now();
       let response: UpstreamResponse;

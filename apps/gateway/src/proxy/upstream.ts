@@ -12,6 +12,13 @@ export interface UpstreamRequest {
   path: string;
   headers: Record<string, string>;
   body: Uint8Array | undefined;
+  /**
+   * This call's slot of DingTalk's per-IP window (`guardEgress`): `taken` already (by the
+   * rate-limit step, with the request's other limits), or `take` one now. Absent: the call is
+   * not held back by the window (token fetches: a few per app every two hours, and refusing one
+   * would fail every request waiting for the token).
+   */
+  ipWindowSlot?: 'taken' | 'take';
 }
 
 export interface UpstreamResponse {

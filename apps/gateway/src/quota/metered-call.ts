@@ -65,11 +65,14 @@ export class MeteredCall {
     if (counts) this.#counted += 1;
   }
 
-  /** Gives back the calls reserved for attempts that did not count. Once. */
-  async settle(): Promise<void> {
+  /**
+   * Gives back the calls reserved for attempts that did not count. Once. Nothing to give back
+   * (the usual case): done at once, no promise (it runs for every metered request).
+   */
+  settle(): void | Promise<void> {
     if (this.#settled) return;
     this.#settled = true;
     const unused = this.#reserved - this.#counted;
-    if (unused > 0) await this.ledger.release(this.account, this.operationId, this.month, unused);
+    if (unused > 0) return this.ledger.release(this.account, this.operationId, this.month, unused);
   }
 }

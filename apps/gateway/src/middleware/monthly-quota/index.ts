@@ -15,7 +15,7 @@
  * app.use('*', monthlyQuota({ ledger, metrics, logger }));
  * ```
  */
-import { type QuotaLedger, type Reservation, monthOf, monthStart, nextMonthStart } from '@dingtalk-gateway/call-quota';
+import { type MonthSpan, type QuotaLedger, type Reservation, monthOf, monthSpanOf } from '@dingtalk-gateway/call-quota';
 import { RateLimiterUnavailableError } from '@dingtalk-gateway/rate-limiter';
 import type { Context } from 'hono';
 import type { Logger } from 'pino';
@@ -49,24 +49,23 @@ export function monthlyQuotaStep(options: MonthlyQuotaOptions): Step {
     if (!operation.metered) return undefined;
     const account = c.get('tenant').account;
     const at = now();
-    const month = monthOf(at);
+    const span = monthSpanOf(at);
     let outcome: Reservation | Promise<Reservation>;
     try {
-      outcome = ledger.reserve(account, operation.operationId, month);
+      outcome = ledger.reserve(account, operation.operationId, span.month);
     } catch (error) {
       return unavailable(c, error);
     }
-    if (outcome instanceof Promise) return outcome.then((reservation) => decided(c, reservation, at), (error: unknown) => unavailable(c, error));
-    return decided(c, outcome, at);
+    if (outcome instanceof Promise) return outcome.then((reservation) => decided(c, reservation, at, span), (error: unknown) => unavailable(c, error));
+    return decided(c, outcome, at, span);
   };
 
-  function decided(c: Context<GatewayEnv>, reservation: Reservation, at: number): Response | undefined {
+  function decided(c: Context<GatewayEnv>, reservation: Reservation, at: number, span: MonthSpan): Response | undefined {
     const tenant = c.get('tenant');
     const { account } = tenant;
     const operationId = c.get('operation').operationId;
-    const month = monthOf(at);
-    const next = nextMonthStart(at);
-    const monthSeconds = Math.round((next - monthStart(month)) / 1000);
+    const { month, next } = span;
+    const monthSeconds = Math.round((next - span.start) / 1000);
     const untilNext = Math.max(1, Math.ceil((next - at) / 1000));
     appendAnswerHeader(c, 'ratelimit-policy', `"month";q=${reservation.limit};w=${monthSeconds}`);
     appendAnswerHeader(c, 'ratelimit', `"month";r=${reservation.granted ? reservation.remaining : 0};t=${untilNext}`);

@@ -36,6 +36,7 @@ function setup(options: {
   qpsMaxWaitMs?: number;
   qpsMaxQueued?: number;
   timersClock?: boolean;
+  egressWindow?: { key: string; policy: { limit: number; windowMs: number } };
 }) {
   let clock = 1_000_000;
   const now = options.timersClock ? () => Date.now() : () => clock;
@@ -62,10 +63,10 @@ function setup(options: {
     maxQueued: options.qpsMaxQueued ?? 1_000,
     ...(options.timersClock ? { now } : {}),
   });
-  app.use('*', rateLimit({ limits, dingtalkQpsLimit, qpsQueue, metrics }));
+  app.use('*', rateLimit({ limits, dingtalkQpsLimit, qpsQueue, egressWindow: options.egressWindow, metrics }));
   app.all('*', (c) => {
     downstream();
-    return c.text('through');
+    return c.text('through', 200, { 'x-egress-counted': String(c.get('egressCounted') ?? false) });
   });
   app.onError((error, c) => {
     errors.push(error);
@@ -293,6 +294,35 @@ describe("rateLimit: waiting for DingTalk's QPS slots", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe("rateLimit: DingTalk's per-IP window", () => {
+  const tenants = [tenant('a1', 'app-x', GENEROUS), tenant('b1', 'app-y', GENEROUS)];
+
+  it('takes the call\'s slot with the other limits, shared by every app and tenant, and refuses past it with 429 gateway.rateLimit.dingtalkIp', async () => {
+    const h = setup({ tenants, egressWindow: { key: 'egress:default', policy: { limit: 3, windowMs: 20_000 } } });
+    const answers = [await h.call('a1', 'getWorkspace'), await h.call('b1', 'listWorkspaces'), await h.call('a1', 'addSpace'), await h.call('b1', 'getWorkspace')];
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 429]);
+    expect(answers.slice(0, 3).map((a) => a.headers.get('x-egress-counted'))).toEqual(['true', 'true', 'true']);
+    const message = await expectRefused(answers[3]!, 'gateway.rateLimit.dingtalkIp', '20');
+    expect(message).toBe("the egress IP is at DingTalk's limit of 3 calls in 20 s; app app-y's call was not sent");
+    expect(await rateLimited(h.metrics)).toEqual({ 'b1/dingtalkIp': 1 });
+    h.advance(20_000);
+    expect((await h.call('b1')).status).toBe(200);
+  });
+
+  it("takes no slot for a request its tenant's limit refused, nor for one that waits for a QPS slot (the egress guard takes it then)", async () => {
+    const h = setup({ tenants: [tenant('slow', 'app-x', { rate: 1, burst: 1 })], dingtalkQpsLimit: 1, egressWindow: { key: 'egress:default', policy: { limit: 2, windowMs: 20_000 } } });
+    expect((await h.call('slow')).status).toBe(200);
+    expect((await h.call('slow')).status).toBe(429); // its rate
+    h.advance(1_000);
+    const queued = await h.call('slow'); // at the QPS limit, not waiting (qpsMaxWaitMs 0): refused, no egress slot
+    expect(((await queued.json()) as { code: string }).code).toBe('gateway.rateLimit.dingtalkQps');
+    h.advance(DINGTALK_QPS_WINDOW_MS);
+    const through = await h.call('slow');
+    expect(through.status).toBe(200);
+    expect(through.headers.get('x-egress-counted')).toBe('true');
   });
 });
 

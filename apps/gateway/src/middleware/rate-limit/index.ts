@@ -16,7 +16,7 @@
  * app.use('*', rateLimit({ limits, dingtalkQpsLimit: 20, qpsQueue, metrics }));
  * ```
  */
-import { type LimitCheck, type LimitOutcome, type RateLimitPolicy, RateLimiterUnavailableError, type RequestLimiter, rateLimitHeaders } from '@dingtalk-gateway/rate-limiter';
+import { type LimitCheck, type LimitOutcome, type RateLimitPolicy, RateLimiterUnavailableError, type RequestLimiter, type WindowPolicy, rateLimitHeaders } from '@dingtalk-gateway/rate-limiter';
 import type { Context } from 'hono';
 import type { GatewayEnv } from '../../context.js';
 import type { Tenant } from '../../tenants.js';
@@ -39,6 +39,12 @@ export interface RateLimitOptions {
   dingtalkQpsLimit: number;
   /** Where a request over DingTalk's QPS limit waits for a slot (its `take` asks `qpsSlot`). */
   qpsQueue: QpsQueue;
+  /**
+   * DingTalk's per-IP window (`dingtalk.ipWindow`): the request's call takes its slot here, in
+   * the same decision as its other limits (on Redis, the same round trip), and the proxy's
+   * egress guard does not take another (`egressCounted`, then `UpstreamRequest.ipWindowSlot`).
+   */
+  egressWindow?: { key: string; policy: WindowPolicy } | undefined;
   metrics: GatewayMetrics;
 }
 
@@ -58,7 +64,7 @@ export function rateLimit(options: RateLimitOptions) {
 }
 
 export function rateLimitStep(options: RateLimitOptions): Step {
-  const { limits, metrics, qpsQueue } = options;
+  const { limits, metrics, qpsQueue, egressWindow: egress } = options;
   const guard = { limit: options.dingtalkQpsLimit, windowMs: DINGTALK_QPS_WINDOW_MS };
   return (c) => {
     const tenant = c.get('tenant');
@@ -69,7 +75,9 @@ export function rateLimitStep(options: RateLimitOptions): Step {
     if (operationPolicy) checks.push({ kind: 'rate', key: `tenant:${tenant.id}:op:${operationId}`, policy: operationPolicy });
     checks.push({ kind: 'rate', key: `tenant:${tenant.id}`, policy: tenant.rateLimit });
     // Behind those already waiting for DingTalk's slots: no slot taken before them.
-    if (qpsQueue.waiting(qpsKey) === 0) checks.push({ kind: 'window', key: qpsKey, policy: guard });
+    const queued = qpsQueue.waiting(qpsKey) > 0;
+    if (!queued) checks.push({ kind: 'window', key: qpsKey, policy: guard });
+    if (egress) checks.push({ kind: 'window', key: egress.key, policy: egress.policy });
 
     // One call for all of them (on Redis, one round trip; in memory, no promise at all); it stops
     // at the first refusal.
@@ -81,11 +89,11 @@ export function rateLimitStep(options: RateLimitOptions): Step {
     }
     if (outcomes instanceof Promise) {
       return outcomes.then(
-        (decided) => answerFor(c, decided, tenant, operationId, operationPolicy),
+        (decided) => answerFor(c, decided, tenant, operationId, operationPolicy, queued),
         (error: unknown) => unavailable(c, error),
       );
     }
-    return answerFor(c, outcomes, tenant, operationId, operationPolicy);
+    return answerFor(c, outcomes, tenant, operationId, operationPolicy, queued);
   };
 
   /** The refusal the decisions call for, or `undefined` (and the `RateLimit` headers) when admitted. */
@@ -95,6 +103,7 @@ export function rateLimitStep(options: RateLimitOptions): Step {
     tenant: Tenant,
     operationId: string,
     operationPolicy: RateLimitPolicy | undefined,
+    queued: boolean,
   ): Response | undefined | Promise<Response | undefined> {
     let next = 0;
     if (operationPolicy) {
@@ -117,10 +126,27 @@ export function rateLimitStep(options: RateLimitOptions): Step {
       });
     }
 
-    // DingTalk's QPS limit: a slot now, or wait for one (no window decision: others already wait).
-    const qps = outcomes[next]?.decision;
-    if (qps?.allowed) return undefined;
-    if (qpsQueue.maxWaitMs <= 0) return refusedSlot(c, { kind: 'timeout', waitedMs: 0, retryAfterMs: qps?.retryAfterMs ?? DINGTALK_QPS_WINDOW_MS }, tenant, operationId);
+    // DingTalk's QPS limit: a slot now, or wait for one (no window decision: others already wait;
+    // a refusal ends the decisions, so the per-IP window is then left to the egress guard).
+    const qps = queued ? undefined : outcomes[next++]!.decision;
+    if (qps !== undefined && !qps.allowed) return waitForSlot(c, tenant, operationId, qps.retryAfterMs);
+
+    // DingTalk's per-IP window.
+    const ip = egress ? outcomes[next]!.decision : undefined;
+    if (ip !== undefined) {
+      if (!ip.allowed) {
+        metrics.rateLimited.inc({ tenant: tenant.id, limit: 'dingtalkIp' });
+        return gatewayError(c, 429, 'gateway.rateLimit.dingtalkIp', `the egress IP is at DingTalk's limit of ${egress!.policy.limit} calls in ${egress!.policy.windowMs / 1000} s; app ${tenant.appId}'s call was not sent`, {
+          headers: { 'retry-after': String(Math.max(1, Math.ceil(ip.retryAfterMs / 1000))) },
+        });
+      }
+      c.set('egressCounted', true);
+    }
+    return queued ? waitForSlot(c, tenant, operationId, DINGTALK_QPS_WINDOW_MS) : undefined;
+  }
+
+  function waitForSlot(c: Context<GatewayEnv>, tenant: Tenant, operationId: string, retryAfterMs: number): Response | Promise<Response | undefined> {
+    if (qpsQueue.maxWaitMs <= 0) return refusedSlot(c, { kind: 'timeout', waitedMs: 0, retryAfterMs }, tenant, operationId);
     const started = performance.now();
     return qpsQueue.wait(qpsKeyOf(tenant, operationId), tenant.id, c.req.raw.signal).then((outcome) => {
       metrics.qpsWait.observe({ operation: operationId, outcome: outcome.kind }, (performance.now() - started) / 1000);
