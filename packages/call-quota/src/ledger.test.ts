@@ -173,6 +173,15 @@ describe.skipIf(unreachable)('RedisQuotaLedger (real Redis)', () => {
 
   behavesAsALedger(make);
 
+  it('decides the calls of one event-loop turn in one script run, in arrival order, as if each came alone', async () => {
+    const ledger = make();
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => ledger.reserve(account(i < 35 ? 'wiki' : 'a'), i % 2 ? 'addSpace' : 'getWorkspace', MONTH)));
+    // wiki's allocation is 30: its first 30 calls, in the order they were made, then refused; a's go to the pool.
+    expect(results.map((r) => r.granted)).toEqual([...Array(30).fill(true), ...Array(5).fill(false), ...Array(5).fill(true)]);
+    expect(results.slice(0, 30).map((r) => (r.granted ? r.remaining : -1))).toEqual(Array.from({ length: 30 }, (_, i) => 29 - i));
+    expect(await ledger.orgUsage('acme', MONTH)).toMatchObject({ used: 35, poolUsed: 5, tenants: { wiki: { used: 30, operations: { addSpace: 15, getWorkspace: 15 } } } });
+  });
+
   it('never passes a limit under concurrency from several clients (one atomic script per call)', async () => {
     const prefix = `dtg-test:ledger:${process.pid}:concurrent:`;
     const ledgers = Array.from({ length: 4 }, () => new RedisQuotaLedger({ redis: redis.client(), prefix, timeoutMs: 2000 }));
