@@ -14,6 +14,7 @@ export * from './openapi-document.js';
 export { deriveGatewayContract, removeUnusedComponents, type GatewayAdditions } from './derive-gateway-contract.js';
 export { type DocumentedErrorCodes, documentedErrorCodes } from './error-codes.js';
 export { type CallAnswer, METERED, METERING, type Metering, meteringOf } from './metering.js';
+export { INVALIDATES, type Invalidation, type Invalidations, invalidationsOf } from './invalidation.js';
 export {
   type FieldInvalidInputRule,
   INVALID_INPUT,
