@@ -12,6 +12,8 @@ export interface RequestLog {
   upstreamAttempts?: number;
   /** Whether the DingTalk token came from the cache without a fetch. */
   tokenCached?: boolean;
+  /** What the read cache did: answered (`hit`), shared another request's answer (`collapsed`), sent it (`miss`), or was told to (`bypass`). */
+  cache?: 'hit' | 'miss' | 'collapsed' | 'bypass';
   /** Why the gateway answered by itself, when it did. */
   errorCode?: string;
 }
@@ -33,6 +35,8 @@ export type GatewayEnv = {
     meteredCall: MeteredCall | undefined;
     /** The call's slot of DingTalk's per-IP window was taken with its rate limits (the egress guard takes none for its first attempt: `UpstreamRequest.ipWindowSlot`). */
     egressCounted: boolean | undefined;
+    /** `deferred`: the rate-limit step left DingTalk's slot (QPS, per IP) to `dingtalkSlotStep`, after the read cache. */
+    dingtalkSlot: 'deferred' | undefined;
   };
 };
 

@@ -15,7 +15,7 @@
  */
 import { MemoryQuotaLedger, type QuotaLedger, monthOf } from '@dingtalk-gateway/call-quota';
 import { MemoryRateLimiter, MemoryRequestLimiter, MemoryWindowLimiter, type RateLimiter, type RequestLimiter, SequentialRequestLimiter, type WindowLimiter } from '@dingtalk-gateway/rate-limiter';
-import { type OpenApiDocument, loadGatewayContract, meteringOf } from '@dingtalk-gateway/spec';
+import { type OpenApiDocument, invalidationsOf, loadGatewayContract, meteringOf } from '@dingtalk-gateway/spec';
 import { TokenUnavailableError } from '@dingtalk-gateway/token-provider';
 import { type SpecValidator, createSpecValidator } from '@dingtalk-gateway/spec-validator';
 import { type Context, Hono } from 'hono';
@@ -35,7 +35,11 @@ import { guardEgress } from './egress/guard.js';
 import { IpBan } from './egress/ip-ban.js';
 import { QpsQueue } from './qps/queue.js';
 import { monthlyQuotaStep } from './middleware/monthly-quota/index.js';
-import { qpsKeyOf, qpsSlot, rateLimitStep } from './middleware/rate-limit/index.js';
+import { qpsKeyOf, qpsSlot, rateLimitSteps } from './middleware/rate-limit/index.js';
+import { readCacheHandler } from './read-cache/handler.js';
+import type { ReadCacheStore } from './read-cache/interface.js';
+import { MemoryReadCacheStore } from './read-cache/memory.js';
+import { cachePlanOf } from './read-cache/plan.js';
 import { readBodyStep } from './middleware/read-body/index.js';
 import { routeOperationStep } from './middleware/route-operation/index.js';
 import { runSteps } from './middleware/step.js';
@@ -65,6 +69,8 @@ export interface GatewayDeps {
   requestLimiter?: RequestLimiter;
   /** Default: token providers in memory (one instance). */
   tokenProviders?: TokenProviderFactory;
+  /** The read cache's store. Default: in memory (one instance), bounded by `cache.maxEntries` and `cache.maxBytes`. */
+  readCacheStore?: ReadCacheStore;
   /** The monthly call ledger. Default: in memory (one instance, nothing kept across a restart). */
   ledger?: QuotaLedger;
   /** How the gateway waits before sending a request to DingTalk again (backoff, DingTalk's QPS window) and its jitter. Default: real timers, `Math.random`. */
@@ -139,6 +145,9 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
   });
   metrics.qpsQueued.source = () => qpsQueue.size;
   const plan = quotaPlan(config);
+  const cachePlan = cachePlanOf(config);
+  const readCacheStore =
+    deps.readCacheStore ?? new MemoryReadCacheStore({ maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxBytes, keepInvalidationsMs: cachePlan.keepInvalidationsMs, now });
   const tenants = buildTenants(config, plan);
   metrics.quotaUsage.source = async () => usageRows(plan, await ledger.usage(monthOf(now())));
   const keys = createApiKeyIndex(config, tenants, deps.sha256Hex ?? sha256HexWeb);
@@ -227,6 +236,27 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
   // The gateway's own endpoint for a tenant's monthly usage (in the contract: the typed client has it).
   app.get(USAGE_PATH, observed(runSteps([authenticateStep({ keys })], usageRoute({ ledger, validator, now }))));
 
+  // A request the read cache may answer takes DingTalk's slot only when it goes to DingTalk.
+  const cached = (c: Context<GatewayEnv>) => cachePlan.enabled && c.get('operation').method === 'GET' && cachePlan.lifetimeMs(c.get('tenant').id, c.get('operation').operationId) !== undefined;
+  const limitSteps = rateLimitSteps({ limits, dingtalkQpsLimit: config.dingtalk.qpsLimit, qpsQueue, egressWindow, metrics, deferDingTalkSlot: cached });
+  const proxy = dingtalkProxy({
+    upstream,
+    ipBan,
+    tokens,
+    getRetries: config.upstream.getRetries,
+    throttleRetries: config.dingtalk.throttleRetries,
+    // A retry waits its turn in the queue like any request (or, not waiting at all, takes a free slot or none).
+    qpsSlot: async (tenant, operationId, signal) =>
+      config.dingtalk.qpsMaxWaitMs > 0
+        ? (await qpsQueue.wait(qpsKeyOf(tenant, operationId), tenant.id, signal)).kind === 'admitted'
+        : (await qpsSlot(limits, qpsKeyOf(tenant, operationId), config.dingtalk.qpsLimit)).allowed,
+    metrics,
+    metering: meteringOf(contract),
+    ...deps.retryTiming,
+  });
+  // What a request that goes to DingTalk passes after the read cache: its slot, its call of the month, the proxy.
+  const toDingTalk = runSteps([limitSteps.dingtalkSlot, monthlyQuotaStep({ ledger, metrics, logger, now })], proxy);
+
   // DingTalk's operations: every other path. One handler running the steps in turn (see middleware/step.ts).
   app.all(
     '*',
@@ -238,24 +268,9 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
           authorizeScopesStep(),
           readBodyStep({ maxBytes: config.server.bodyLimitBytes, validator }),
           validateRequestStep({ validator }),
-          rateLimitStep({ limits, dingtalkQpsLimit: config.dingtalk.qpsLimit, qpsQueue, egressWindow, metrics }),
-          monthlyQuotaStep({ ledger, metrics, logger, now }),
+          limitSteps.rateLimit,
         ],
-        dingtalkProxy({
-          upstream,
-          ipBan,
-          tokens,
-          getRetries: config.upstream.getRetries,
-          throttleRetries: config.dingtalk.throttleRetries,
-          // A retry waits its turn in the queue like any request (or, not waiting at all, takes a free slot or none).
-          qpsSlot: async (tenant, operationId, signal) =>
-            config.dingtalk.qpsMaxWaitMs > 0
-              ? (await qpsQueue.wait(qpsKeyOf(tenant, operationId), tenant.id, signal)).kind === 'admitted'
-              : (await qpsSlot(limits, qpsKeyOf(tenant, operationId), config.dingtalk.qpsLimit)).allowed,
-          metrics,
-          metering: meteringOf(contract),
-          ...deps.retryTiming,
-        }),
+        readCacheHandler({ store: readCacheStore, plan: cachePlan, invalidations: invalidationsOf(contract), metrics, now }, toDingTalk),
       ),
     ),
   );

@@ -62,6 +62,7 @@ describe('parseConfig: a valid config', () => {
       dingtalk: { qpsLimit: 20, qpsMaxWaitMs: 1500, qpsMaxQueued: 1000, throttleRetries: 2, ipWindow: { limit: 9900, windowMs: 20000, egress: 'default' }, ipBanMs: 300000 },
       apps: { bot: { type: 'internal', appKey: 'dingkey', appSecretEnv: 'BOT_SECRET' } },
       tenants: { team: { name: 'Team', app: 'bot', apiKeys: [{ sha256: HASH_A }], scopes: ['Wiki.Workspace.Read'], rateLimit: { rate: 5, burst: 10 } } },
+      cache: { operations: {}, maxEntries: 10000, maxBytes: 67108864 },
       ledger: { flushEveryMs: 1000 },
       observability: { logLevel: 'info', metrics: { enabled: true, host: '127.0.0.1', port: 9464 } },
     });
@@ -213,6 +214,19 @@ describe('parseConfig: problems, each with where it is', () => {
         ...at(text, '{ rate: 1', 'addspace'),
       },
     ]);
+  });
+
+  it('caches only the answers of GET operations, and only on one instance', () => {
+    const text = `${VALID}    cache:\n      addSpace: { ttlSeconds: 10 }\n      getWorkspace: false\ncache:\n  operations:\n    listWorkspaces: { ttlSeconds: 30 }\n    addWorkspace: { ttlSeconds: 30 }\n`;
+    expect(problemsOf(text).problems.map((p) => [p.path, p.message])).toEqual([
+      ['cache.operations.addWorkspace', '"addWorkspace" is not a GET operation of DingTalk\'s; answers of getWorkspace, listWorkspaces can be cached'],
+      ['tenants.team.cache.addSpace', '"addSpace" is not a GET operation of DingTalk\'s; answers of getWorkspace, listWorkspaces can be cached'],
+    ]);
+    const withRedis = `${VALID}cache:\n  operations:\n    listWorkspaces: { ttlSeconds: 30 }\nredis: { url: 'redis://127.0.0.1:6379' }\n`;
+    expect(problemsOf(withRedis).problems.map((p) => p.path)).toEqual(['cache']);
+    expect(problemsOf(withRedis).problems[0]!.message).toMatch(/one instance only/);
+    const parsed = parseConfig(`${VALID}    cache: { getWorkspace: { ttlSeconds: 5 }, listWorkspaces: false }\ncache:\n  operations:\n    listWorkspaces: { ttlSeconds: 30 }\n`, 'gateway.yaml', contract);
+    expect(parsed.tenants.team!.cache).toEqual({ getWorkspace: { ttlSeconds: 5 }, listWorkspaces: false });
   });
 
   it('refuses the same key hash under two tenants (a key identifies one tenant)', () => {

@@ -132,6 +132,18 @@ function crossCheck(config: GatewayConfig, contract: OpenApiDocument): Array<{ p
     }
   }
 
+  // Only DingTalk's reads have answers to keep.
+  const readIds = new Set([...dingtalkOperationsOf(contract)].filter((o) => o.method === 'get').map((o) => o.operation.operationId));
+  const notARead = (operationId: string) => `"${operationId}" is not a GET operation of DingTalk's; answers of ${[...readIds].sort().join(', ')} can be cached`;
+  for (const operationId of Object.keys(config.cache.operations)) {
+    if (!readIds.has(operationId)) problems.push({ path: ['cache', 'operations', operationId], message: notARead(operationId) });
+  }
+  const caching = Object.keys(config.cache.operations).length > 0 || Object.values(config.tenants).some((t) => Object.values(t.cache ?? {}).some((lifetime) => lifetime !== false));
+  if (caching && config.redis !== undefined) {
+    // Each instance would keep its own entries, and a write through one would leave the others' stale.
+    problems.push({ path: ['cache'], message: 'the read cache is kept in memory, one instance only: with redis (several instances) a write through one instance would leave the others serving stale answers; remove cache, or redis' });
+  }
+
   for (const [tenantId, tenant] of Object.entries(config.tenants)) {
     if (!Object.hasOwn(config.apps, tenant.app)) {
       problems.push({ path: ['tenants', tenantId, 'app'], message: `no app "${tenant.app}" under apps (known: ${Object.keys(config.apps).join(', ')})` });
@@ -145,6 +157,9 @@ function crossCheck(config: GatewayConfig, contract: OpenApiDocument): Array<{ p
       if (!operationIds.has(operationId)) {
         problems.push({ path: ['tenants', tenantId, 'operationLimits', operationId], message: `unknown operation "${operationId}"; expected one of ${[...operationIds].sort().join(', ')}` });
       }
+    }
+    for (const operationId of Object.keys(tenant.cache ?? {})) {
+      if (!readIds.has(operationId)) problems.push({ path: ['tenants', tenantId, 'cache', operationId], message: notARead(operationId) });
     }
     tenant.apiKeys.forEach((key, i) => {
       const owner = keyOwners.get(key.sha256);

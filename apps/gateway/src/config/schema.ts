@@ -68,7 +68,12 @@ const tenantSchema = z.strictObject({
    * quota less every allocation) with the other tenants without one, first come.
    */
   monthlyAllocation: z.union([z.number().int().min(0), z.string().regex(/^(100|[1-9]?\d)(\.\d+)?%$/, 'expected a whole number of calls, or a share of the org\'s quota such as "25%"')]).optional(),
+  /** The tenant's own answer-cache lifetimes, by GET operation, over `cache.operations`; `false`: none for it. */
+  cache: z.record(z.string(), z.union([z.literal(false), z.lazy(() => cacheLifetimeSchema)])).optional(),
 });
+
+/** How long a DingTalk answer may be served from the read cache. */
+const cacheLifetimeSchema = z.strictObject({ ttlSeconds: z.number().int().min(1).max(86_400) });
 
 /** DingTalk's standard edition: 10,000 metered calls per org per month. */
 export const STANDARD_MONTHLY_CALL_QUOTA = 10_000;
@@ -173,6 +178,18 @@ export const configSchema = z.strictObject({
     })
     .refine((redis) => (redis.url === undefined) !== (redis.urlEnv === undefined), 'expected exactly one of url and urlEnv')
     .optional(),
+  /**
+   * The read cache: which GET operations' answers are kept, and how long (none by default). The
+   * store is Redis when `redis` is set, else this instance's memory, bounded by `maxEntries` and
+   * `maxBytes` (least recently used out first).
+   */
+  cache: z
+    .strictObject({
+      operations: z.record(z.string(), cacheLifetimeSchema).default({}),
+      maxEntries: positiveInt.default(10_000),
+      maxBytes: positiveInt.default(64 * 1024 * 1024),
+    })
+    .prefault({}),
   /** The monthly call ledger of one instance without Redis (with Redis, the counts are in Redis). */
   ledger: z
     .strictObject({

@@ -21,6 +21,10 @@ export interface GatewayMetrics {
   readonly quotaRemaining: Gauge<'org' | 'tenant'>;
   readonly redisFallbacks: Counter<'store'>;
   readonly redisUp: Gauge<'store'>;
+  /** Reads of cached operations, by what the cache did (hit, miss, collapsed, bypass). */
+  readonly cacheRequests: Counter<'tenant' | 'operation' | 'result'>;
+  /** DingTalk calls the read cache spared (hits and collapsed requests). */
+  readonly cacheCallsSaved: Counter<'tenant' | 'operation'>;
   /** DingTalk's bans of the egress IP, as they start. */
   readonly dingtalkBans: Counter<never>;
   /** Whether DingTalk bans the egress IP now (the gateway sets where to read it). */
@@ -68,6 +72,8 @@ export function createGatewayMetrics(options: { processMetrics?: boolean } = {})
     quotaUsage,
     qpsQueued,
     dingtalkBanned,
+    cacheRequests: new Counter({ name: 'dtg_cache_requests_total', help: 'Reads of cached operations, by tenant, operation and what the cache did: hit, miss, collapsed (shared an identical request under way), bypass (Cache-Control).', labelNames: ['tenant', 'operation', 'result'], registers: [registry] }),
+    cacheCallsSaved: new Counter({ name: 'dtg_cache_dingtalk_calls_saved_total', help: 'DingTalk calls the read cache spared (hits and collapsed requests): neither a QPS slot nor a call of the month.', labelNames: ['tenant', 'operation'], registers: [registry] }),
     dingtalkBans: new Counter({ name: 'dtg_dingtalk_bans_total', help: "Bans of this instance's egress IP by DingTalk (its per-IP limit), as they start.", registers: [registry] }),
     qpsWait: new Histogram({
       name: 'dtg_qps_wait_seconds',

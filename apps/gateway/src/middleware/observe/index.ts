@@ -38,7 +38,7 @@ export function requestObserver(options: ObserveOptions): RequestObserver {
   return {
     start(c) {
       // Every field from the start, so each request's record has one shape.
-      const log: RequestLog = { upstreamMs: undefined, upstreamAttempts: undefined, tokenCached: undefined, errorCode: undefined };
+      const log: RequestLog = { upstreamMs: undefined, upstreamAttempts: undefined, tokenCached: undefined, cache: undefined, errorCode: undefined };
       c.set('log', log);
       return now();
     },
@@ -64,6 +64,7 @@ export function requestObserver(options: ObserveOptions): RequestObserver {
           upstreamMs: log.upstreamMs === undefined ? undefined : round(log.upstreamMs),
           upstreamAttempts: log.upstreamAttempts,
           tokenCached: log.tokenCached,
+          cache: log.cache,
           errorCode: log.errorCode,
         },
         'request',

@@ -6,7 +6,8 @@ import type { GatewayEnv } from '../../context.js';
 import { type GatewayMetrics, createGatewayMetrics } from '../../observability/metrics.js';
 import type { Tenant } from '../../tenants.js';
 import { QpsQueue } from '../../qps/queue.js';
-import { DINGTALK_QPS_WINDOW_MS, qpsSlot, rateLimit } from './index.js';
+import { stepMiddleware } from '../step.js';
+import { DINGTALK_QPS_WINDOW_MS, qpsSlot, rateLimitSteps } from './index.js';
 
 const tenant = (id: string, appId: string, rateLimit: RateLimitPolicy, operationLimits: Record<string, RateLimitPolicy> = {}): Tenant => ({
   id,
@@ -37,6 +38,10 @@ function setup(options: {
   qpsMaxQueued?: number;
   timersClock?: boolean;
   egressWindow?: { key: string; policy: { limit: number; windowMs: number } };
+  /** Operations whose DingTalk slot is deferred to the later step (a cache would stand between). */
+  deferred?: string[];
+  /** Between the two steps: answers instead of going on when it returns a response (a cache hit). */
+  between?: (operationId: string) => Response | undefined;
 }) {
   let clock = 1_000_000;
   const now = options.timersClock ? () => Date.now() : () => clock;
@@ -63,7 +68,17 @@ function setup(options: {
     maxQueued: options.qpsMaxQueued ?? 1_000,
     ...(options.timersClock ? { now } : {}),
   });
-  app.use('*', rateLimit({ limits, dingtalkQpsLimit, qpsQueue, egressWindow: options.egressWindow, metrics }));
+  const steps = rateLimitSteps({
+    limits,
+    dingtalkQpsLimit,
+    qpsQueue,
+    egressWindow: options.egressWindow,
+    metrics,
+    ...(options.deferred ? { deferDingTalkSlot: (c) => options.deferred!.includes(c.get('operation').operationId) } : {}),
+  });
+  app.use('*', stepMiddleware(steps.rateLimit));
+  app.use('*', async (c, next) => options.between?.(c.get('operation').operationId) ?? next());
+  app.use('*', stepMiddleware(steps.dingtalkSlot));
   app.all('*', (c) => {
     downstream();
     return c.text('through', 200, { 'x-egress-counted': String(c.get('egressCounted') ?? false) });
@@ -323,6 +338,31 @@ describe("rateLimit: DingTalk's per-IP window", () => {
     const through = await h.call('slow');
     expect(through.status).toBe(200);
     expect(through.headers.get('x-egress-counted')).toBe('true');
+  });
+});
+
+describe("rateLimit: DingTalk's slot deferred (a read cache between)", () => {
+  it('takes no QPS or per-IP slot for a request answered in between, and takes them later for one that goes on', async () => {
+    let cached = true;
+    const h = setup({
+      tenants: [tenant('team', 'app-x', GENEROUS)],
+      dingtalkQpsLimit: 1,
+      egressWindow: { key: 'egress:default', policy: { limit: 2, windowMs: 20_000 } },
+      deferred: ['getWorkspace'],
+      between: (operationId) => (cached && operationId === 'getWorkspace' ? new Response('from the cache') : undefined),
+    });
+    // Answered in between, many times over a QPS limit of 1: the tenant's limit counted, no DingTalk slot.
+    for (let i = 0; i < 5; i++) expect(await (await h.call('team', 'getWorkspace')).text()).toBe('from the cache');
+    expect((await h.call('team', 'getWorkspace')).headers.get('ratelimit')).toBe('"tenant";r=994;t=1');
+    cached = false;
+    const through = await h.call('team', 'getWorkspace');
+    expect(await through.text()).toBe('through');
+    expect(through.headers.get('x-egress-counted')).toBe('true');
+    // The slot was taken by the later step: the next one is over DingTalk's QPS limit (not waiting here).
+    expect(((await (await h.call('team', 'getWorkspace')).json()) as { code: string }).code).toBe('gateway.rateLimit.dingtalkQps');
+    // An operation not deferred takes its slot in the first step, as before (the second of the per-IP window's two).
+    expect((await h.call('team', 'listWorkspaces')).status).toBe(200);
+    expect(((await (await h.call('team', 'addSpace')).json()) as { code: string }).code).toBe('gateway.rateLimit.dingtalkIp');
   });
 });
 

@@ -46,6 +46,12 @@ export interface RateLimitOptions {
    */
   egressWindow?: { key: string; policy: WindowPolicy } | undefined;
   metrics: GatewayMetrics;
+  /**
+   * Whether this request's DingTalk slot (QPS and per-IP) waits for `dingtalkSlotStep`, later in
+   * the path: a request the read cache may answer takes none unless it goes to DingTalk. Absent
+   * or false: taken here, in the same decision as the tenant's limits.
+   */
+  deferDingTalkSlot?: (c: Context<GatewayEnv>) => boolean;
 }
 
 /** One hit of DingTalk's QPS window for `key` (app and operation): a slot, or when the next frees up. */
@@ -64,20 +70,49 @@ export function rateLimit(options: RateLimitOptions) {
 }
 
 export function rateLimitStep(options: RateLimitOptions): Step {
+  return rateLimitSteps(options).rateLimit;
+}
+
+/**
+ * The two steps of one set of limits: `rateLimit` (the tenant's limits, and DingTalk's slot
+ * unless deferred) and `dingtalkSlot` (a deferred slot, later in the path; nothing otherwise).
+ */
+export function rateLimitSteps(options: RateLimitOptions): { rateLimit: Step; dingtalkSlot: Step } {
   const { limits, metrics, qpsQueue, egressWindow: egress } = options;
   const guard = { limit: options.dingtalkQpsLimit, windowMs: DINGTALK_QPS_WINDOW_MS };
-  return (c) => {
+
+  const dingtalkSlot: Step = (c) => {
+    if (c.get('dingtalkSlot') !== 'deferred') return undefined;
+    c.set('dingtalkSlot', undefined);
+    const tenant = c.get('tenant');
+    const operationId = c.get('operation').operationId;
+    const checks: LimitCheck[] = [];
+    const queued = slotChecks(checks, tenant, operationId);
+    let outcomes: LimitOutcome[] | Promise<LimitOutcome[]>;
+    try {
+      outcomes = limits.check(checks);
+    } catch (error) {
+      return unavailable(c, error);
+    }
+    if (outcomes instanceof Promise) {
+      return outcomes.then(
+        (decided) => slotAnswer(c, decided, 0, tenant, operationId, queued),
+        (error: unknown) => unavailable(c, error),
+      );
+    }
+    return slotAnswer(c, outcomes, 0, tenant, operationId, queued);
+  };
+
+  const rateLimit: Step = (c) => {
     const tenant = c.get('tenant');
     const operationId = c.get('operation').operationId;
     const operationPolicy = tenant.operationLimits.get(operationId);
-    const qpsKey = qpsKeyOf(tenant, operationId);
     const checks: LimitCheck[] = [];
     if (operationPolicy) checks.push({ kind: 'rate', key: `tenant:${tenant.id}:op:${operationId}`, policy: operationPolicy });
     checks.push({ kind: 'rate', key: `tenant:${tenant.id}`, policy: tenant.rateLimit });
-    // Behind those already waiting for DingTalk's slots: no slot taken before them.
-    const queued = qpsQueue.waiting(qpsKey) > 0;
-    if (!queued) checks.push({ kind: 'window', key: qpsKey, policy: guard });
-    if (egress) checks.push({ kind: 'window', key: egress.key, policy: egress.policy });
+    const deferred = options.deferDingTalkSlot?.(c) === true;
+    if (deferred) c.set('dingtalkSlot', 'deferred');
+    const queued = deferred ? false : slotChecks(checks, tenant, operationId);
 
     // One call for all of them (on Redis, one round trip; in memory, no promise at all); it stops
     // at the first refusal.
@@ -89,12 +124,25 @@ export function rateLimitStep(options: RateLimitOptions): Step {
     }
     if (outcomes instanceof Promise) {
       return outcomes.then(
-        (decided) => answerFor(c, decided, tenant, operationId, operationPolicy, queued),
+        (decided) => answerFor(c, decided, tenant, operationId, operationPolicy, deferred, queued),
         (error: unknown) => unavailable(c, error),
       );
     }
-    return answerFor(c, outcomes, tenant, operationId, operationPolicy, queued);
+    return answerFor(c, outcomes, tenant, operationId, operationPolicy, deferred, queued);
   };
+  return { rateLimit, dingtalkSlot };
+
+  /**
+   * The checks of DingTalk's slot for this request: its QPS window, unless others already wait
+   * for it (no slot taken before them: then it queues), and the per-IP window. Whether it queues.
+   */
+  function slotChecks(checks: LimitCheck[], tenant: Tenant, operationId: string): boolean {
+    const qpsKey = qpsKeyOf(tenant, operationId);
+    const queued = qpsQueue.waiting(qpsKey) > 0;
+    if (!queued) checks.push({ kind: 'window', key: qpsKey, policy: guard });
+    if (egress) checks.push({ kind: 'window', key: egress.key, policy: egress.policy });
+    return queued;
+  }
 
   /** The refusal the decisions call for, or `undefined` (and the `RateLimit` headers) when admitted. */
   function answerFor(
@@ -103,6 +151,7 @@ export function rateLimitStep(options: RateLimitOptions): Step {
     tenant: Tenant,
     operationId: string,
     operationPolicy: RateLimitPolicy | undefined,
+    deferred: boolean,
     queued: boolean,
   ): Response | undefined | Promise<Response | undefined> {
     let next = 0;
@@ -126,6 +175,11 @@ export function rateLimitStep(options: RateLimitOptions): Step {
       });
     }
 
+    return deferred ? undefined : slotAnswer(c, outcomes, next, tenant, operationId, queued);
+  }
+
+  /** DingTalk's slot, from the decisions at `next` on (see `slotChecks`): `undefined` when the call may go. */
+  function slotAnswer(c: Context<GatewayEnv>, outcomes: LimitOutcome[], next: number, tenant: Tenant, operationId: string, queued: boolean): Response | undefined | Promise<Response | undefined> {
     // DingTalk's QPS limit: a slot now, or wait for one (no window decision: others already wait;
     // a refusal ends the decisions, so the per-IP window is then left to the egress guard).
     const qps = queued ? undefined : outcomes[next++]!.decision;
