@@ -138,11 +138,6 @@ function crossCheck(config: GatewayConfig, contract: OpenApiDocument): Array<{ p
   for (const operationId of Object.keys(config.cache.operations)) {
     if (!readIds.has(operationId)) problems.push({ path: ['cache', 'operations', operationId], message: notARead(operationId) });
   }
-  const caching = Object.keys(config.cache.operations).length > 0 || Object.values(config.tenants).some((t) => Object.values(t.cache ?? {}).some((lifetime) => lifetime !== false));
-  if (caching && config.redis !== undefined) {
-    // Each instance would keep its own entries, and a write through one would leave the others' stale.
-    problems.push({ path: ['cache'], message: 'the read cache is kept in memory, one instance only: with redis (several instances) a write through one instance would leave the others serving stale answers; remove cache, or redis' });
-  }
 
   for (const [tenantId, tenant] of Object.entries(config.tenants)) {
     if (!Object.hasOwn(config.apps, tenant.app)) {

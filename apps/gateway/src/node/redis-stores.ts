@@ -13,6 +13,8 @@ import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/schema.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { TokenProviderFactory } from '../tokens/registry.js';
+import type { ReadCacheStore } from '../read-cache/interface.js';
+import { RedisReadCacheStore } from '../read-cache/redis.js';
 
 export interface RedisStores {
   /** Tenants' limits and DingTalk's QPS guard: one round trip per request, shared by the requests of an event-loop turn. */
@@ -20,6 +22,8 @@ export interface RedisStores {
   tokenProviders: TokenProviderFactory;
   /** The monthly call ledger: one hash per org and month; counts made while Redis is away are added when it is back. */
   ledger: QuotaLedger;
+  /** The read cache, shared: one fetch of a read for all instances, invalidations seen by all. */
+  readCacheStore: ReadCacheStore;
   /**
    * Resolves once Redis answers, or after `timeoutMs` when it does not: start serving then, on
    * the fallbacks. Listening before the client is connected would send the first requests to
@@ -35,9 +39,19 @@ const UNAVAILABLE: RequestLimiter = {
   check: () => Promise.reject(new RateLimiterUnavailableError('error', 'Redis is unavailable and redis.whenDown is closed')),
 };
 
-export function createRedisStores(config: RedisConfig, env: NodeJS.ProcessEnv, logger: Logger, metrics: GatewayMetrics): RedisStores {
-  const url = config.url ?? env[config.urlEnv!];
-  if (!url) throw new Error(`redis.urlEnv: environment variable ${config.urlEnv} is not set`);
+/** The read cache's settings that come from the rest of the config. */
+export interface ReadCacheSettings {
+  keepInvalidationsMs: number;
+  /** How long one instance may fetch a read while the others wait for it. */
+  lockMs: number;
+}
+
+/** Default for tests of the other stores: lifetimes of a few minutes, DingTalk's default timeout. */
+const READ_CACHE_DEFAULTS: ReadCacheSettings = { keepInvalidationsMs: 10 * 60_000, lockMs: 31_000 };
+
+export function createRedisStores(redisConfig: RedisConfig, env: NodeJS.ProcessEnv, logger: Logger, metrics: GatewayMetrics, cache: ReadCacheSettings = READ_CACHE_DEFAULTS): RedisStores {
+  const url = redisConfig.url ?? env[redisConfig.urlEnv!];
+  if (!url) throw new Error(`redis.urlEnv: environment variable ${redisConfig.urlEnv} is not set`);
   const redis = new Redis(url, {
     // Fail commands at once while disconnected rather than queueing them: the fallbacks answer.
     enableOfflineQueue: false,
@@ -52,7 +66,7 @@ export function createRedisStores(config: RedisConfig, env: NodeJS.ProcessEnv, l
       onTrip: (error: unknown) => {
         metrics.redisFallbacks.inc({ store });
         metrics.redisUp.set({ store }, 0);
-        logger.warn({ store, policy: store === 'tokens' ? 'local' : config.whenDown, error: (error as Error).message }, 'Redis unavailable; store on its fallback');
+        logger.warn({ store, policy: store === 'tokens' || store === 'readCache' ? 'local' : redisConfig.whenDown, error: (error as Error).message }, 'Redis unavailable; store on its fallback');
       },
       onRecover: () => {
         metrics.redisUp.set({ store }, 1);
@@ -60,17 +74,17 @@ export function createRedisStores(config: RedisConfig, env: NodeJS.ProcessEnv, l
       },
     };
   };
-  const mode: FallbackMode = config.whenDown;
-  const prefix = config.keyPrefix;
+  const mode: FallbackMode = redisConfig.whenDown;
+  const prefix = redisConfig.keyPrefix;
   // One store (metrics label `rateLimits`) for the tenants' limits and the QPS guard: one script decides both.
   const requestLimiter = withRequestFallback(
-    new RedisRequestLimiter({ redis, ratePrefix: `${prefix}rl:`, windowPrefix: `${prefix}qps:`, timeoutMs: config.timeoutMs }),
+    new RedisRequestLimiter({ redis, ratePrefix: `${prefix}rl:`, windowPrefix: `${prefix}qps:`, timeoutMs: redisConfig.timeoutMs }),
     // `closed`: the gateway answers 503 gateway.unavailable while Redis is away (the rate-limit
     // step's answer to an unavailable limiter), not a 429 that would tell the tenant it is over
     // its rate. Redis is still probed at most once a second.
     mode === 'closed' ? { mode: 'local', local: UNAVAILABLE, ...events('rateLimits') } : { mode, ...events('rateLimits') },
   );
-  const ledger = withLedgerFallback(new RedisQuotaLedger({ redis, prefix, timeoutMs: config.timeoutMs }), {
+  const ledger = withLedgerFallback(new RedisQuotaLedger({ redis, prefix, timeoutMs: redisConfig.timeoutMs }), {
     mode,
     ...events('ledger'),
     onReplayError: (error) => logger.warn({ store: 'ledger', error: (error as Error).message }, 'calls counted while Redis was away not yet added to it; retrying'),
@@ -82,15 +96,27 @@ export function createRedisStores(config: RedisConfig, env: NodeJS.ProcessEnv, l
       key: `${prefix}token:${appId}`,
       fetchToken,
       onFetch,
-      redisTimeoutMs: config.tokenTimeoutMs,
+      redisTimeoutMs: redisConfig.tokenTimeoutMs,
       fallback: createMemoryTokenProvider({ fetchToken, onFetch }),
       onRedisState: (state, error) => (state === 'error' ? tokenEvents.onTrip(error) : tokenEvents.onRecover()),
     });
+
+  const cacheEvents = events('readCache');
+  const readCacheStore = new RedisReadCacheStore({
+    redis,
+    prefix,
+    keepInvalidationsMs: cache.keepInvalidationsMs,
+    lockMs: cache.lockMs,
+    timeoutMs: redisConfig.timeoutMs,
+    onUnavailable: cacheEvents.onTrip,
+    onAvailable: cacheEvents.onRecover,
+  });
 
   return {
     requestLimiter,
     tokenProviders,
     ledger,
+    readCacheStore,
     async connected(timeoutMs) {
       if (redis.status === 'ready') return true;
       return new Promise<boolean>((resolve) => {

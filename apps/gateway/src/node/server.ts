@@ -25,6 +25,7 @@ import { turnBatchedDestination } from '../observability/log-destination.js';
 import { createGatewayMetrics } from '../observability/metrics.js';
 import { createUndiciUpstream } from '../proxy/undici-upstream.js';
 import { answerClientError, answerConnect, answerExpectation, malformedRequestResponse, requireHost } from './protocol-errors.js';
+import { cachePlanOf } from '../read-cache/plan.js';
 import { createRedisStores } from './redis-stores.js';
 import type { Upstream } from '../proxy/upstream.js';
 import type { TokenProviderFactory } from '../tokens/registry.js';
@@ -68,7 +69,11 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     });
   const metrics = createGatewayMetrics({ processMetrics: true });
   const secrets = secretsFromEnvironment(config, options.env);
-  const stores = config.redis ? createRedisStores(config.redis, options.env, logger, metrics) : undefined;
+  const stores = config.redis ? createRedisStores(config.redis, options.env, logger, metrics, {
+        keepInvalidationsMs: cachePlanOf(config).keepInvalidationsMs,
+        // One fetch of a read for all instances, for at most as long as DingTalk may take to answer it.
+        lockMs: config.upstream.responseTimeoutMs * (config.upstream.getRetries + 1) + 1_000,
+      }) : undefined;
   await stores?.connected(REDIS_CONNECT_TIMEOUT_MS);
   const ledger = options.ledger ?? stores?.ledger ?? localLedger(config, logger);
   const gateway = createGateway(config, {
@@ -79,6 +84,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     requestLimiter: options.limiter ? undefined : stores?.requestLimiter,
     tokenProviders: options.tokenProviders ?? stores?.tokenProviders,
     ledger,
+    ...(stores ? { readCacheStore: stores.readCacheStore } : {}),
     logger,
     metrics,
     sha256Hex,

@@ -6,8 +6,9 @@
  * - answers a GET from the cache when it has a fresh answer for it (`Cache-Status: …; hit`,
  *   `Age`), fresh meaning younger than the tenant's lifetime for the operation and than the
  *   caller's `Cache-Control: max-age`;
- * - else sends it, once for all identical requests under way at the same moment on this instance
- *   (the others wait for its answer: `fwd=miss; collapsed`), and keeps a 200 answer
+ * - else sends it, once for all identical requests under way at the same moment (on this
+ *   instance; with a shared store, on all of them: one instance leads, the others wait for
+ *   what it keeps, at most `waitForLeaderMs`; `fwd=miss; collapsed`), and keeps a 200 answer
  *   (`fwd=miss; stored`); any other answer is passed on and not shared (a refusal may be the
  *   tenant's own: the others go on by themselves);
  * - `Cache-Control: no-cache` goes to DingTalk and keeps the answer, `no-store` keeps nothing
@@ -32,12 +33,17 @@ import type { CachePlan } from './plan.js';
 
 export interface ReadCacheOptions {
   store: ReadCacheStore;
+  /** With a shared store: how long an instance waits for another's fetch of the same read before fetching itself. */
+  waitForLeaderMs?: number;
   plan: CachePlan;
   invalidations: Invalidations;
   metrics: GatewayMetrics;
   /** Wall clock, epoch ms. Default `Date.now`. */
   now?: () => number;
 }
+
+/** How often an instance waiting for another's fetch looks for what it kept. */
+const LEADER_POLL_MS = 15;
 
 /** The cache's name in `Cache-Status` (RFC 9211). */
 export const CACHE_NAME = 'dingtalk-gateway';
@@ -53,6 +59,7 @@ interface Flight {
 
 export function readCacheHandler(options: ReadCacheOptions, inner: RouteHandler): RouteHandler {
   const { store, plan, invalidations, metrics } = options;
+  const waitForLeaderMs = options.waitForLeaderMs ?? 10_000;
   const now = options.now ?? Date.now;
   const flights = new Map<string, Flight>();
   if (!plan.enabled) return inner;
@@ -102,14 +109,25 @@ export function readCacheHandler(options: ReadCacheOptions, inner: RouteHandler)
       }
     }
 
-    count(sharing ? 'miss' : 'bypass');
     const fetchedAt = sequence;
     let settle!: (entry: CachedAnswer | undefined) => void;
     const flight: Flight = { fetchedAt, answer: new Promise((resolve) => (settle = resolve)) };
     if (!control.noStore) flights.set(key, flight);
     const forward = `${CACHE_NAME}; fwd=${control.noCache || control.noStore ? 'request' : 'miss'}`;
     let kept: CachedAnswer | undefined;
+    let leads = false;
     try {
+      // Several instances: one of them fetches, the others wait for what it keeps.
+      if (sharing && store.lead) {
+        leads = await store.lead(key);
+        const remote = leads ? undefined : await keptElsewhere(key, lifetimeMs, control.maxAgeSeconds);
+        if (remote !== undefined) {
+          kept = remote;
+          count('collapsed');
+          return hit(c, remote, now() - remote.storedAt, `${CACHE_NAME}; fwd=miss; collapsed`);
+        }
+      }
+      count(sharing ? 'miss' : 'bypass');
       const response = await inner(c);
       // Reading may change other reads' answers (a Knowledge Base opened moves up its viewer's listing).
       await invalidateAfter(c, response, params);
@@ -128,6 +146,23 @@ export function readCacheHandler(options: ReadCacheOptions, inner: RouteHandler)
     } finally {
       settle(kept);
       if (flights.get(key) === flight) flights.delete(key);
+      if (leads) await store.release!(key);
+    }
+  }
+
+  /**
+   * What the instance that leads the fetch of `key` keeps, once it is there and fresh enough for
+   * this request; undefined if the leader gives up (or dies: its lock expires) without keeping
+   * one, or after `WAIT_FOR_LEADER_MS`.
+   */
+  async function keptElsewhere(key: string, lifetimeMs: number, maxAgeSeconds: number | undefined): Promise<CachedAnswer | undefined> {
+    const maxAgeMs = Math.min(lifetimeMs, maxAgeSeconds === undefined ? Infinity : maxAgeSeconds * 1000);
+    const deadline = now() + waitForLeaderMs;
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, LEADER_POLL_MS));
+      const entry = await store.get(key);
+      if (entry !== undefined && now() - entry.storedAt <= maxAgeMs) return entry;
+      if (now() >= deadline || !(await store.leading!(key))) return undefined;
     }
   }
 

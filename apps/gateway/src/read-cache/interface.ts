@@ -45,4 +45,13 @@ export interface ReadCacheStore {
   staleSince(scopes: readonly string[], fetchedAt: number): boolean | Promise<boolean>;
   /** A write succeeded: every entry of these scopes is stale, here and on every instance sharing the store. */
   invalidate(scopes: readonly string[]): void | Promise<void>;
+  /**
+   * A store shared by several instances: whether this one fetches `key` now (true), or another
+   * does and this one waits for what it keeps (false). Absent: one instance, it always fetches.
+   */
+  lead?(key: string): Promise<boolean>;
+  /** The fetch of `key` this instance leads is done. */
+  release?(key: string): Promise<void>;
+  /** Whether some instance still fetches `key`. */
+  leading?(key: string): Promise<boolean>;
 }

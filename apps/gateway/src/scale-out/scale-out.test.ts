@@ -14,11 +14,13 @@ vi.setConfig({ testTimeout: 30_000 }); // real processes under load
 
 const unreachable = await checkRedis();
 const key = mintApiKey();
+/** A second tenant of the same app, that writes. */
+const docKey = mintApiKey();
 const workspacePath = `/v2.0/wiki/workspaces/${seeded.workspaces.handbook.workspaceId}?operatorId=${seeded.users.alice.unionId}`;
 let sandbox: RunningSandbox;
 let run = 0;
 
-function config(redisUrl: string, tenantLimit: { rate: number; burst: number }, options: { upstream?: string; dingtalk?: string } = {}): string {
+function config(redisUrl: string, tenantLimit: { rate: number; burst: number }, options: { upstream?: string; dingtalk?: string; cache?: string } = {}): string {
   run += 1;
   return [
     'server: { port: 0, shutdownGraceMs: 2000 }',
@@ -28,7 +30,9 @@ function config(redisUrl: string, tenantLimit: { rate: number; burst: number }, 
     `  full: { type: internal, appKey: ${seeded.apps.full.appKey}, appSecretEnv: FULL_SECRET }`,
     'tenants:',
     `  team: { name: Team, app: full, apiKeys: [{ sha256: "${key.sha256}" }], scopes: [Wiki.Workspace.Read], rateLimit: { rate: ${tenantLimit.rate}, burst: ${tenantLimit.burst} } }`,
+    `  writer: { name: Writer, app: full, apiKeys: [{ sha256: "${docKey.sha256}" }], scopes: [Document.WorkspaceDocument.Write], rateLimit: { rate: 100, burst: 100 } }`,
     `redis: { url: '${redisUrl}', keyPrefix: 'dtg:test:${process.pid}:${Date.now()}:${run}:' }`,
+    ...(options.cache ? [`cache: ${options.cache}`] : []),
     'observability: { logLevel: info, metrics: { port: 0 } }',
   ].join('\n');
 }
@@ -176,6 +180,37 @@ describe.skipIf(unreachable)('gateway instances sharing Redis (real processes)',
       expect(codes.filter((code) => code === '200')).toHaveLength(39);
       expect(codes.filter((code) => code !== '200').every((code) => code === '429 gateway.rateLimit.dingtalkIp')).toBe(true);
       expect(counted.bannedCalls).toBe(0);
+    } finally {
+      await stopAll(gateways);
+      await dingtalk.close();
+    }
+  });
+
+  it('shares the read cache: identical reads across instances make one DingTalk call, and a write through one is read fresh through the others', async () => {
+    const dingtalk = await startSandbox({ qpsLimit: 100_000, faults: { getWorkspace: { latencyMs: 100 } } });
+    const cache = '{ operations: { getWorkspace: { ttlSeconds: 300 } } }';
+    const gateways = await instances(3, REDIS_URL, undefined, { upstream: dingtalk.url, cache });
+    const read = (g: GatewayProcess) => fetch(g.url + workspacePath, { headers: { authorization: `Bearer ${key.key}` } });
+    try {
+      const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => read(gateways[i % 3]!)));
+      expect(answers.map((a) => a.status)).toEqual(Array(200).fill(200));
+      const statuses = answers.map((a) => a.headers.get('cache-status'));
+      expect(dingtalk.sandbox.counters.snapshot().byOperation.getWorkspace).toBe(1);
+      expect(statuses.filter((s) => s === 'dingtalk-gateway; fwd=miss; stored')).toHaveLength(1);
+      expect(statuses.filter((s) => s === 'dingtalk-gateway; fwd=miss; collapsed' || s?.startsWith('dingtalk-gateway; hit'))).toHaveLength(199);
+      for (const g of gateways) expect((await read(g)).headers.get('cache-status')).toMatch(/; hit;/);
+
+      // A new document in the Knowledge Base through the first instance: the others read it fresh.
+      const doc = await fetch(`${gateways[0]!.url}/v1.0/doc/workspaces/${seeded.workspaces.handbook.workspaceId}/docs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${docKey.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `Scale-out ${Date.now()}`, docType: 'DOC', operatorId: seeded.users.alice.unionId }),
+      });
+      expect(doc.status).toBe(200);
+      const after = await read(gateways[1]!);
+      expect(after.headers.get('cache-status')).toMatch(/; fwd=miss; stored$/);
+      expect((await read(gateways[2]!)).headers.get('cache-status')).toMatch(/; hit;/);
+      expect(dingtalk.sandbox.counters.snapshot().byOperation.getWorkspace).toBe(2);
     } finally {
       await stopAll(gateways);
       await dingtalk.close();
