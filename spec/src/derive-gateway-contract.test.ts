@@ -43,10 +43,11 @@ describe('deriveGatewayContract', () => {
     expect(JSON.stringify(gateway.paths)).not.toContain('x-acs-dingtalk-access-token');
   });
 
-  it('keeps parameters, bodies and permissions exactly as DingTalk has them', () => {
+  it('keeps parameters, bodies and permissions exactly as DingTalk has them, and adds the headers the gateway reads', () => {
     for (const { path, method, operation } of dingtalkOperations()) {
       const source = dingtalk.paths[path]![method]!;
-      expect(operation.parameters).toEqual(source.parameters);
+      const own = method === 'get' ? ['#/components/parameters/CacheControl'] : ['#/components/parameters/IdempotencyKey'];
+      expect(operation.parameters).toEqual([...(source.parameters ?? []), ...own.map(($ref) => ({ $ref }))]);
       expect(operation.requestBody).toEqual(source.requestBody);
       expect(operation['x-dingtalk-permission']).toBe(source['x-dingtalk-permission']);
       expect(operation.responses['200']!.content).toEqual(source.responses['200']!.content);
@@ -61,9 +62,11 @@ describe('deriveGatewayContract', () => {
     expect(responseCodes(gateway, add.responses['401']!)).toEqual(['gateway.auth.missingKey', 'gateway.auth.invalidKey']);
   });
 
-  it("keeps DingTalk's 400 as it is: the gateway answers bad input with DingTalk's own codes", () => {
+  it("keeps DingTalk's 400 codes: the gateway answers bad input with them (its own 400 is only for a bad Idempotency-Key)", () => {
     for (const { path, method, operation } of dingtalkOperations()) {
-      expect(operation.responses['400'], operation.operationId).toEqual(dingtalk.paths[path]![method]!.responses['400']);
+      const codes = responseCodes(gateway, operation.responses['400']!);
+      const dingtalkCodes = responseCodes(dingtalk, dingtalk.paths[path]![method]!.responses['400']!);
+      expect(codes, operation.operationId).toEqual(method === 'get' ? dingtalkCodes : [...dingtalkCodes, 'gateway.idempotency.invalidKey']);
     }
     const add = gateway.paths['/v2.0/wiki/workspaces']!.post!;
     expect(responseCodes(gateway, add.responses['400']!)).toEqual(expect.arrayContaining(['paramError.name', 'InvalidAuthentication', 'paramError']));

@@ -17,6 +17,10 @@ export interface GatewayAdditions extends JsonObject {
   securitySchemes: Record<string, JsonObject>;
   'x-gateway-operation-responses': Record<string, { response: string; when?: 'requestBody' }>;
   'x-gateway-success-headers': Record<string, JsonObject>;
+  /** More success headers for the operations of one method (`get`: the read cache's; `post`: idempotency's). */
+  'x-gateway-method-success-headers'?: Partial<Record<'get' | 'post', Record<string, JsonObject>>>;
+  /** Request parameters the gateway adds to the operations of one method (headers it reads). */
+  'x-gateway-method-parameters'?: Partial<Record<'get' | 'post', JsonObject[]>>;
   /** Markdown above each operation's table of DingTalk codes for bad input. */
   'x-gateway-invalid-input-heading': string;
   /** The gateway's own endpoints, added as written (none of DingTalk's decoration applies to them). */
@@ -24,6 +28,7 @@ export interface GatewayAdditions extends JsonObject {
   tags?: JsonObject[];
   components: {
     headers?: Record<string, JsonObject>;
+    parameters?: Record<string, JsonObject>;
     schemas?: Record<string, JsonObject>;
     responses?: Record<string, JsonObject>;
   };
@@ -52,7 +57,7 @@ export function deriveGatewayContract(dingtalk: OpenApiDocument, additions: Gate
   components.securitySchemes = add.securitySchemes;
   doc.security = schemeNames.map((name) => ({ [name]: [] }));
 
-  for (const kind of ['headers', 'schemas', 'responses'] as const) {
+  for (const kind of ['headers', 'parameters', 'schemas', 'responses'] as const) {
     for (const [name, value] of Object.entries(add.components[kind] ?? {})) {
       const target = (components[kind] ??= {});
       if (name in target) throw new Error(`gateway additions redefine components.${kind}.${name}`);
@@ -64,7 +69,9 @@ export function deriveGatewayContract(dingtalk: OpenApiDocument, additions: Gate
   for (const { path, method, operation } of operationsOf(doc)) {
     const table = invalidInputTable(invalidInputRules(dingtalk, path, method), operation.requestBody !== undefined);
     operation.description = `${String(operation.description ?? '').trimEnd()}\n\n${add['x-gateway-invalid-input-heading'].trimEnd()}\n\n${table}\n`.trimStart();
-    addSuccessHeaders(operation, add['x-gateway-success-headers']);
+    addSuccessHeaders(operation, { ...add['x-gateway-success-headers'], ...add['x-gateway-method-success-headers']?.[method as 'get' | 'post'] });
+    const parameters = add['x-gateway-method-parameters']?.[method as 'get' | 'post'];
+    if (parameters) operation.parameters = [...(operation.parameters ?? []), ...structuredClone(parameters)];
     for (const [status, rule] of Object.entries(add['x-gateway-operation-responses'])) {
       if (rule.when === 'requestBody' && !operation.requestBody) continue;
       const gatewayRef = RESPONSE_REF + rule.response;

@@ -35,6 +35,8 @@ export type GatewayEnv = {
     meteredCall: MeteredCall | undefined;
     /** The call's slot of DingTalk's per-IP window was taken with its rate limits (the egress guard takes none for its first attempt: `UpstreamRequest.ipWindowSlot`). */
     egressCounted: boolean | undefined;
+    /** `unknown`: an attempt may have reached DingTalk and no answer came (set by the proxy, read by idempotency). */
+    upstreamOutcome: 'unknown' | undefined;
     /** `deferred`: the rate-limit step left DingTalk's slot (QPS, per IP) to `dingtalkSlotStep`, after the read cache. */
     dingtalkSlot: 'deferred' | undefined;
   };

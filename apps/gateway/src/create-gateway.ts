@@ -36,6 +36,9 @@ import { IpBan } from './egress/ip-ban.js';
 import { QpsQueue } from './qps/queue.js';
 import { monthlyQuotaStep } from './middleware/monthly-quota/index.js';
 import { qpsKeyOf, qpsSlot, rateLimitSteps } from './middleware/rate-limit/index.js';
+import { idempotencyHandler } from './idempotency/handler.js';
+import type { IdempotencyStore } from './idempotency/interface.js';
+import { MemoryIdempotencyStore } from './idempotency/memory.js';
 import { readCacheHandler } from './read-cache/handler.js';
 import type { ReadCacheStore } from './read-cache/interface.js';
 import { MemoryReadCacheStore } from './read-cache/memory.js';
@@ -71,6 +74,8 @@ export interface GatewayDeps {
   tokenProviders?: TokenProviderFactory;
   /** The read cache's store. Default: in memory (one instance), bounded by `cache.maxEntries` and `cache.maxBytes`. */
   readCacheStore?: ReadCacheStore;
+  /** Where what became of POSTs with an Idempotency-Key is kept. Default: in memory (one instance). */
+  idempotencyStore?: IdempotencyStore;
   /** The monthly call ledger. Default: in memory (one instance, nothing kept across a restart). */
   ledger?: QuotaLedger;
   /** How the gateway waits before sending a request to DingTalk again (backoff, DingTalk's QPS window) and its jitter. Default: real timers, `Math.random`. */
@@ -150,7 +155,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
     deps.readCacheStore ?? new MemoryReadCacheStore({ maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxBytes, keepInvalidationsMs: cachePlan.keepInvalidationsMs, now });
   const tenants = buildTenants(config, plan);
   metrics.quotaUsage.source = async () => usageRows(plan, await ledger.usage(monthOf(now())));
-  const keys = createApiKeyIndex(config, tenants, deps.sha256Hex ?? sha256HexWeb);
+  const sha256Hex = deps.sha256Hex ?? sha256HexWeb;
+  const keys = createApiKeyIndex(config, tenants, sha256Hex);
   const tokens = createTokenRegistry({
     config,
     secrets: deps.secrets,
@@ -270,7 +276,18 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
           validateRequestStep({ validator }),
           limitSteps.rateLimit,
         ],
-        readCacheHandler({ store: readCacheStore, plan: cachePlan, invalidations: invalidationsOf(contract), metrics, now }, toDingTalk),
+        idempotencyHandler(
+          {
+            store: deps.idempotencyStore ?? new MemoryIdempotencyStore({ maxEntries: config.idempotency.maxEntries, maxBytes: config.idempotency.maxBytes, now }),
+            ttlMs: config.idempotency.ttlSeconds * 1000,
+            inFlightMaxMs: longestRequestMs(config),
+            metering: meteringOf(contract),
+            sha256Hex,
+            metrics,
+            now,
+          },
+          readCacheHandler({ store: readCacheStore, plan: cachePlan, invalidations: invalidationsOf(contract), metrics, now }, toDingTalk),
+        ),
       ),
     ),
   );
@@ -292,6 +309,16 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
   });
 
   return { app, metricsApp, tokens, metrics, validator, ledger, qpsQueue, readiness, close: () => qpsQueue.close() };
+}
+
+/**
+ * The longest a request can be under way in the gateway: its wait for a QPS slot, every attempt
+ * at DingTalk to its timeout, the waits between them. A request begun longer ago with no end is
+ * taken for lost (its instance stopped).
+ */
+export function longestRequestMs(config: GatewayConfig): number {
+  const attempts = 2 + config.upstream.getRetries + config.dingtalk.throttleRetries;
+  return config.dingtalk.qpsMaxWaitMs + attempts * (config.upstream.responseTimeoutMs + 2_000) + 5_000;
 }
 
 /** In memory (the default): decided at once. Given limiters (tests, other stores): asked in turn. */

@@ -101,8 +101,10 @@ export class RequestValidator {
 
     for (const parameter of parameters) {
       const at = String(parameter.value.in);
-      if (at !== 'path' && at !== 'query') {
-        throw new Error(`${where}: ${at} parameter '${String(parameter.value.name)}' is not supported by the validator (only path and query)`);
+      // Header parameters are the gateway's own (Cache-Control, Idempotency-Key): its steps read
+      // and check them; DingTalk's input is in the path, the query and the body.
+      if (at !== 'path' && at !== 'query' && at !== 'header') {
+        throw new Error(`${where}: ${at} parameter '${String(parameter.value.name)}' is not supported by the validator (only path, query and the gateway's own headers)`);
       }
     }
     const rule = (p: Located) => parameterRule(doc, p, compiler, where, (field, message) => this.refuse(field, 'presence', message));

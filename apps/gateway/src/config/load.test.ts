@@ -63,6 +63,7 @@ describe('parseConfig: a valid config', () => {
       apps: { bot: { type: 'internal', appKey: 'dingkey', appSecretEnv: 'BOT_SECRET' } },
       tenants: { team: { name: 'Team', app: 'bot', apiKeys: [{ sha256: HASH_A }], scopes: ['Wiki.Workspace.Read'], rateLimit: { rate: 5, burst: 10 } } },
       cache: { operations: {}, maxEntries: 10000, maxBytes: 67108864 },
+      idempotency: { ttlSeconds: 86400, maxEntries: 100000, maxBytes: 67108864 },
       ledger: { flushEveryMs: 1000 },
       observability: { logLevel: 'info', metrics: { enabled: true, host: '127.0.0.1', port: 9464 } },
     });

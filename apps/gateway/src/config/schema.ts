@@ -190,6 +190,17 @@ export const configSchema = z.strictObject({
       maxBytes: positiveInt.default(64 * 1024 * 1024),
     })
     .prefault({}),
+  /**
+   * POSTs sent with an `Idempotency-Key`: what became of each is kept `ttlSeconds` (24 h), in
+   * Redis when `redis` is set, else in this instance's memory, bounded by `maxEntries` and `maxBytes`.
+   */
+  idempotency: z
+    .strictObject({
+      ttlSeconds: z.number().int().min(60).max(7 * 86_400).default(86_400),
+      maxEntries: positiveInt.default(100_000),
+      maxBytes: positiveInt.default(64 * 1024 * 1024),
+    })
+    .prefault({}),
   /** The monthly call ledger of one instance without Redis (with Redis, the counts are in Redis). */
   ledger: z
     .strictObject({

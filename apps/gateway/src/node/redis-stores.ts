@@ -13,6 +13,8 @@ import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/schema.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { TokenProviderFactory } from '../tokens/registry.js';
+import type { IdempotencyStore } from '../idempotency/interface.js';
+import { RedisIdempotencyStore } from '../idempotency/redis.js';
 import type { ReadCacheStore } from '../read-cache/interface.js';
 import { RedisReadCacheStore } from '../read-cache/redis.js';
 
@@ -24,6 +26,8 @@ export interface RedisStores {
   ledger: QuotaLedger;
   /** The read cache, shared: one fetch of a read for all instances, invalidations seen by all. */
   readCacheStore: ReadCacheStore;
+  /** What became of POSTs with an Idempotency-Key: one send per key whichever instance gets it. */
+  idempotencyStore: IdempotencyStore;
   /**
    * Resolves once Redis answers, or after `timeoutMs` when it does not: start serving then, on
    * the fallbacks. Listening before the client is connected would send the first requests to
@@ -117,6 +121,7 @@ export function createRedisStores(redisConfig: RedisConfig, env: NodeJS.ProcessE
     tokenProviders,
     ledger,
     readCacheStore,
+    idempotencyStore: new RedisIdempotencyStore({ redis, prefix, timeoutMs: redisConfig.timeoutMs }),
     async connected(timeoutMs) {
       if (redis.status === 'ready') return true;
       return new Promise<boolean>((resolve) => {

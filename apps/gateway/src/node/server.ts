@@ -19,7 +19,7 @@ import type { RateLimiter } from '@dingtalk-gateway/rate-limiter';
 import { type Logger, pino } from 'pino';
 import { secretsFromEnvironment } from '../config/secrets.js';
 import type { GatewayConfig } from '../config/schema.js';
-import { type Gateway, createGateway } from '../create-gateway.js';
+import { type Gateway, createGateway, longestRequestMs } from '../create-gateway.js';
 import { sha256Hex } from '../keys/api-key.js';
 import { turnBatchedDestination } from '../observability/log-destination.js';
 import { createGatewayMetrics } from '../observability/metrics.js';
@@ -71,8 +71,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const secrets = secretsFromEnvironment(config, options.env);
   const stores = config.redis ? createRedisStores(config.redis, options.env, logger, metrics, {
         keepInvalidationsMs: cachePlanOf(config).keepInvalidationsMs,
-        // One fetch of a read for all instances, for at most as long as DingTalk may take to answer it.
-        lockMs: config.upstream.responseTimeoutMs * (config.upstream.getRetries + 1) + 1_000,
+        // One fetch of a read for all instances, for at most as long as a request can take.
+        lockMs: longestRequestMs(config),
       }) : undefined;
   await stores?.connected(REDIS_CONNECT_TIMEOUT_MS);
   const ledger = options.ledger ?? stores?.ledger ?? localLedger(config, logger);
@@ -84,7 +84,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     requestLimiter: options.limiter ? undefined : stores?.requestLimiter,
     tokenProviders: options.tokenProviders ?? stores?.tokenProviders,
     ledger,
-    ...(stores ? { readCacheStore: stores.readCacheStore } : {}),
+    ...(stores ? { readCacheStore: stores.readCacheStore, idempotencyStore: stores.idempotencyStore } : {}),
     logger,
     metrics,
     sha256Hex,

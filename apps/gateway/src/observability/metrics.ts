@@ -25,6 +25,8 @@ export interface GatewayMetrics {
   readonly cacheRequests: Counter<'tenant' | 'operation' | 'result'>;
   /** DingTalk calls the read cache spared (hits and collapsed requests). */
   readonly cacheCallsSaved: Counter<'tenant' | 'operation'>;
+  /** POSTs with an Idempotency-Key, by what became of them (first, replayed, inProgress, keyReused, outcomeUnknown). */
+  readonly idempotencyRequests: Counter<'tenant' | 'operation' | 'result'>;
   /** DingTalk's bans of the egress IP, as they start. */
   readonly dingtalkBans: Counter<never>;
   /** Whether DingTalk bans the egress IP now (the gateway sets where to read it). */
@@ -74,6 +76,7 @@ export function createGatewayMetrics(options: { processMetrics?: boolean } = {})
     dingtalkBanned,
     cacheRequests: new Counter({ name: 'dtg_cache_requests_total', help: 'Reads of cached operations, by tenant, operation and what the cache did: hit, miss, collapsed (shared an identical request under way), bypass (Cache-Control).', labelNames: ['tenant', 'operation', 'result'], registers: [registry] }),
     cacheCallsSaved: new Counter({ name: 'dtg_cache_dingtalk_calls_saved_total', help: 'DingTalk calls the read cache spared (hits and collapsed requests): neither a QPS slot nor a call of the month.', labelNames: ['tenant', 'operation'], registers: [registry] }),
+    idempotencyRequests: new Counter({ name: 'dtg_idempotency_requests_total', help: 'POSTs with an Idempotency-Key, by tenant, operation and what became of them: first (sent), replayed (the kept answer, no DingTalk call), inProgress, keyReused, outcomeUnknown.', labelNames: ['tenant', 'operation', 'result'], registers: [registry] }),
     dingtalkBans: new Counter({ name: 'dtg_dingtalk_bans_total', help: "Bans of this instance's egress IP by DingTalk (its per-IP limit), as they start.", registers: [registry] }),
     qpsWait: new Histogram({
       name: 'dtg_qps_wait_seconds',

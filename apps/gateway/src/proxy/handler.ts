@@ -158,6 +158,7 @@ export function dingtalkProxy(options: ProxyOptions): RouteHandler {
         }
         log.upstreamMs = upstreamMs;
         log.upstreamAttempts = attempts;
+        if (error.mayHaveReachedUpstream) c.set('upstreamOutcome', 'unknown');
         return upstreamFailure(c, error);
       }
       const elapsed = now() - started;

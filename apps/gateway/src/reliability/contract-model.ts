@@ -48,8 +48,9 @@ function resolveSchema(doc: OpenApiDocument, schema: unknown): Schema {
 /** DingTalk's operations of the contract (the ones the gateway forwards; not its own endpoints). */
 export function operationModels(doc: OpenApiDocument): OperationModel[] {
   return [...dingtalkOperationsOf(doc)].map(({ path, method, operation }) => {
-    const parameters = ((operation.parameters ?? []) as unknown[]).map((p) => {
-      const parameter = deref(doc, p);
+    // DingTalk's input: path and query. The header parameters are the gateway's own (Cache-Control, Idempotency-Key).
+    const declared = ((operation.parameters ?? []) as unknown[]).map((p) => deref(doc, p)).filter((parameter) => parameter.in !== 'header');
+    const parameters = declared.map((parameter) => {
       if (parameter.in !== 'path' && parameter.in !== 'query') throw new Error(`unsupported parameter location ${String(parameter.in)}`);
       return { name: String(parameter.name), in: parameter.in, required: parameter.required === true, schema: resolveSchema(doc, parameter.schema) } satisfies ParameterModel;
     });

@@ -405,6 +405,11 @@ export interface components {
          *       (`accessdenieddetail.requiredScopes` names the permission it needs).
          *     - `gateway.request.timeout` (408): the request (headers and body) did not arrive in time.
          *     - `gateway.request.tooLarge` (413): the body is over the gateway's limit (431: the headers are).
+         *     - `gateway.idempotency.invalidKey` (400): the `Idempotency-Key` header is not 1 to 255 visible ASCII characters.
+         *     - `gateway.idempotency.inProgress` (409): a request with this `Idempotency-Key` is still under way; see `Retry-After`.
+         *     - `gateway.idempotency.outcomeUnknown` (409): the first request with this key may or may not
+         *       have been carried out by DingTalk; it is not sent again with this key.
+         *     - `gateway.idempotency.keyReused` (422): the key was used for a different request.
          *     - `gateway.rateLimit.tenant` (429): the tenant is over its rate limit; see `Retry-After`.
          *     - `gateway.rateLimit.dingtalkQps` (429): the DingTalk app is at DingTalk's per-app QPS limit for this operation and no slot freed up while the request waited; see `Retry-After`.
          *     - `gateway.quota.tenant` (429): the tenant's allocation of its org's monthly call quota (or the
@@ -421,25 +426,9 @@ export interface components {
          *     - `gateway.upstream.timeout` (504): DingTalk did not answer in time.
          * @enum {string}
          */
-        GatewayErrorCode: "gateway.request.malformed" | "gateway.request.invalid" | "gateway.auth.missingKey" | "gateway.auth.invalidKey" | "gateway.auth.scopeDenied" | "gateway.request.timeout" | "gateway.request.tooLarge" | "gateway.rateLimit.tenant" | "gateway.rateLimit.dingtalkQps" | "gateway.quota.tenant" | "gateway.rateLimit.dingtalkIp" | "gateway.internalError" | "gateway.upstream.unreachable" | "gateway.upstream.badResponse" | "gateway.token.unavailable" | "gateway.unavailable" | "gateway.upstream.banned" | "gateway.upstream.timeout";
+        GatewayErrorCode: "gateway.request.malformed" | "gateway.request.invalid" | "gateway.auth.missingKey" | "gateway.auth.invalidKey" | "gateway.auth.scopeDenied" | "gateway.request.timeout" | "gateway.request.tooLarge" | "gateway.idempotency.invalidKey" | "gateway.idempotency.inProgress" | "gateway.idempotency.outcomeUnknown" | "gateway.idempotency.keyReused" | "gateway.rateLimit.tenant" | "gateway.rateLimit.dingtalkQps" | "gateway.quota.tenant" | "gateway.rateLimit.dingtalkIp" | "gateway.internalError" | "gateway.upstream.unreachable" | "gateway.upstream.badResponse" | "gateway.token.unavailable" | "gateway.unavailable" | "gateway.upstream.banned" | "gateway.upstream.timeout";
     };
     responses: {
-        /**
-         * @description - `paramError`, `paramError.name`, `paramError.description`: a parameter is wrong.
-         *     - `InvalidAuthentication`, `AuthenticationFailed.MissingParameter`: see the platform codes.
-         */
-        AddWorkspace400: {
-            headers: {
-                "x-acs-request-id": components["headers"]["RequestId"];
-                "x-acs-trace-id": components["headers"]["TraceId"];
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["DingTalkError"] & {
-                    code?: ("paramError" | "paramError.name" | "paramError.description") | components["schemas"]["InvalidTokenErrorCode"];
-                };
-            };
-        };
         /**
          * @description - `paramError`: a parameter is wrong.
          *     - `isNotWorkspace`: the id is not a Knowledge Base (e.g. My Docs).
@@ -517,25 +506,6 @@ export interface components {
             };
         };
         /**
-         * @description - `invalidRequest.workspaceNode.nameConflict`: a node of the same name exists under the same parent.
-         *     - `invalidRequest.inputArgs.invalid`: a parameter is missing or invalid (e.g. `docType`, the unionId).
-         *     - `invalidRequest.workspaceNode.parentNotFound`: `parentNodeId` does not exist.
-         *     - `invalidRequest.template.notFound`: the template does not exist.
-         *     - `InvalidAuthentication`, `AuthenticationFailed.MissingParameter`: see the platform codes.
-         */
-        CreateWorkspaceDoc400: {
-            headers: {
-                "x-acs-request-id": components["headers"]["RequestId"];
-                "x-acs-trace-id": components["headers"]["TraceId"];
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["DingTalkError"] & {
-                    code?: ("invalidRequest.workspaceNode.nameConflict" | "invalidRequest.inputArgs.invalid" | "invalidRequest.workspaceNode.parentNotFound" | "invalidRequest.template.notFound") | components["schemas"]["InvalidTokenErrorCode"];
-                };
-            };
-        };
-        /**
          * @description - `invalidRequest.resource.notFound`: the Knowledge Base (or another resource) does not exist.
          *     - `invalidRequest.workspace.deleted`: the Knowledge Base has been deleted.
          */
@@ -549,27 +519,6 @@ export interface components {
                 "application/json": components["schemas"]["DingTalkError"] & {
                     /** @enum {string} */
                     code?: "invalidRequest.resource.notFound" | "invalidRequest.workspace.deleted";
-                };
-            };
-        };
-        /**
-         * @description - `param.error`: a parameter is wrong.
-         *     - `request.overlimit`: requests are too frequent.
-         *     - `unsupported.operation`: the operation is not supported.
-         *     - `no.priviledge`: the user may not do this.
-         *     - `addSpace.forbiden`: the organization's admin has disabled creating shared spaces.
-         *     - `name.invalid`: the space name is invalid.
-         *     - `InvalidAuthentication`, `AuthenticationFailed.MissingParameter`: see the platform codes.
-         */
-        AddSpace400: {
-            headers: {
-                "x-acs-request-id": components["headers"]["RequestId"];
-                "x-acs-trace-id": components["headers"]["TraceId"];
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["DingTalkError"] & {
-                    code?: ("param.error" | "request.overlimit" | "unsupported.operation" | "no.priviledge" | "addSpace.forbiden" | "name.invalid") | components["schemas"]["InvalidTokenErrorCode"];
                 };
             };
         };
@@ -613,6 +562,50 @@ export interface components {
                 "application/json": components["schemas"]["DingTalkError"] & {
                     /** @enum {string} */
                     code?: "gateway.request.tooLarge";
+                };
+            };
+        };
+        /**
+         * @description - `gateway.idempotency.inProgress`: a request with this `Idempotency-Key` is still under way; send it again after `Retry-After`.
+         *     - `gateway.idempotency.outcomeUnknown`: the first request with this key may or may not have been carried out by DingTalk (no answer came, or DingTalk failed); it is not sent again with this key. Check DingTalk's state, then use a new key.
+         */
+        GatewayConflict: {
+            headers: {
+                "x-request-id": components["headers"]["XRequestId"];
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": "gateway.idempotency.inProgress",
+                 *       "message": "a request with this Idempotency-Key is under way",
+                 *       "requestid": "4b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d32"
+                 *     }
+                 */
+                "application/json": components["schemas"]["DingTalkError"] & {
+                    /** @enum {string} */
+                    code?: "gateway.idempotency.inProgress" | "gateway.idempotency.outcomeUnknown";
+                };
+            };
+        };
+        /** @description `gateway.idempotency.keyReused`: this `Idempotency-Key` was used for a different request (another path, query or body). */
+        GatewayUnprocessable: {
+            headers: {
+                "x-request-id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": "gateway.idempotency.keyReused",
+                 *       "message": "this Idempotency-Key was used for a different request",
+                 *       "requestid": "4b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d33"
+                 *     }
+                 */
+                "application/json": components["schemas"]["DingTalkError"] & {
+                    /** @enum {string} */
+                    code?: "gateway.idempotency.keyReused";
                 };
             };
         };
@@ -835,6 +828,55 @@ export interface components {
             };
         };
         /**
+         * @description - `paramError`, `paramError.name`, `paramError.description`: a parameter is wrong.
+         *     - `InvalidAuthentication`, `AuthenticationFailed.MissingParameter`: see the platform codes.
+         *
+         *     From the gateway:
+         *     `gateway.idempotency.invalidKey`: the `Idempotency-Key` header is not 1 to 255 visible ASCII characters (optionally quoted).
+         */
+        AddWorkspace400OrGateway: {
+            headers: {
+                "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
+                "x-request-id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": (components["schemas"]["DingTalkError"] & {
+                    code?: ("paramError" | "paramError.name" | "paramError.description") | components["schemas"]["InvalidTokenErrorCode"];
+                }) | (components["schemas"]["DingTalkError"] & {
+                    /** @enum {string} */
+                    code?: "gateway.idempotency.invalidKey";
+                });
+            };
+        };
+        /**
+         * @description - `invalidRequest.workspaceNode.nameConflict`: a node of the same name exists under the same parent.
+         *     - `invalidRequest.inputArgs.invalid`: a parameter is missing or invalid (e.g. `docType`, the unionId).
+         *     - `invalidRequest.workspaceNode.parentNotFound`: `parentNodeId` does not exist.
+         *     - `invalidRequest.template.notFound`: the template does not exist.
+         *     - `InvalidAuthentication`, `AuthenticationFailed.MissingParameter`: see the platform codes.
+         *
+         *     From the gateway:
+         *     `gateway.idempotency.invalidKey`: the `Idempotency-Key` header is not 1 to 255 visible ASCII characters (optionally quoted).
+         */
+        CreateWorkspaceDoc400OrGateway: {
+            headers: {
+                "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
+                "x-request-id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": (components["schemas"]["DingTalkError"] & {
+                    code?: ("invalidRequest.workspaceNode.nameConflict" | "invalidRequest.inputArgs.invalid" | "invalidRequest.workspaceNode.parentNotFound" | "invalidRequest.template.notFound") | components["schemas"]["InvalidTokenErrorCode"];
+                }) | (components["schemas"]["DingTalkError"] & {
+                    /** @enum {string} */
+                    code?: "gateway.idempotency.invalidKey";
+                });
+            };
+        };
+        /**
          * @description - `forbidden.user.notInOrg`: the operator is not in the organization.
          *     - `forbidden.accessDenied`: the operator has no permission for this action.
          *     - `Forbidden.AccessDenied.*`: see the platform codes.
@@ -878,6 +920,34 @@ export interface components {
                 }) | (components["schemas"]["DingTalkError"] & {
                     /** @enum {string} */
                     code?: "gateway.internalError";
+                });
+            };
+        };
+        /**
+         * @description - `param.error`: a parameter is wrong.
+         *     - `request.overlimit`: requests are too frequent.
+         *     - `unsupported.operation`: the operation is not supported.
+         *     - `no.priviledge`: the user may not do this.
+         *     - `addSpace.forbiden`: the organization's admin has disabled creating shared spaces.
+         *     - `name.invalid`: the space name is invalid.
+         *     - `InvalidAuthentication`, `AuthenticationFailed.MissingParameter`: see the platform codes.
+         *
+         *     From the gateway:
+         *     `gateway.idempotency.invalidKey`: the `Idempotency-Key` header is not 1 to 255 visible ASCII characters (optionally quoted).
+         */
+        AddSpace400OrGateway: {
+            headers: {
+                "x-acs-request-id": components["headers"]["RequestId"];
+                "x-acs-trace-id": components["headers"]["TraceId"];
+                "x-request-id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": (components["schemas"]["DingTalkError"] & {
+                    code?: ("param.error" | "request.overlimit" | "unsupported.operation" | "no.priviledge" | "addSpace.forbiden" | "name.invalid") | components["schemas"]["InvalidTokenErrorCode"];
+                }) | (components["schemas"]["DingTalkError"] & {
+                    /** @enum {string} */
+                    code?: "gateway.idempotency.invalidKey";
                 });
             };
         };
@@ -943,6 +1013,22 @@ export interface components {
          * @example MJ0pDSKMV9dO20E4
          */
         WorkspaceIdPath: string;
+        /**
+         * @description For a read the gateway caches (see "Read cache"): `no-cache` asks for DingTalk's answer
+         *     now (and keeps it), `no-store` asks that it not be kept, `max-age=N` for an answer at most
+         *     N seconds old. Ignored for reads the gateway does not cache.
+         * @example max-age=10
+         */
+        CacheControl: string;
+        /**
+         * @description Makes the request safe to send again (draft-ietf-httpapi-idempotency-key-header): one
+         *     unique key per logical request, 1 to 255 visible ASCII characters (a UUID), optionally as a
+         *     quoted string. The first request with a key is sent to DingTalk once; a retry with the same
+         *     key and the same request gets the first answer again (`Idempotent-Replayed: true`)
+         *     without calling DingTalk. See "Idempotency" for the refusals.
+         * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+         */
+        IdempotencyKey: string;
     };
     requestBodies: never;
     headers: {
@@ -956,6 +1042,20 @@ export interface components {
          * @example 0bc1ab2a17004522222221111e0a5b
          */
         TraceId: string;
+        /**
+         * @description What the gateway's read cache did (RFC 9211), on reads it caches: `dingtalk-gateway; hit; ttl=N`
+         *     (answered from the cache), `dingtalk-gateway; fwd=miss; stored`, `dingtalk-gateway; fwd=miss; collapsed`
+         *     (an identical request's answer), `dingtalk-gateway; fwd=request` (Cache-Control asked for DingTalk's).
+         * @example dingtalk-gateway; hit; ttl=42
+         */
+        CacheStatus: string;
+        /**
+         * @description On an answer from the read cache, its age in seconds.
+         * @example 18
+         */
+        Age: number;
+        /** @description `true` when the answer is the stored answer to an earlier request with the same `Idempotency-Key` (DingTalk was not called again). */
+        IdempotentReplayed: "true";
         /**
          * @description The request id; echoes the caller's `x-request-id` when one was sent, otherwise a new one.
          * @example 4b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d1e
@@ -1022,7 +1122,15 @@ export interface operations {
                  */
                 teamId?: string;
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description For a read the gateway caches (see "Read cache"): `no-cache` asks for DingTalk's answer
+                 *     now (and keeps it), `no-store` asks that it not be kept, `max-age=N` for an answer at most
+                 *     N seconds old. Ignored for reads the gateway does not cache.
+                 * @example max-age=10
+                 */
+                "Cache-Control"?: components["parameters"]["CacheControl"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1036,6 +1144,8 @@ export interface operations {
                     "x-request-id": components["headers"]["XRequestId"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
+                    "Cache-Status": components["headers"]["CacheStatus"];
+                    Age: components["headers"]["Age"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1089,7 +1199,17 @@ export interface operations {
                  */
                 operatorId: components["parameters"]["OperatorIdQuery"];
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to send again (draft-ietf-httpapi-idempotency-key-header): one
+                 *     unique key per logical request, 1 to 255 visible ASCII characters (a UUID), optionally as a
+                 *     quoted string. The first request with a key is sent to DingTalk once; a retry with the same
+                 *     key and the same request gets the first answer again (`Idempotent-Replayed: true`)
+                 *     without calling DingTalk. See "Idempotency" for the refusals.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1116,6 +1236,7 @@ export interface operations {
                     "x-request-id": components["headers"]["XRequestId"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1146,10 +1267,12 @@ export interface operations {
                     "application/json": components["schemas"]["WorkspaceResponse"];
                 };
             };
-            400: components["responses"]["AddWorkspace400"];
+            400: components["responses"]["AddWorkspace400OrGateway"];
             401: components["responses"]["GatewayUnauthorized"];
             403: components["responses"]["WikiForbidden403OrGateway"];
+            409: components["responses"]["GatewayConflict"];
             413: components["responses"]["GatewayPayloadTooLarge"];
+            422: components["responses"]["GatewayUnprocessable"];
             429: components["responses"]["PlatformBusy429OrGateway"];
             500: components["responses"]["WikiServerError500OrGateway"];
             502: components["responses"]["GatewayBadGateway"];
@@ -1172,7 +1295,15 @@ export interface operations {
                  */
                 operatorId: components["parameters"]["OperatorIdQuery"];
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description For a read the gateway caches (see "Read cache"): `no-cache` asks for DingTalk's answer
+                 *     now (and keeps it), `no-store` asks that it not be kept, `max-age=N` for an answer at most
+                 *     N seconds old. Ignored for reads the gateway does not cache.
+                 * @example max-age=10
+                 */
+                "Cache-Control"?: components["parameters"]["CacheControl"];
+            };
             path: {
                 /**
                  * @description The Knowledge Base ID (`workspaceId` from List Knowledge Bases).
@@ -1192,6 +1323,8 @@ export interface operations {
                     "x-request-id": components["headers"]["XRequestId"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
+                    "Cache-Status": components["headers"]["CacheStatus"];
+                    Age: components["headers"]["Age"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1237,7 +1370,17 @@ export interface operations {
     createWorkspaceDoc: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to send again (draft-ietf-httpapi-idempotency-key-header): one
+                 *     unique key per logical request, 1 to 255 visible ASCII characters (a UUID), optionally as a
+                 *     quoted string. The first request with a key is sent to DingTalk once; a retry with the same
+                 *     key and the same request gets the first answer again (`Idempotent-Replayed: true`)
+                 *     without calling DingTalk. See "Idempotency" for the refusals.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The Knowledge Base ID (`workspaceId` from List Knowledge Bases).
@@ -1271,6 +1414,7 @@ export interface operations {
                     "x-request-id": components["headers"]["XRequestId"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1286,11 +1430,13 @@ export interface operations {
                     "application/json": components["schemas"]["WorkspaceDoc"];
                 };
             };
-            400: components["responses"]["CreateWorkspaceDoc400"];
+            400: components["responses"]["CreateWorkspaceDoc400OrGateway"];
             401: components["responses"]["GatewayUnauthorized"];
             403: components["responses"]["CreateWorkspaceDoc403OrGateway"];
             404: components["responses"]["CreateWorkspaceDoc404"];
+            409: components["responses"]["GatewayConflict"];
             413: components["responses"]["GatewayPayloadTooLarge"];
+            422: components["responses"]["GatewayUnprocessable"];
             429: components["responses"]["PlatformBusy429OrGateway"];
             500: components["responses"]["CreateWorkspaceDoc500OrGateway"];
             502: components["responses"]["GatewayBadGateway"];
@@ -1302,7 +1448,17 @@ export interface operations {
     addSpace: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to send again (draft-ietf-httpapi-idempotency-key-header): one
+                 *     unique key per logical request, 1 to 255 visible ASCII characters (a UUID), optionally as a
+                 *     quoted string. The first request with a key is sent to DingTalk once; a retry with the same
+                 *     key and the same request gets the first answer again (`Idempotent-Replayed: true`)
+                 *     without calling DingTalk. See "Idempotency" for the refusals.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1326,6 +1482,7 @@ export interface operations {
                     "x-request-id": components["headers"]["XRequestId"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1344,10 +1501,12 @@ export interface operations {
                     "application/json": components["schemas"]["DriveSpace"];
                 };
             };
-            400: components["responses"]["AddSpace400"];
+            400: components["responses"]["AddSpace400OrGateway"];
             401: components["responses"]["GatewayUnauthorized"];
             403: components["responses"]["PlatformForbidden403OrGateway"];
+            409: components["responses"]["GatewayConflict"];
             413: components["responses"]["GatewayPayloadTooLarge"];
+            422: components["responses"]["GatewayUnprocessable"];
             429: components["responses"]["PlatformBusy429OrGateway"];
             500: components["responses"]["AddSpace500OrGateway"];
             502: components["responses"]["GatewayBadGateway"];
