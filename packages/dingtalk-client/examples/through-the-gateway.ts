@@ -5,7 +5,9 @@
  */
 import { DingTalkError, createGatewayClient, listAllWorkspaces } from '@dingtalk-gateway/client';
 
-const dingtalk = createGatewayClient({ baseUrl: process.env.GATEWAY_URL ?? 'http://127.0.0.1:8787', apiKey: process.env.DTG_API_KEY ?? '' });
+// Every POST gets an Idempotency-Key, and a call the gateway or the network failed is sent again
+// when that is safe: a create is made once however often it is retried.
+const dingtalk = createGatewayClient({ baseUrl: process.env.GATEWAY_URL ?? 'http://127.0.0.1:8787', apiKey: process.env.DTG_API_KEY ?? '', retry: { maxAttempts: 4, maxWaitMs: 15_000 } });
 const operatorId = process.env.OPERATOR_ID ?? '';
 
 export async function main(): Promise<void> {
@@ -23,6 +25,12 @@ export async function main(): Promise<void> {
     params: { path: { workspaceId: workspace.workspaceId } },
     body: { name: 'First week', docType: 'DOC', operatorId, parentNodeId: folder.nodeId },
   });
+
+  // A read the gateway may cache: an answer at most 30 s old will do.
+  const again = await dingtalk.GET('/v2.0/wiki/workspaces/{workspaceId}', {
+    params: { path: { workspaceId: workspace.workspaceId }, query: { operatorId }, header: { 'Cache-Control': 'max-age=30' } },
+  });
+  console.log(`read back ${again.workspace.name}`);
 
   for await (const ws of listAllWorkspaces(dingtalk, { operatorId, orderBy: 'CREATE_TIME_DESC', withPermissionRole: true })) {
     console.log(`${ws.name}\t${ws.permissionRole ?? ''}`);

@@ -20,6 +20,20 @@ describe('typed client', () => {
     expectTypeOf(gateway.POST('/v1.0/drive/spaces', { body: { name: 'n', unionId: 'u' } })).resolves.toEqualTypeOf<DriveSpace>();
   });
 
+  it("types the gateway's own headers: Cache-Control on reads, Idempotency-Key on writes, neither in direct mode", () => {
+    void gateway.GET('/v2.0/wiki/workspaces/{workspaceId}', { params: { path: { workspaceId: 'w' }, query: { operatorId }, header: { 'Cache-Control': 'no-cache' } } });
+    void gateway.POST('/v1.0/drive/spaces', { params: { header: { 'Idempotency-Key': '8e03978e-40d5-43e8-bc93-6894a57f9324' } }, body: { name: 'n', unionId: 'u' } });
+    // @ts-expect-error a read takes no Idempotency-Key
+    void gateway.GET('/v2.0/wiki/workspaces', { params: { query: { operatorId }, header: { 'Idempotency-Key': 'k' } } });
+    // @ts-expect-error DingTalk itself knows neither
+    void direct.POST('/v1.0/drive/spaces', { params: { header: { 'Idempotency-Key': 'k' } }, body: { name: 'n', unionId: 'u' } });
+    createGatewayClient({ baseUrl: 'http://127.0.0.1:8787', apiKey: 'dtg_x', retry: { maxAttempts: 5, maxWaitMs: 30_000 }, idempotencyKeys: true });
+    createGatewayClient({ baseUrl: 'http://127.0.0.1:8787', apiKey: 'dtg_x', retry: false });
+    // @ts-expect-error a retry policy is a policy or false
+    createGatewayClient({ baseUrl: 'http://127.0.0.1:8787', apiKey: 'dtg_x', retry: true });
+    createDirectClient({ appKey: 'k', appSecret: 's', limits: { qpsLimit: 60, throttleRetries: 1 } });
+  });
+
   it('refuses a path that is not in the contract', () => {
     // @ts-expect-error no such operation
     void gateway.GET('/v2.0/wiki/workspace', { params: { query: { operatorId } } });

@@ -38,8 +38,19 @@ export interface DingTalkClient<Paths extends {}> {
 
 export type FetchFn = (request: Request) => Promise<Response>;
 
-export function createThrowingClient<Paths extends {}>(options: { baseUrl: string; fetch: FetchFn; headers?: Record<string, string> }): DingTalkClient<Paths> {
+/** What openapi-fetch answers for one call. */
+export interface RawResult {
+  data?: unknown;
+  error?: unknown;
+  response: Response;
+}
+
+/** Runs each call (`send` may be called again: a retry), knowing its operation: method and path template. */
+export type CallWrapper = (method: 'GET' | 'POST', template: string, send: () => Promise<RawResult>) => Promise<RawResult>;
+
+export function createThrowingClient<Paths extends {}>(options: { baseUrl: string; fetch: FetchFn; headers?: Record<string, string>; wrap?: CallWrapper }): DingTalkClient<Paths> {
   const raw = createClient<Paths>({ baseUrl: options.baseUrl.replace(/\/+$/, ''), fetch: options.fetch, headers: options.headers });
+  const wrap: CallWrapper = options.wrap ?? ((_method, _template, send) => send());
 
   const unwrap = (result: { data?: unknown; error?: unknown; response: Response }) => {
     if (!result.response.ok) throw DingTalkError.fromBody(result.response.status, result.error, result.response.headers);
@@ -47,7 +58,7 @@ export function createThrowingClient<Paths extends {}>(options: { baseUrl: strin
   };
   // The casts bridge openapi-fetch's overloaded generics; callers see the precise types above.
   const call = (method: 'GET' | 'POST') => async (url: string, ...init: unknown[]) =>
-    unwrap(await (raw[method] as (url: string, ...init: unknown[]) => Promise<{ data?: unknown; error?: unknown; response: Response }>)(url, ...init));
+    unwrap(await wrap(method, url, () => (raw[method] as (url: string, ...init: unknown[]) => Promise<RawResult>)(url, ...init)));
 
   return { GET: call('GET') as DingTalkClient<Paths>['GET'], POST: call('POST') as DingTalkClient<Paths>['POST'], raw };
 }

@@ -3,8 +3,9 @@
  * fetches, caches and refreshes the access token with the same token provider the gateway
  * uses (one fetch at a time, refresh ahead of expiry). When DingTalk answers
  * `InvalidAuthentication`, the client drops that token, gets a fresh one and sends the request
- * once more: the only replay it ever makes, safe because DingTalk refused the request before
- * acting on it.
+ * once more, safe because DingTalk refused the request before acting on it. It keeps DingTalk's
+ * per-app, per-API QPS limit as the gateway does: calls paced under it, and a QPS refusal waited
+ * out and sent again, POSTs included (`dingtalk-limits.ts`).
  *
  * ```ts
  * const dingtalk = createDirectClient({ appKey: process.env.DINGTALK_APP_KEY!, appSecret: process.env.DINGTALK_APP_SECRET! });
@@ -21,6 +22,7 @@ import {
 } from '@dingtalk-gateway/token-provider';
 import type { DingTalkPaths } from '@dingtalk-gateway/types';
 import { type DingTalkClient, type FetchFn, type PathsOf, createThrowingClient } from './client.js';
+import { type DingTalkLimitsOptions, dingtalkLimits } from './dingtalk-limits.js';
 
 export const ACCESS_TOKEN_HEADER = 'x-acs-dingtalk-access-token';
 
@@ -29,6 +31,8 @@ export type DirectClientOptions = {
   baseUrl?: string;
   fetch?: FetchFn;
   headers?: Record<string, string>;
+  /** DingTalk's per-app, per-API QPS limit, and its refusals' retries (default 20 and 2). */
+  limits?: DingTalkLimitsOptions;
 } & (
   | { appKey: string; appSecret: string; tokenProvider?: undefined }
   /** Bring your own provider, e.g. one for an ISV app (`corpAccessToken`) or a shared Redis one. */
@@ -66,7 +70,7 @@ export function createDirectClient(options: DirectClientOptions): DirectClient {
     return withToken(replay, fresh.token);
   };
 
-  return createThrowingClient<PathsOf<DingTalkPaths>>({ baseUrl, fetch: fetchWithToken, headers: options.headers });
+  return createThrowingClient<PathsOf<DingTalkPaths>>({ baseUrl, fetch: fetchWithToken, headers: options.headers, wrap: dingtalkLimits(options.limits) });
 }
 
 /** A token, or the token endpoint's own error (e.g. `invalidClientIdOrSecret`) when there is one. */

@@ -15,6 +15,8 @@
  * ```
  */
 export { createGatewayClient, type GatewayClient, type GatewayClientOptions } from './gateway-client.js';
+export { DEFAULT_RETRY, type RetryPolicy } from './gateway-retry.js';
+export { QPS_WINDOW_MS, type DingTalkLimitsOptions } from './dingtalk-limits.js';
 export { createDirectClient, ACCESS_TOKEN_HEADER, type DirectClient, type DirectClientOptions } from './direct-client.js';
 export { listAllWorkspaces, type ListAllWorkspacesQuery } from './pagination.js';
 export type { DingTalkClient, FetchFn, PathsOf } from './client.js';
