@@ -9,10 +9,12 @@
  * // after DingTalk answers InvalidAuthentication for `token`:
  * await tokens.invalidate(token);
  * ```
+ *
+ * The Redis provider (several instances sharing one token) is `@dingtalk-gateway/token-provider/redis`:
+ * it needs `ioredis`, an optional peer dependency that this entry never loads.
  */
 export * from './interface.js';
 export { createMemoryTokenProvider, type MemoryTokenProviderOptions, type TokenFetchEvent } from './memory.js';
 export { internalAppToken, corpAccessToken, DINGTALK_BASE_URL, type FetchLike } from './fetchers.js';
 export { DEFAULT_LIFETIME_POLICY, lifetimeMs, tokenTimes, type LifetimePolicy, type TokenTimes } from './lifetime.js';
 export { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.js';
-export { createRedisTokenProvider, type RedisTokenProviderOptions } from './redis.js';

@@ -7,7 +7,8 @@
 import type { QuotaLedger } from '@dingtalk-gateway/call-quota';
 import { RedisQuotaLedger, withLedgerFallback } from '@dingtalk-gateway/call-quota/redis';
 import { type FallbackMode, RateLimiterUnavailableError, RedisRequestLimiter, type RequestLimiter, withRequestFallback } from '@dingtalk-gateway/rate-limiter';
-import { createMemoryTokenProvider, createRedisTokenProvider } from '@dingtalk-gateway/token-provider';
+import { createMemoryTokenProvider } from '@dingtalk-gateway/token-provider';
+import { createRedisTokenProvider } from '@dingtalk-gateway/token-provider/redis';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/schema.js';
