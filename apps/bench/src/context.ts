@@ -53,7 +53,21 @@ export class RunContext {
     return prefix;
   }
 
-  async startGateway(options: { name: string; upstreamUrl: string; tenants?: number; redisPrefix?: string; cli?: string }): Promise<GatewayChild> {
+  /** The DingTalk sandbox (`processes/sandbox.ts`): the stateful emulator, its limits out of reach. */
+  startSandbox(): Promise<ForkedChild> {
+    return forkProcess('sandbox', {});
+  }
+
+  async startGateway(options: {
+    name: string;
+    upstreamUrl: string;
+    tenants?: number;
+    redisPrefix?: string;
+    cli?: string;
+    /** The DingTalk app, when the upstream checks credentials (the sandbox). */
+    app?: { appKey: string; appSecret: string };
+    cache?: Readonly<Record<string, number>>;
+  }): Promise<GatewayChild> {
     const n = ++this.gatewayCount;
     const configFile = join(this.dir, `${options.name}-${n}.yaml`);
     writeFileSync(
@@ -63,6 +77,8 @@ export class RunContext {
         tenants: options.tenants,
         upstreamConnections: this.upstreamConnections,
         redis: options.redisPrefix ? { keyPrefix: options.redisPrefix } : undefined,
+        appKey: options.app?.appKey,
+        cache: options.cache,
       }),
     );
     const nodeArgs = [...this.options.gatewayNodeArgs, ...this.profileArgs(options.name)];
@@ -70,7 +86,7 @@ export class RunContext {
       cli: options.cli,
       configFile,
       logFile: join(this.dir, `${options.name}-${n}.access.log`),
-      env: { [BENCH_APP_SECRET_ENV]: 'bench-app-secret', ...(options.redisPrefix ? { REDIS_URL: this.options.redisUrl } : {}) },
+      env: { [BENCH_APP_SECRET_ENV]: options.app?.appSecret ?? 'bench-app-secret', ...(options.redisPrefix ? { REDIS_URL: this.options.redisUrl } : {}) },
       nodeArgs,
     });
   }

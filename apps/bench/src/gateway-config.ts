@@ -21,6 +21,10 @@ export interface BenchConfigOptions {
   redis?: { keyPrefix: string };
   /** Keep-alive connections to the upstream (the baseline gets the same). */
   upstreamConnections: number;
+  /** The DingTalk app's key (its secret in `BENCH_APP_SECRET_ENV`). Default: the bench upstream's, which takes any. */
+  appKey?: string;
+  /** The read cache: seconds of life by GET operation. Default: off, as in production's default. */
+  cache?: Readonly<Record<string, number>>;
 }
 
 /** Far above any rate a run reaches on this machine, so no limit is ever the bottleneck. */
@@ -64,7 +68,7 @@ export function benchGatewayConfig(options: BenchConfigOptions): string {
     'apps:',
     '  bench-app:',
     '    type: internal',
-    '    appKey: dingbenchapp',
+    `    appKey: ${options.appKey ?? 'dingbenchapp'}`,
     `    appSecretEnv: ${BENCH_APP_SECRET_ENV}`,
     'tenants:',
   ];
@@ -82,6 +86,9 @@ export function benchGatewayConfig(options: BenchConfigOptions): string {
       '    operationLimits:',
       `      addWorkspace: { rate: ${UNREACHED_RATE}, burst: ${UNREACHED_RATE} }`,
     );
+  }
+  if (options.cache) {
+    lines.push('cache:', '  operations:', ...Object.entries(options.cache).map(([operationId, ttlSeconds]) => `    ${operationId}: { ttlSeconds: ${ttlSeconds} }`));
   }
   if (options.redis) {
     lines.push('redis:', '  urlEnv: REDIS_URL', `  keyPrefix: '${options.redis.keyPrefix}'`, '  timeoutMs: 50', '  tokenTimeoutMs: 250', '  whenDown: local');

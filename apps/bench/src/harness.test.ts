@@ -43,10 +43,11 @@ describe('options', () => {
     expect(() => parseDuration('0')).toThrow(RangeError);
   });
 
-  it('defaults to comparison, token storm and many tenants, and the soak to 10 minutes', () => {
+  it('defaults to comparison, token storm, many tenants and call economy, and the soak to 10 minutes', () => {
     const defaults = parseOptions([], {}, '/r');
-    expect(defaults.scenarios).toEqual(['compare', 'token-storm', 'many-tenants']);
-    expect(defaults).toMatchObject({ durationS: 5, rounds: 3, connections: 32, tenants: 10_000, stormRequests: 1000, redis: true, floor: true, resultsDir: '/r' });
+    expect(defaults.scenarios).toEqual(['compare', 'token-storm', 'many-tenants', 'call-economy']);
+    expect(defaults).toMatchObject({ durationS: 5, rounds: 3, connections: 32, tenants: 10_000, stormRequests: 1000, economyRequests: 4000, economyRate: 200, redis: true, floor: true, resultsDir: '/r' });
+    expect(parseOptions(['--scenario=call-economy', '--economy-requests=250', '--economy-rate=50'], {}, '/r')).toMatchObject({ scenarios: ['call-economy'], economyRequests: 250, economyRate: 50 });
     expect(parseOptions(['--no-floor'], {}, '/r').floor).toBe(false);
     expect(parseOptions(['--', '--scenario=soak'], {}, '/r')).toMatchObject({ scenarios: ['soak'], durationS: 600 });
     expect(parseOptions(['--scenario=soak', '--duration=30m', '--sample-interval=10s'], {}, '/r')).toMatchObject({ durationS: 1800, sampleIntervalS: 10 });
@@ -60,7 +61,7 @@ describe('options', () => {
 
   it('makes --quick short, takes environment variables, and refuses nonsense', () => {
     const quick = parseOptions(['--quick'], {}, '/r');
-    expect(quick).toMatchObject({ quick: true, durationS: 1, rounds: 1, tenants: 1000, stormRequests: 200 });
+    expect(quick).toMatchObject({ quick: true, durationS: 1, rounds: 1, tenants: 1000, stormRequests: 200, economyRequests: 400 });
     expect(quick.resultsDir).not.toBe('/r'); // a smoke run never overwrites the recorded results
     expect(parseOptions(['--quick', '--results-dir=/q'], {}, '/r').resultsDir).toBe('/q');
     expect(parseOptions([], { BENCH_ROUNDS: '5', BENCH_CONNECTIONS: '64', REDIS_URL: 'redis://h:1' }, '/r')).toMatchObject({ rounds: 5, connections: 64, redisUrl: 'redis://h:1' });

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
  * `pnpm bench`: the gateway against a bare forwarder, side by side in one run, plus the token
- * storm and many-tenants scenarios (or the soak, or gateway builds side by side). Prints tables,
- * writes `results/latest.json` (the soak's `results/soak-latest.{csv,json}`, side by side's
- * `results/side-by-side-latest.json` when run alone). See `--help` and docs/BENCHMARKS.md.
+ * storm, many-tenants and call-economy scenarios (or the soak, or gateway builds side by side). Prints tables,
+ * writes `results/latest.json` (the soak's `results/soak-latest.{csv,json}`, side by side's and
+ * the call economy's `results/<scenario>-latest.json` when run alone). See `--help` and docs/BENCHMARKS.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { RunContext } from './context.js';
 import { loadAverage, machineInfo, quietState, waitForQuiet } from './machine.js';
 import { USAGE, parseOptions, redactUrl } from './options.js';
 import { type AllResults, renderReport, targetChecks } from './report.js';
+import { runCallEconomy } from './scenarios/call-economy.js';
 import { runCompare } from './scenarios/compare.js';
 import { runManyTenants } from './scenarios/many-tenants.js';
 import { runSideBySide } from './scenarios/side-by-side.js';
@@ -59,6 +60,10 @@ async function main(argv: string[]): Promise<number> {
       log(`\nmany tenants (${options.tenants})`);
       results.manyTenants = await runManyTenants(ctx);
     }
+    if (options.scenarios.includes('call-economy')) {
+      log(`\ncall economy (${options.economyRequests} caller requests)`);
+      results.callEconomy = await runCallEconomy(ctx);
+    }
     if (options.scenarios.includes('side-by-side')) {
       log(`\nside by side: ${1 + options.extraGateways.length} gateway build(s) at once, ${options.rate} req/s each`);
       results.sideBySide = await runSideBySide(ctx);
@@ -86,7 +91,8 @@ async function main(argv: string[]): Promise<number> {
   mkdirSync(options.resultsDir, { recursive: true });
   // Only the default scenarios' run is the recorded headline; the others get a file of their own.
   const onlyScenario = options.scenarios.length === 1 ? options.scenarios[0] : undefined;
-  const file = join(options.resultsDir, onlyScenario === 'soak' || onlyScenario === 'side-by-side' ? `${onlyScenario}-latest.json` : 'latest.json');
+  const ownFile = onlyScenario === 'soak' || onlyScenario === 'side-by-side' || onlyScenario === 'call-economy';
+  const file = join(options.resultsDir, ownFile ? `${onlyScenario}-latest.json` : 'latest.json');
   writeFileSync(file, `${JSON.stringify(document, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v), 2)}\n`);
 
   console.log(renderReport(results, 'text'));

@@ -1,7 +1,8 @@
 /**
  * Command-line options (each also settable through an environment variable). Pure, so tested.
  *
- *   pnpm bench                                  comparison + token storm + many tenants
+ *   pnpm bench                                  comparison + token storm + many tenants + call economy
+ *   pnpm bench -- --scenario=call-economy       what the read cache and Idempotency-Key save of DingTalk's calls
  *   pnpm bench -- --quick                       a few-second smoke run of the same
  *   pnpm bench -- --scenario=compare --rounds=5 --duration=10s --connections=64
  *   pnpm bench -- --scenario=soak --duration=30m --sample-interval=5s
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['compare', 'token-storm', 'many-tenants', 'soak', 'side-by-side'] as const;
+export const SCENARIOS = ['compare', 'token-storm', 'many-tenants', 'call-economy', 'soak', 'side-by-side'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -36,6 +37,10 @@ export interface BenchOptions {
   redisUrl: string;
   tenants: number;
   stormRequests: number;
+  /** Call economy: the workload's caller requests (second tries of creates apart). */
+  economyRequests: number;
+  /** Call economy: caller requests started per second. */
+  economyRate: number;
   sampleIntervalS: number;
   profile: boolean;
   /** Extra Node options for the gateway processes, e.g. `--max-semi-space-size=8`. */
@@ -53,8 +58,8 @@ export interface BenchOptions {
 
 export const USAGE = `Usage: pnpm bench [-- options]
 
-  --scenario=<list>        compare,token-storm,many-tenants (default) | soak | side-by-side; comma-separated   [BENCH_SCENARIO]
-  --quick                  a short smoke run (1 round, 1 s runs, 1,000 tenants, 200 storm requests)
+  --scenario=<list>        compare,token-storm,many-tenants,call-economy (default) | soak | side-by-side; comma-separated   [BENCH_SCENARIO]
+  --quick                  a short smoke run (1 round, 1 s runs, 1,000 tenants, 200 storm requests, 400 economy requests)
   --duration=<time>        per measured run (default 5s), or the whole soak (default 10m)       [BENCH_DURATION]
   --warmup=<time>          warm-up per target and operation (default 2s)                         [BENCH_WARMUP]
   --rounds=<n>             interleaved rounds (default 3)                                        [BENCH_ROUNDS]
@@ -69,6 +74,8 @@ export const USAGE = `Usage: pnpm bench [-- options]
   --redis-url=<url>        default REDIS_URL or redis://127.0.0.1:6379
   --tenants=<n>            many-tenants scenario (default 10000)                                 [BENCH_TENANTS]
   --storm=<n>              token storm: concurrent cold requests (default 1000)                  [BENCH_STORM]
+  --economy-requests=<n>   call economy: the workload's requests (default 4000)                  [BENCH_ECONOMY_REQUESTS]
+  --economy-rate=<n>       call economy: requests started per second, open loop (default 200)
   --sample-interval=<time> soak: RSS sampling interval (default 5s)
   --profile                run the gateways with --cpu-prof (profiles in a temporary directory)
   --gateway-node-args=<s>  extra Node options for the gateway processes (space-separated)
@@ -128,6 +135,8 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
       'redis-url': { type: 'string' },
       tenants: { type: 'string' },
       storm: { type: 'string' },
+      'economy-requests': { type: 'string' },
+      'economy-rate': { type: 'string' },
       'sample-interval': { type: 'string' },
       profile: { type: 'boolean' },
       'gateway-node-args': { type: 'string' },
@@ -140,7 +149,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
     strict: true,
   });
   const quick = values.quick ?? env.BENCH_QUICK === '1';
-  const scenarioText = values.scenario ?? env.BENCH_SCENARIO ?? 'compare,token-storm,many-tenants';
+  const scenarioText = values.scenario ?? env.BENCH_SCENARIO ?? 'compare,token-storm,many-tenants,call-economy';
   const scenarios = scenarioText.split(',').map((s) => s.trim()).filter(Boolean) as Scenario[];
   for (const scenario of scenarios) {
     if (!SCENARIOS.includes(scenario)) throw new RangeError(`unknown scenario "${scenario}"; one of ${SCENARIOS.join(', ')}`);
@@ -167,6 +176,8 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
     redisUrl: values['redis-url'] ?? env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     tenants: positiveInt('tenants', values.tenants ?? env.BENCH_TENANTS ?? (quick ? '1000' : '10000')),
     stormRequests: positiveInt('storm', values.storm ?? env.BENCH_STORM ?? (quick ? '200' : '1000')),
+    economyRequests: positiveInt('economy-requests', values['economy-requests'] ?? env.BENCH_ECONOMY_REQUESTS ?? (quick ? '400' : '4000')),
+    economyRate: positiveInt('economy-rate', values['economy-rate'] ?? '200'),
     sampleIntervalS: parseDuration(values['sample-interval'] ?? (quick ? '1s' : '5s')),
     profile: values.profile ?? false,
     gatewayNodeArgs: (values['gateway-node-args'] ?? '').split(' ').filter(Boolean),

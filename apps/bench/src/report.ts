@@ -2,6 +2,7 @@
  * Tables for people (aligned text on the terminal, or Markdown for docs/BENCHMARKS.md), and the
  * list of targets each result is checked against.
  */
+import { type CallEconomyResult, STANDARD_MONTHLY_CALLS } from './scenarios/call-economy.js';
 import type { CompareResult } from './scenarios/compare.js';
 import { type OperationComparison, targetLabel } from './scenarios/compare.js';
 import type { ManyTenantsResult } from './scenarios/many-tenants.js';
@@ -29,6 +30,7 @@ export interface AllResults {
   compare?: CompareResult;
   tokenStorm?: StormResult;
   manyTenants?: ManyTenantsResult;
+  callEconomy?: CallEconomyResult;
   soak?: SoakResult;
   sideBySide?: SideBySideResult;
 }
@@ -76,6 +78,13 @@ export function targetChecks(results: AllResults): TargetCheck[] {
   }
   if (results.manyTenants) {
     checks.push(checkTarget(`RSS under load, ${results.manyTenants.tenants} tenants, MB`, results.manyTenants.allTenants.rssMaxMb, 'atMost', 150));
+  }
+  if (results.callEconomy) {
+    for (const v of results.callEconomy.variants.filter((variant) => variant.economy)) {
+      const failed = v.callerRequests - Object.entries(v.statuses).reduce((sum, [status, count]) => sum + (/^2\d\d\b/.test(status) ? count : 0), 0);
+      const c = checkTarget(`call economy, ${v.label}: Knowledge Bases and docs created twice`, v.duplicates, 'atMost', 0);
+      checks.push({ ...c, goal: '= 0, all answered 2xx', met: v.duplicates === 0 && failed === 0 });
+    }
   }
   if (results.soak) {
     const t = results.soak.trend;
@@ -150,6 +159,43 @@ export function renderReport(results: AllResults, format: TableFormat): string {
       ),
       '',
       `Start with ${n(mt.tenants)} tenants: ${mt.startSeconds.toFixed(1)} s, RSS after start ${n(mt.rssAfterStartMb)} MB (V8 heap ${n(mt.heapAfterStart.usedMb)} MB used of ${n(mt.heapAfterStart.totalMb)} MB; after the runs ${n(mt.heapAfterLoad.usedMb)} of ${n(mt.heapAfterLoad.totalMb)} MB); every tenant was hit about ${n(mt.requestsPerTenant)} times.`,
+    );
+  }
+  const economy = results.callEconomy;
+  if (economy) {
+    const mix = Object.entries(economy.mix).map(([operation, share]) => `${operation} ${Math.round(share * 100)}%`).join(', ');
+    heading(
+      `Call economy: ${n(economy.requests)} caller requests at ${n(economy.rate)}/s (${mix}; ${Math.round(economy.retriedShare * 100)}% of creates sent twice), ${economy.workspaces} Knowledge Bases read with a Zipf skew, cache TTL ${economy.ttlSeconds} s`,
+    );
+    const served = (v: (typeof economy.variants)[number]) => (v.meteredCalls > 0 ? (STANDARD_MONTHLY_CALLS * v.callerRequests) / v.meteredCalls : Number.POSITIVE_INFINITY);
+    out.push(
+      renderTable(
+        ['cache and keys', 'caller requests', 'req/s', 'DingTalk calls', 'per caller request', 'metered calls', 'from the cache', 'replayed creates', 'created twice', 'answers', `caller requests per ${n(STANDARD_MONTHLY_CALLS)} calls`],
+        economy.variants.map((v) => [
+          v.label,
+          n(v.callerRequests),
+          n(v.requestsPerSecond),
+          n(v.dingtalkCallsTotal),
+          n(v.callsPerCallerRequest, 3),
+          n(v.meteredCalls),
+          n((v.answers['read from the cache'] ?? 0) + (v.answers['read, waited for another caller'] ?? 0)),
+          n(v.answers['write replayed'] ?? 0),
+          n(v.duplicates),
+          Object.entries(v.statuses).map(([status, count]) => `${n(count)}× ${status}`).join(', '),
+          n(served(v)),
+        ]),
+        format,
+      ),
+      '',
+      'Latency by operation and by how the answer was made (ms, from the caller):',
+      '',
+      renderTable(
+        ['cache and keys', 'operation', 'answer', 'count', 'p50', 'p99', 'max'],
+        economy.variants.flatMap((v) =>
+          Object.entries(v.latencyMs).flatMap(([operationId, byClass]) => Object.entries(byClass).map(([answerClass, l]) => [v.label, operationId, answerClass, n(l.count), n(l.p50, 2), n(l.p99, 2), n(l.max, 2)])),
+        ),
+        format,
+      ),
     );
   }
   const soak = results.soak;

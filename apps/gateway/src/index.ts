@@ -14,3 +14,4 @@ export { createUndiciUpstream } from './proxy/undici-upstream.js';
 export { UpstreamError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './proxy/upstream.js';
 export { createGatewayMetrics, type GatewayMetrics } from './observability/metrics.js';
 export { memoryTokenProviders, type TokenProviderFactory, type TokenRegistry } from './tokens/registry.js';
+export { CACHE_NAME } from './read-cache/handler.js';

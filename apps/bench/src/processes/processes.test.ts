@@ -1,11 +1,13 @@
 /**
  * The comparison's own processes, as the harness starts them (the built `dist/processes/*.js`,
  * forked, `ready` over IPC): the floor must forward exactly what the baseline forwards, or the
- * comparison between them would measure something else.
+ * comparison between them would measure something else; the sandbox must count what the call
+ * economy reads from it.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import { OPERATIONS } from '../load.js';
 
 const started: ChildProcess[] = [];
@@ -63,5 +65,22 @@ describe('the framework floor', () => {
     expect(await call(floor.url, 'GET', '/v1.0/nothing')).toEqual(await call(baseline.url, 'GET', '/v1.0/nothing'));
     const stats = await ask<{ missingToken: number; tokenFetches: number; notFound: number }>(upstream.child, 'stats');
     expect(stats).toMatchObject({ missingToken: 0, tokenFetches: 2, notFound: 2 });
+  });
+});
+
+describe('the sandbox process (call economy)', () => {
+  it("is DingTalk's emulator with its limits out of reach, and reports DingTalk's own count of calls", async () => {
+    const sandbox = await start('sandbox');
+    const { appKey, appSecret } = seeded.apps.full;
+    const token = await fetch(`${sandbox.url}/v1.0/oauth2/accessToken`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appKey, appSecret }) });
+    const { accessToken } = (await token.json()) as { accessToken: string };
+    // Past the standard edition's 20 QPS in one go: none refused.
+    const reads = await Promise.all(
+      Array.from({ length: 30 }, () => fetch(`${sandbox.url}/v2.0/wiki/workspaces?operatorId=${seeded.users.alice.unionId}`, { headers: { 'x-acs-dingtalk-access-token': accessToken } })),
+    );
+    expect(reads.map((r) => r.status)).toEqual(Array(30).fill(200));
+    const stats = await ask<{ byOperation: Record<string, number>; metered: Record<string, Record<string, number>> }>(sandbox.child, 'stats');
+    expect(stats.byOperation).toEqual({ getAccessToken: 1, listWorkspaces: 30 });
+    expect(Object.values(stats.metered[seeded.apps.full.corpId] ?? {})).toEqual([30]);
   });
 });

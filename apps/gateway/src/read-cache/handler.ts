@@ -45,7 +45,7 @@ export interface ReadCacheOptions {
 /** How often an instance waiting for another's fetch looks for what it kept. */
 const LEADER_POLL_MS = 15;
 
-/** The cache's name in `Cache-Status` (RFC 9211). */
+/** The cache's name in `Cache-Status` (RFC 9211), which callers may match on. */
 export const CACHE_NAME = 'dingtalk-gateway';
 
 /** Headers of DingTalk's answer that belong to one request, not to the answer: not kept. */
