@@ -454,8 +454,18 @@ for (const transport of ['in-process', 'sockets'] as const) {
               await expectAnswer(rig, operation, response, before, expected, injected);
               await cell.clear(rig, operation);
 
-              const beforeRecovery = counts(rig, operation.operationId);
-              await expectAnswer(rig, operation, await rig.send(operation), beforeRecovery, cell.recovery ?? SUCCESS, undefined);
+              const recovery = cell.recovery ?? SUCCESS;
+              let beforeRecovery = counts(rig, operation.operationId);
+              let recovered = await rig.send(operation);
+              // On a loaded machine (the whole suite on 2 cores) an answer with no fault at all can
+              // pass the 250 ms timeout (seen once in CI): that 504 is not what the cell tests, so a
+              // recovery that timed out is sent again, twice at most.
+              for (let tries = 1; tries < 3 && recovery.status === 'success' && recovered.status === 504; tries++) {
+                await recovered.arrayBuffer();
+                beforeRecovery = counts(rig, operation.operationId);
+                recovered = await rig.send(operation);
+              }
+              await expectAnswer(rig, operation, recovered, beforeRecovery, recovery, undefined);
             }
           });
         }
