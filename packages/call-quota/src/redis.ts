@@ -18,7 +18,8 @@
  * const ledger = withLedgerFallback(new RedisQuotaLedger({ redis, prefix: 'dtg:' }), { mode: 'local' });
  * ```
  */
-import { Circuit, type FallbackCircuitOptions, type FallbackMode, type FallbackState, RateLimiterUnavailableError, callRedis, defineScript } from '@dingtalk-gateway/rate-limiter';
+import { Circuit, type FallbackCircuitOptions, type FallbackMode, type FallbackState, RateLimiterUnavailableError } from '@dingtalk-gateway/rate-limiter';
+import { callRedis, defineScript } from '@dingtalk-gateway/rate-limiter/redis';
 import { Cluster, type Redis } from 'ioredis';
 import { type MonthUsage, type OrgUsage, type QuotaAccount, type QuotaLedger, type Reservation, decide } from './interface.js';
 import { type Month, monthStart } from './month.js';

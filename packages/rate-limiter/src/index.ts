@@ -13,13 +13,14 @@
  * `withFallback` / `withWindowFallback` (one circuit breaker) decide what happens while Redis is
  * down; `local` (a per-instance memory limiter) is the default.
  *
+ * This entry loads nothing but Web-standard JavaScript, on any runtime. The Redis limiters are
+ * `@dingtalk-gateway/rate-limiter/redis` (they need ioredis, a Node-compatible runtime's TCP).
+ *
  * @example
  * ```ts
  * import { Redis } from 'ioredis';
- * import {
- *   RedisRateLimiter, RedisWindowLimiter, rateLimitHeaders, withFallback, withWindowFallback,
- *   type FallbackCircuitOptions,
- * } from '@dingtalk-gateway/rate-limiter';
+ * import { rateLimitHeaders, withFallback, withWindowFallback, type FallbackCircuitOptions } from '@dingtalk-gateway/rate-limiter';
+ * import { RedisRateLimiter, RedisWindowLimiter } from '@dingtalk-gateway/rate-limiter/redis';
  *
  * const redis = new Redis(process.env.REDIS_URL!);
  * const hooks: FallbackCircuitOptions = {
@@ -51,14 +52,10 @@ export {
 } from './interface.js';
 export type { WindowDecision, WindowLimiter, WindowPolicy } from './window-interface.js';
 export type { SweepOptions } from './sweep.js';
-export type { RedisLimiterOptions } from './redis-script.js';
 export { MemoryRateLimiter, type MemoryRateLimiterOptions } from './memory.js';
 export { MemoryWindowLimiter, type MemoryWindowLimiterOptions } from './memory-window.js';
-export { RedisRateLimiter, type RedisRateLimiterOptions } from './redis.js';
-export { RedisWindowLimiter, type RedisWindowLimiterOptions } from './redis-window.js';
 export { NoopRateLimiter, NoopWindowLimiter } from './noop.js';
 export { type LimitCheck, type LimitOutcome, MemoryRequestLimiter, type RequestLimiter, SequentialRequestLimiter } from './request-limits.js';
-export { RedisRequestLimiter, type RedisRequestLimiterOptions } from './redis-request.js';
 export {
   withFallback,
   withWindowFallback,
@@ -74,6 +71,5 @@ export {
   type WindowFallbackOptions,
 } from './fallback.js';
 export { rateLimitHeaders, type RateLimitHeaderValues } from './headers.js';
-/** Redis plumbing shared with the other Redis stores (the call ledger): one breaker, one deadline, one way to define a script. */
+/** The circuit breaker the Redis stores share (here: it needs no Redis client). */
 export { Circuit } from './fallback.js';
-export { callRedis, defineScript } from './redis-script.js';

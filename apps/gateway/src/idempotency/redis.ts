@@ -10,7 +10,7 @@
  * const store = new RedisIdempotencyStore({ redis, prefix: 'dtg:' });
  * ```
  */
-import { callRedis, defineScript } from '@dingtalk-gateway/rate-limiter';
+import { callRedis, defineScript } from '@dingtalk-gateway/rate-limiter/redis';
 import type { Redis } from 'ioredis';
 import type { IdempotencyRecord, IdempotencyStore } from './interface.js';
 

@@ -6,7 +6,8 @@
  */
 import type { QuotaLedger } from '@dingtalk-gateway/call-quota';
 import { RedisQuotaLedger, withLedgerFallback } from '@dingtalk-gateway/call-quota/redis';
-import { type FallbackMode, RateLimiterUnavailableError, RedisRequestLimiter, type RequestLimiter, withRequestFallback } from '@dingtalk-gateway/rate-limiter';
+import { type FallbackMode, RateLimiterUnavailableError, type RequestLimiter, withRequestFallback } from '@dingtalk-gateway/rate-limiter';
+import { RedisRequestLimiter } from '@dingtalk-gateway/rate-limiter/redis';
 import { createMemoryTokenProvider } from '@dingtalk-gateway/token-provider';
 import { createRedisTokenProvider } from '@dingtalk-gateway/token-provider/redis';
 import { Redis } from 'ioredis';

@@ -17,7 +17,8 @@
  * const store = new RedisReadCacheStore({ redis, prefix: 'dtg:', keepInvalidationsMs: 10 * 60_000, lockMs: 15_000 });
  * ```
  */
-import { RateLimiterUnavailableError, callRedis, defineScript } from '@dingtalk-gateway/rate-limiter';
+import { RateLimiterUnavailableError } from '@dingtalk-gateway/rate-limiter';
+import { callRedis, defineScript } from '@dingtalk-gateway/rate-limiter/redis';
 import type { Redis } from 'ioredis';
 import type { CachedAnswer, ReadCacheStore } from './interface.js';
 
