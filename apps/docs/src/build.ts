@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { specFiles } from '@dingtalk-gateway/spec';
+import { specFiles } from '@dingtalk-gateway/spec/files';
 import { findExternalResources } from './offline-check.js';
 import { localizeRedocAssets } from './redoc-assets.js';
 import { docsDir, docsPages, type DocsPage } from './site.js';

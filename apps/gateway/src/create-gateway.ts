@@ -15,11 +15,12 @@
  */
 import { MemoryQuotaLedger, type QuotaLedger, monthOf } from '@dingtalk-gateway/call-quota';
 import { MemoryRateLimiter, MemoryRequestLimiter, MemoryWindowLimiter, type RateLimiter, type RequestLimiter, SequentialRequestLimiter, type WindowLimiter } from '@dingtalk-gateway/rate-limiter';
-import { type OpenApiDocument, invalidationsOf, loadGatewayContract, meteringOf } from '@dingtalk-gateway/spec';
+import { type OpenApiDocument, invalidationsOf, meteringOf } from '@dingtalk-gateway/spec';
+import { loadGatewayContract } from '@dingtalk-gateway/spec/gateway-contract';
 import { TokenUnavailableError } from '@dingtalk-gateway/token-provider';
 import { type SpecValidator, createSpecValidator } from '@dingtalk-gateway/spec-validator';
+import { createGatewayContractValidator } from '@dingtalk-gateway/spec-validator/gateway-contract';
 import { type Context, Hono } from 'hono';
-import { type Logger, pino } from 'pino';
 import { stringify } from 'yaml';
 import type { SecretSource } from './config/secrets.js';
 import type { GatewayConfig } from './config/schema.js';
@@ -47,7 +48,8 @@ import { readBodyStep } from './middleware/read-body/index.js';
 import { routeOperationStep } from './middleware/route-operation/index.js';
 import { runSteps } from './middleware/step.js';
 import { validateRequestStep } from './middleware/validate-request/index.js';
-import { type GatewayMetrics, createGatewayMetrics } from './observability/metrics.js';
+import { type GatewayLogger, consoleLogger } from './observability/logger.js';
+import { type GatewayMetrics, silentMetrics } from './observability/metrics.js';
 import { dingtalkProxy } from './proxy/handler.js';
 import { upstreamAsFetch } from './proxy/upstream-fetch.js';
 import { quotaPlan } from './quota/plan.js';
@@ -57,7 +59,7 @@ import type { Upstream } from './proxy/upstream.js';
 import { buildTenants } from './tenants.js';
 import { type TokenProviderFactory, type TokenRegistry, createTokenRegistry } from './tokens/registry.js';
 
-export interface GatewayDeps {
+export interface GatewayDeps<M extends GatewayMetrics = GatewayMetrics> {
   /** How the gateway reaches DingTalk (undici pool in production, any fetch in tests). */
   upstream: Upstream;
   secrets: SecretSource;
@@ -82,23 +84,25 @@ export interface GatewayDeps {
   retryTiming?: { sleep?: (ms: number) => Promise<void>; random?: () => number };
   /** The wall clock in epoch ms, for the quota month. Default `Date.now`. */
   now?: () => number;
-  logger?: Logger;
-  metrics?: GatewayMetrics;
+  /** Default: JSON lines on `console.log` at `observability.logLevel` (the Node adapter passes pino). */
+  logger?: GatewayLogger;
+  /** Default: `silentMetrics()`, nothing kept (the Node adapter passes prom-client's, `createPrometheusMetrics`). */
+  metrics?: M;
   /** Default: Web Crypto. The Node entry passes node:crypto's faster synchronous hash. */
   sha256Hex?: Sha256Hex;
-  /** Default: the built gateway contract. */
+  /** Default: the built gateway contract, with its validators compiled at build time. Another one is compiled by Ajv at start (not on Workers). */
   contract?: OpenApiDocument;
   /** The docs portal's pages by file name (`index.html`, …), as text or UTF-8 bytes, served under `/docs/`. */
   docsPages?: ReadonlyMap<string, string | Uint8Array>;
 }
 
-export interface Gateway {
+export interface Gateway<M extends GatewayMetrics = GatewayMetrics> {
   /** The public app: DingTalk's operations, `/healthz`, `/readyz`, `/docs/`, `/openapi.json|yaml`. */
   app: Hono<GatewayEnv>;
-  /** Prometheus metrics, served apart from the public app so no tenant key reaches them. */
+  /** `/metrics` (the metrics' scrape page, where they keep one) and `/readyz` in detail, served apart from the public app so no tenant key reaches them. */
   metricsApp: Hono;
   tokens: TokenRegistry;
-  metrics: GatewayMetrics;
+  metrics: M;
   validator: SpecValidator;
   ledger: QuotaLedger;
   /** Requests waiting for DingTalk's QPS slots. */
@@ -115,11 +119,13 @@ export interface Gateway {
   }>;
 }
 
-export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway {
-  const logger = deps.logger ?? pino({ level: config.observability.logLevel });
-  const metrics = deps.metrics ?? createGatewayMetrics();
+export function createGateway<M extends GatewayMetrics = GatewayMetrics>(config: GatewayConfig, deps: GatewayDeps<M>): Gateway<M> {
+  const logger = deps.logger ?? consoleLogger(config.observability.logLevel);
+  const metrics = deps.metrics ?? (silentMetrics() as M);
   const contract = deps.contract ?? loadGatewayContract();
-  const validator = createSpecValidator(contract);
+  // The built contract's validators were compiled at build time: no code is generated at run
+  // time (Workers forbid it) and start-up is shorter. Another contract (tests) is compiled now.
+  const validator = deps.contract ? createSpecValidator(contract) : createGatewayContractValidator();
   const ledger = deps.ledger ?? new MemoryQuotaLedger();
   const limits = deps.requestLimiter ?? requestLimiterOf(deps.limiter, deps.qpsGuard);
   const now = deps.now ?? Date.now;
@@ -297,7 +303,10 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
   app.onError(internalError);
 
   const metricsApp = new Hono();
-  metricsApp.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
+  metricsApp.get('/metrics', async (c) => {
+    const page = await metrics.expose?.();
+    return page ? c.body(page.body, 200, { 'content-type': page.contentType }) : c.notFound();
+  });
   metricsApp.get('/readyz', async (c) => {
     const state = await readiness();
     const { ready, apps, egress, retryAfterMs } = state;

@@ -21,7 +21,8 @@
  * ```
  */
 import { Hono, type MiddlewareHandler } from 'hono';
-import { type OpenApiDocument, loadDingTalkSpec, meteringOf } from '@dingtalk-gateway/spec';
+import { type OpenApiDocument, meteringOf } from '@dingtalk-gateway/spec';
+import { loadDingTalkSpec } from '@dingtalk-gateway/spec/dingtalk-spec';
 import { createSpecValidator } from '@dingtalk-gateway/spec-validator';
 import type { DingTalkOperationId, InvalidTokenErrorCode } from '@dingtalk-gateway/types';
 import { mountAdminApi } from './admin/index.js';

@@ -11,7 +11,7 @@
  * every (operation, status, code) the spec documents must have been answered at least once.
  */
 import { describe, expect, it } from 'vitest';
-import { loadDingTalkSpec } from '@dingtalk-gateway/spec';
+import { loadDingTalkSpec } from '@dingtalk-gateway/spec/dingtalk-spec';
 import { createSpecValidator } from '@dingtalk-gateway/spec-validator';
 import { type Sandbox, createSandbox } from './app.js';
 import { seeded } from './seed.js';

@@ -4,7 +4,7 @@
  * written by hand: every check is an Ajv function compiled, once, from the OpenAPI document.
  *
  * ```ts
- * import { loadGatewayContract } from '@dingtalk-gateway/spec';
+ * import { loadGatewayContract } from '@dingtalk-gateway/spec/gateway-contract';
  * import { createSpecValidator } from '@dingtalk-gateway/spec-validator';
  *
  * const validator = createSpecValidator(loadGatewayContract());
@@ -43,7 +43,8 @@
  *   supported: a document using them fails at construction, never silently unvalidated.
  */
 import { type OpenApiDocument, meteringOf, operationsOf } from '@dingtalk-gateway/spec';
-import { createSchemaCompiler } from './ajv.js';
+import { type SchemaCompiler, createSchemaCompiler } from './ajv.js';
+export { type SchemaCompiler, precompiledSchemaCompiler } from './ajv.js';
 import { PathMatcher, type RouteMatch } from './path-matcher.js';
 import type { InputProblem } from './invalid-input.js';
 import { type RequestError, type RequestInput, type RequestValidation, RequestValidator, type RequestValidatorOptions } from './request-validator.js';
@@ -71,7 +72,14 @@ export interface OperationInfo {
   readonly bodyRequired: boolean;
 }
 
-export type SpecValidatorOptions = RequestValidatorOptions;
+export interface SpecValidatorOptions extends RequestValidatorOptions {
+  /**
+   * Where each schema's validate function comes from. Default: Ajv compiles them now (code
+   * generated at run time, which Workers forbid); `precompiledSchemaCompiler` takes them from
+   * code generated at build time (`@dingtalk-gateway/spec-validator/gateway-contract`).
+   */
+  compilers?: { request: SchemaCompiler; response: SchemaCompiler };
+}
 
 export interface SpecValidator {
   /** Every operation of the document, in document order. */
@@ -93,8 +101,8 @@ export interface SpecValidator {
 
 export function createSpecValidator(doc: OpenApiDocument, options: SpecValidatorOptions = {}): SpecValidator {
   // Requests want the first error fast; responses (tests) want all of them.
-  const requestCompiler = createSchemaCompiler(doc, { allErrors: false });
-  const responseCompiler = createSchemaCompiler(doc, { allErrors: true });
+  const requestCompiler = options.compilers?.request ?? createSchemaCompiler(doc, { allErrors: false });
+  const responseCompiler = options.compilers?.response ?? createSchemaCompiler(doc, { allErrors: true });
 
   const operations: OperationInfo[] = [];
   const metering = meteringOf(doc);

@@ -1,4 +1,6 @@
-import { loadDingTalkSpec, loadGatewayContract, operationsOf } from '@dingtalk-gateway/spec';
+import { operationsOf } from '@dingtalk-gateway/spec';
+import { loadDingTalkSpec } from '@dingtalk-gateway/spec/dingtalk-spec';
+import { loadGatewayContract } from '@dingtalk-gateway/spec/gateway-contract';
 import { describe, expect, it } from 'vitest';
 import { createSpecValidator } from './index.js';
 import { PathMatcher } from './path-matcher.js';

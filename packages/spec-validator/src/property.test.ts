@@ -2,9 +2,12 @@
  * Whatever a client sends, the validator answers ok or an error naming a field; it never
  * throws. Fixed seed, so a failure reproduces.
  */
-import { loadDingTalkSpec, loadGatewayContract } from '@dingtalk-gateway/spec';
+import { loadDingTalkSpec } from '@dingtalk-gateway/spec/dingtalk-spec';
+import { loadGatewayContract } from '@dingtalk-gateway/spec/gateway-contract';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { createGatewayContractValidator } from '@dingtalk-gateway/spec-validator/gateway-contract';
+import { OPENAPI_FORMATS, OPENAPI_FORMATS_SOURCE } from './ajv.js';
 import { createSpecValidator, type RequestValidation } from './index.js';
 
 const SETTINGS = { seed: 20251101, numRuns: 400 } as const;
@@ -88,5 +91,48 @@ describe('validateResponse', () => {
       }),
       SETTINGS,
     );
+  });
+});
+
+describe('the validators compiled at build time (@dingtalk-gateway/spec-validator/gateway-contract)', () => {
+  // The corpus is large on purpose: the two must agree on every verdict and every message.
+  const CORPUS = { seed: 20261206, numRuns: 5_000 } as const;
+  const atRunTime = validators[0]!;
+  const atBuildTime = createGatewayContractValidator();
+  const pairs = atRunTime.operations.map((operation) => ({ operation, precompiled: atBuildTime.operation(operation.operationId)! }));
+  const responseKeys = fc.constantFrom('workspace', 'workspaces', 'nextToken', 'workspaceId', 'name', 'type', 'url', 'icon', 'code', 'message', 'requestid', 'accessToken', 'expireIn', 'spaceId', 'nodeId', 'docKey');
+  const responseBody = fc.oneof(body, fc.dictionary(responseKeys, fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.dictionary(responseKeys, fc.jsonValue({ maxDepth: 1 })))));
+
+  it('has the same operations', () => {
+    expect(atBuildTime.operations).toEqual(atRunTime.operations);
+  });
+
+  it('gives the same verdict as the validators Ajv compiles at run time, on every request of the corpus', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...pairs), queryString, fc.string({ maxLength: 20 }), fc.oneof(body, objectBody), ({ operation, precompiled }, query, workspaceId, json) => {
+        const input = () => ({ pathParams: { workspaceId }, query: new URLSearchParams(query), body: json === undefined ? undefined : { bytes: new TextEncoder().encode(JSON.stringify(json)), contentType: 'application/json' } });
+        expect(atBuildTime.validateRequest(precompiled, input())).toEqual(atRunTime.validateRequest(operation, input()));
+      }),
+      CORPUS,
+    );
+  });
+
+  it('finds the same errors in responses', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...pairs), fc.constantFrom(200, 400, 401, 403, 404, 429, 500, 503), responseBody, ({ operation }, status, json) => {
+        expect(atBuildTime.validateResponse(operation.operationId, status, json)).toEqual(atRunTime.validateResponse(operation.operationId, status, json));
+      }),
+      CORPUS,
+    );
+  });
+
+  it("checks OpenAPI's int32 and int64 formats at the same bounds (the formats as code, and as functions)", () => {
+    // The generated modules carry the formats as source; evaluated here (a test may), they must agree.
+    const asCode = new Function(`return ${OPENAPI_FORMATS_SOURCE}`)() as typeof OPENAPI_FORMATS;
+    const samples = [0, 1, -1, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1, 2 ** 53, -(2 ** 53), 2 ** 63, -(2 ** 63), 2 ** 64, -(2 ** 64), 1.5];
+    for (const format of ['int32', 'int64'] as const) {
+      for (const n of samples) expect(asCode[format].validate(n), `${format} ${n}`).toBe(OPENAPI_FORMATS[format].validate(n));
+    }
+    fc.assert(fc.property(fc.double({ noNaN: true }), (n) => asCode.int32.validate(n) === OPENAPI_FORMATS.int32.validate(n) && asCode.int64.validate(n) === OPENAPI_FORMATS.int64.validate(n)), CORPUS);
   });
 });

@@ -1,4 +1,5 @@
-import { loadDingTalkSpec, loadGatewayContract } from '@dingtalk-gateway/spec';
+import { loadDingTalkSpec } from '@dingtalk-gateway/spec/dingtalk-spec';
+import { loadGatewayContract } from '@dingtalk-gateway/spec/gateway-contract';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it, vi } from 'vitest';
 import { createSpecValidator, type RequestBody, type RequestInput, type RequestValidation } from './index.js';

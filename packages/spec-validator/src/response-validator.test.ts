@@ -1,4 +1,6 @@
-import { type JsonObject, loadDingTalkSpec, loadGatewayContract, type OpenApiDocument, operationsOf } from '@dingtalk-gateway/spec';
+import { type JsonObject, type OpenApiDocument, operationsOf } from '@dingtalk-gateway/spec';
+import { loadDingTalkSpec } from '@dingtalk-gateway/spec/dingtalk-spec';
+import { loadGatewayContract } from '@dingtalk-gateway/spec/gateway-contract';
 import { describe, expect, it } from 'vitest';
 import { createSpecValidator } from './index.js';
 

@@ -10,7 +10,7 @@ import { type MonthUsage, isMonth, monthOf } from '@dingtalk-gateway/call-quota'
 import { fileLedgerPersistence } from '@dingtalk-gateway/call-quota/file';
 import { RedisQuotaLedger } from '@dingtalk-gateway/call-quota/redis';
 import { Redis } from 'ioredis';
-import { loadGatewayContract } from '@dingtalk-gateway/spec';
+import { loadGatewayContract } from '@dingtalk-gateway/spec/gateway-contract';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import { MissingSecretError, secretsFromEnvironment } from '../config/secrets.js';
 import type { GatewayConfig } from '../config/schema.js';

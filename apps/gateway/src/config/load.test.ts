@@ -2,7 +2,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type OpenApiDocument, loadGatewayContract } from '@dingtalk-gateway/spec';
+import { type OpenApiDocument } from '@dingtalk-gateway/spec';
+import { loadGatewayContract } from '@dingtalk-gateway/spec/gateway-contract';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, type ConfigProblem, loadConfigFile, parseConfig } from './load.js';
 

@@ -1,5 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { loadGatewayContract } from '@dingtalk-gateway/spec';
+import { loadGatewayContract } from '@dingtalk-gateway/spec/gateway-contract';
 import fc from 'fast-check';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSandbox } from '@dingtalk-gateway/sandbox';
 import { seeded } from '@dingtalk-gateway/sandbox/seed';
-import { loadGatewayContract } from '@dingtalk-gateway/spec';
+import { loadGatewayContract } from '@dingtalk-gateway/spec/gateway-contract';
 import { loadConfigFile } from '../config/load.js';
 import { mintApiKey } from '../keys/api-key.js';
 import { startGateway } from '../node/server.js';

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { GatewayEnv } from '../context.js';
 import { answerJson, gatewayError } from '../errors.js';
-import { createGatewayMetrics } from '../observability/metrics.js';
+import { createPrometheusMetrics } from '../node/prometheus-metrics.js';
 import { everyRequest } from './every-request.js';
 
 /**
@@ -17,7 +17,7 @@ import { everyRequest } from './every-request.js';
 function setup() {
   let raw = '';
   const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _encoding, done) => ((raw += String(chunk)), done()) }));
-  const metrics = createGatewayMetrics();
+  const metrics = createPrometheusMetrics();
   let ids = 0;
   const observed = everyRequest({
     logger,

@@ -1,46 +1,20 @@
 /**
- * Prometheus metrics of one gateway instance, in its own registry (several gateways can live
- * in one process, e.g. in tests).
+ * The gateway's metrics on prom-client, for runtimes with Node's modules (Node, and Bun and Deno
+ * through their Node compatibility): one registry per gateway instance (several can live in one
+ * process, e.g. in tests), served as Prometheus text by `expose`.
+ *
+ * ```ts
+ * const metrics = createPrometheusMetrics({ processMetrics: true });
+ * const gateway = createGateway(config, { ...deps, metrics });
+ * ```
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { GatewayMetrics } from '../observability/metrics.js';
 import type { UsageRow } from '../quota/usage-report.js';
-
-export interface GatewayMetrics {
-  readonly registry: Registry;
-  readonly requests: Counter<'tenant' | 'operation' | 'status'>;
-  readonly requestDuration: Histogram<'operation'>;
-  readonly upstreamDuration: Histogram<'operation' | 'status'>;
-  readonly upstreamRetries: Counter<'operation' | 'reason'>;
-  readonly tokenFetches: Counter<'app' | 'result'>;
-  readonly rateLimited: Counter<'tenant' | 'limit'>;
-  readonly quotaRefused: Counter<'tenant' | 'limit'>;
-  readonly qpsWait: Histogram<'operation' | 'outcome'>;
-  /** Requests waiting for one of DingTalk's QPS slots now (the gateway sets where to read it). */
-  readonly qpsQueued: { source?: () => number };
-  readonly quotaUsed: Gauge<'org' | 'tenant'>;
-  readonly quotaRemaining: Gauge<'org' | 'tenant'>;
-  readonly redisFallbacks: Counter<'store'>;
-  readonly redisUp: Gauge<'store'>;
-  /** Reads of cached operations, by what the cache did (hit, miss, collapsed, bypass). */
-  readonly cacheRequests: Counter<'tenant' | 'operation' | 'result'>;
-  /** DingTalk calls the read cache spared (hits and collapsed requests). */
-  readonly cacheCallsSaved: Counter<'tenant' | 'operation'>;
-  /** POSTs with an Idempotency-Key, by what became of them (first, replayed, inProgress, keyReused, outcomeUnknown). */
-  readonly idempotencyRequests: Counter<'tenant' | 'operation' | 'result'>;
-  /** DingTalk's bans of the egress IP, as they start. */
-  readonly dingtalkBans: Counter<never>;
-  /** Whether DingTalk bans the egress IP now (the gateway sets where to read it). */
-  readonly dingtalkBanned: { source?: () => boolean };
-  /**
-   * Where the month's usage is read at each scrape (set by the gateway): `dtg_quota_used_calls`
-   * and `dtg_quota_remaining_calls` per org (`tenant=""`), per tenant, and per pool (`tenant="(pool)"`).
-   */
-  readonly quotaUsage: { source?: () => Promise<UsageRow[]> };
-}
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export function createGatewayMetrics(options: { processMetrics?: boolean } = {}): GatewayMetrics {
+export function createPrometheusMetrics(options: { processMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'dtg_' });
   const quotaUsage: GatewayMetrics['quotaUsage'] = {};
@@ -70,10 +44,11 @@ export function createGatewayMetrics(options: { processMetrics?: boolean } = {})
     return read.rows;
   };
   const labelsOf = (row: UsageRow) => ({ org: row.org, tenant: row.kind === 'org' ? '' : row.kind === 'pool' ? '(pool)' : row.tenant! });
-  return {
+  const metrics = {
     quotaUsage,
     qpsQueued,
     dingtalkBanned,
+    expose: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
     cacheRequests: new Counter({ name: 'dtg_cache_requests_total', help: 'Reads of cached operations, by tenant, operation and what the cache did: hit, miss, collapsed (shared an identical request under way), bypass (Cache-Control).', labelNames: ['tenant', 'operation', 'result'], registers: [registry] }),
     cacheCallsSaved: new Counter({ name: 'dtg_cache_dingtalk_calls_saved_total', help: 'DingTalk calls the read cache spared (hits and collapsed requests): neither a QPS slot nor a call of the month.', labelNames: ['tenant', 'operation'], registers: [registry] }),
     idempotencyRequests: new Counter({ name: 'dtg_idempotency_requests_total', help: 'POSTs with an Idempotency-Key, by tenant, operation and what became of them: first (sent), replayed (the kept answer, no DingTalk call), inProgress, keyReused, outcomeUnknown.', labelNames: ['tenant', 'operation', 'result'], registers: [registry] }),
@@ -116,4 +91,7 @@ export function createGatewayMetrics(options: { processMetrics?: boolean } = {})
       },
     }),
   };
+  return metrics satisfies GatewayMetrics;
 }
+
+export type PrometheusMetrics = ReturnType<typeof createPrometheusMetrics>;

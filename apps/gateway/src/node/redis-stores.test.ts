@@ -7,7 +7,7 @@ import { type LimitCheck, RateLimiterUnavailableError } from '@dingtalk-gateway/
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../config/schema.js';
-import { createGatewayMetrics } from '../observability/metrics.js';
+import { createPrometheusMetrics } from './prometheus-metrics.js';
 import { type RedisStores, createRedisStores } from './redis-stores.js';
 
 const checks: LimitCheck[] = [
@@ -24,7 +24,7 @@ afterEach(async () => {
 function storesWhenDown(whenDown: 'local' | 'open' | 'closed'): RedisStores {
   const config: NonNullable<GatewayConfig['redis']> = { url: 'redis://127.0.0.1:1', keyPrefix: 'dtg:test:down:', timeoutMs: 50, tokenTimeoutMs: 50, whenDown };
   const logger = pino({ level: 'silent' }, new Writable({ write: (_chunk, _encoding, done) => done() }));
-  opened = createRedisStores(config, {}, logger, createGatewayMetrics());
+  opened = createRedisStores(config, {}, logger, createPrometheusMetrics());
   return opened;
 }
 

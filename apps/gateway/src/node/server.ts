@@ -21,8 +21,8 @@ import { secretsFromEnvironment } from '../config/secrets.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { type Gateway, createGateway, longestRequestMs } from '../create-gateway.js';
 import { sha256Hex } from '../keys/api-key.js';
-import { turnBatchedDestination } from '../observability/log-destination.js';
-import { createGatewayMetrics } from '../observability/metrics.js';
+import { turnBatchedDestination } from './log-destination.js';
+import { createPrometheusMetrics } from './prometheus-metrics.js';
 import { createUndiciUpstream } from '../proxy/undici-upstream.js';
 import { answerClientError, answerConnect, answerExpectation, malformedRequestResponse, requireHost } from './protocol-errors.js';
 import { cachePlanOf } from '../read-cache/plan.js';
@@ -67,7 +67,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       responseTimeoutMs: config.upstream.responseTimeoutMs,
       maxResponseBytes: config.upstream.maxResponseBytes,
     });
-  const metrics = createGatewayMetrics({ processMetrics: true });
+  const metrics = createPrometheusMetrics({ processMetrics: true });
   const secrets = secretsFromEnvironment(config, options.env);
   const stores = config.redis ? createRedisStores(config.redis, options.env, logger, metrics, {
         keepInvalidationsMs: cachePlanOf(config).keepInvalidationsMs,

@@ -4,11 +4,11 @@
  * whose call crossed it (so with several instances, by one of them).
  */
 import type { Month, QuotaAccount, Reservation } from '@dingtalk-gateway/call-quota';
-import type { Logger } from 'pino';
+import type { GatewayLogger } from '../observability/logger.js';
 
 export const WARN_AT = [0.8, 0.95] as const;
 
-export function watchQuota(logger: Logger): (account: QuotaAccount, month: Month, reservation: Extract<Reservation, { granted: true }>) => void {
+export function watchQuota(logger: GatewayLogger): (account: QuotaAccount, month: Month, reservation: Extract<Reservation, { granted: true }>) => void {
   const crossed = (used: number, limit: number) => WARN_AT.find((share) => limit > 0 && (used - 1) / limit < share && used / limit >= share);
   return (account, month, reservation) => {
     const own = account.allocation !== undefined;

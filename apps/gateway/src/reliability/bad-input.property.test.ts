@@ -26,7 +26,8 @@
  * Fixed seed by default (see ./support.ts); run longer with `FC_RUNS=2000`, another seed with
  * `FC_SEED=<n>`: `FC_RUNS=2000 npx vitest run src/reliability/bad-input.property.test.ts`.
  */
-import { type OpenApiDocument, dingtalkOperationsOf, invalidInputRules, loadGatewayContract, operationsOf } from '@dingtalk-gateway/spec';
+import { type OpenApiDocument, dingtalkOperationsOf, invalidInputRules, operationsOf } from '@dingtalk-gateway/spec';
+import { loadGatewayContract } from '@dingtalk-gateway/spec/gateway-contract';
 import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -20,7 +20,8 @@
  * Fixed seed, a few hundred cases per operation; more with `FC_RUNS`, another seed with `FC_SEED`:
  * `FC_RUNS=3000 npx vitest run src/reliability/differential.property.test.ts`.
  */
-import { dingtalkOperationsOf, loadGatewayContract } from '@dingtalk-gateway/spec';
+import { dingtalkOperationsOf } from '@dingtalk-gateway/spec';
+import { loadGatewayContract } from '@dingtalk-gateway/spec/gateway-contract';
 import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -14,7 +14,8 @@
  * ```
  */
 import { seeded } from '@dingtalk-gateway/sandbox/seed';
-import { type OpenApiDocument, dingtalkOperationsOf, loadGatewayContract } from '@dingtalk-gateway/spec';
+import { type OpenApiDocument, dingtalkOperationsOf } from '@dingtalk-gateway/spec';
+import { loadGatewayContract } from '@dingtalk-gateway/spec/gateway-contract';
 
 export interface ContractOperation {
   operationId: string;

@@ -23,7 +23,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../config/schema.js';
 import { type RedisStores, createRedisStores } from '../node/redis-stores.js';
-import { type GatewayMetrics, createGatewayMetrics } from '../observability/metrics.js';
+import { createPrometheusMetrics } from '../node/prometheus-metrics.js';
 
 const unreachable = await checkRedis();
 const TIMEOUT_MS = 50;
@@ -50,7 +50,7 @@ afterEach(async () => {
 function setup() {
   let output = '';
   const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _e, done) => ((output += String(chunk)), done()) }));
-  const metrics: GatewayMetrics = createGatewayMetrics();
+  const metrics = createPrometheusMetrics();
   const config: NonNullable<GatewayConfig['redis']> = {
     url: REDIS_URL,
     keyPrefix: `dtg:test:stall:${process.pid}:${Date.now()}:`,

@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs';
 import { type RunningSandbox, type Sandbox, createSandbox, startSandbox } from '@dingtalk-gateway/sandbox';
 import { seeded } from '@dingtalk-gateway/sandbox/seed';
-import { loadGatewayContract } from '@dingtalk-gateway/spec';
+import { loadGatewayContract } from '@dingtalk-gateway/spec/gateway-contract';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../config/load.js';

@@ -11,13 +11,14 @@ import { type GatewayConfig, configSchema } from '../config/schema.js';
 import type { SecretSource } from '../config/secrets.js';
 import { type Gateway, type GatewayDeps, createGateway } from '../create-gateway.js';
 import { mintApiKey, sha256Hex } from '../keys/api-key.js';
+import { type PrometheusMetrics, createPrometheusMetrics } from '../node/prometheus-metrics.js';
 import { createFetchUpstream } from '../proxy/fetch-upstream.js';
 import type { TokenProviderFactory } from '../tokens/registry.js';
 
 export const SANDBOX_ORIGIN = 'http://sandbox.test';
 
 export interface Harness {
-  gateway: Gateway;
+  gateway: Gateway<PrometheusMetrics>;
   sandbox: Sandbox;
   config: GatewayConfig;
   /** API keys by tenant: `full` (every scope, app `full`), `reader` (read scope, app `full`), `other` (every scope, app `full`), `isv` (ISV app). */
@@ -37,7 +38,7 @@ export interface HarnessOptions {
   sandbox?: SandboxOptions;
   /** Deep-merged into the test config before validation. */
   config?: Record<string, unknown>;
-  deps?: Partial<GatewayDeps>;
+  deps?: Partial<GatewayDeps<PrometheusMetrics>>;
 }
 
 export const operatorId = seeded.users.alice.unionId;
@@ -97,7 +98,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
     }),
   );
   const tokenProviders: TokenProviderFactory = (_appId, fetchToken, onFetch) => createMemoryTokenProvider({ fetchToken, onFetch, now });
-  const gateway = createGateway(config, { upstream, secrets, logger, sha256Hex, tokenProviders, now, ...options.deps });
+  const gateway = createGateway(config, { upstream, secrets, logger, sha256Hex, tokenProviders, now, metrics: createPrometheusMetrics(), ...options.deps });
 
   return {
     gateway,

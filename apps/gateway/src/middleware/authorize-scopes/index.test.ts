@@ -1,4 +1,5 @@
-import { dingtalkOperationsOf, loadGatewayContract } from '@dingtalk-gateway/spec';
+import { dingtalkOperationsOf } from '@dingtalk-gateway/spec';
+import { loadGatewayContract } from '@dingtalk-gateway/spec/gateway-contract';
 import { type OperationInfo, createSpecValidator } from '@dingtalk-gateway/spec-validator';
 import { Hono } from 'hono';
 import { describe, expect, it, vi } from 'vitest';

@@ -18,7 +18,7 @@
 import { type MonthSpan, type QuotaLedger, type Reservation, monthOf, monthSpanOf } from '@dingtalk-gateway/call-quota';
 import { RateLimiterUnavailableError } from '@dingtalk-gateway/rate-limiter';
 import type { Context } from 'hono';
-import type { Logger } from 'pino';
+import type { GatewayLogger } from '../../observability/logger.js';
 import { appendAnswerHeader } from '../../answer.js';
 import type { GatewayEnv } from '../../context.js';
 import { dingtalkError, gatewayError } from '../../errors.js';
@@ -30,7 +30,7 @@ import { type Step, stepMiddleware } from '../step.js';
 export interface MonthlyQuotaOptions {
   ledger: QuotaLedger;
   metrics: GatewayMetrics;
-  logger: Logger;
+  logger: GatewayLogger;
   /** The clock, epoch ms. Default `Date.now`. */
   now?: () => number;
 }

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { GatewayEnv } from '../../context.js';
 import { gatewayError } from '../../errors.js';
-import { createGatewayMetrics } from '../../observability/metrics.js';
+import { createPrometheusMetrics } from '../../node/prometheus-metrics.js';
 import type { Tenant } from '../../tenants.js';
 import { everyRequest } from '../every-request.js';
 
@@ -38,7 +38,7 @@ function setup(stepMs = 12.3456) {
       },
     }),
   );
-  const metrics = createGatewayMetrics();
+  const metrics = createPrometheusMetrics();
   let clock = 0;
   const now = () => {
     const value = clock;

@@ -15,12 +15,12 @@
  * ```
  */
 import type { Context } from 'hono';
-import type { Logger } from 'pino';
+import type { GatewayLogger } from '../../observability/logger.js';
 import type { GatewayEnv, RequestLog } from '../../context.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
 
 export interface ObserveOptions {
-  logger: Logger;
+  logger: GatewayLogger;
   metrics: GatewayMetrics;
   now?: () => number;
 }

@@ -3,7 +3,7 @@ import type { OperationInfo } from '@dingtalk-gateway/spec-validator';
 import { Hono } from 'hono';
 import { describe, expect, it, vi } from 'vitest';
 import type { GatewayEnv } from '../../context.js';
-import { type GatewayMetrics, createGatewayMetrics } from '../../observability/metrics.js';
+import { type PrometheusMetrics, createPrometheusMetrics } from '../../node/prometheus-metrics.js';
 import type { Tenant } from '../../tenants.js';
 import { QpsQueue } from '../../qps/queue.js';
 import { stepMiddleware } from '../step.js';
@@ -48,7 +48,7 @@ function setup(options: {
   const memory = new MemoryRequestLimiter(new MemoryRateLimiter({ clock: { now } }), new MemoryWindowLimiter({ clock: { now } }));
   // The gateway's own in-memory path (decided at once), unless a test brings a limiter of its own.
   const limits = options.limits ?? (options.limiter || options.qpsGuard ? new SequentialRequestLimiter(options.limiter ?? memory.rates, options.qpsGuard ?? memory.windows) : memory);
-  const metrics = createGatewayMetrics();
+  const metrics = createPrometheusMetrics();
   const downstream = vi.fn();
   const errors: unknown[] = [];
   const byId = new Map(options.tenants.map((t) => [t.id, t]));
@@ -101,7 +101,7 @@ function setup(options: {
   };
 }
 
-async function rateLimited(metrics: GatewayMetrics) {
+async function rateLimited(metrics: PrometheusMetrics) {
   const { values } = await metrics.rateLimited.get();
   return Object.fromEntries(values.map((v) => [`${v.labels.tenant}/${v.labels.limit}`, v.value]));
 }

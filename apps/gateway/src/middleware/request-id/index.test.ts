@@ -2,7 +2,7 @@ import { type Context, Hono } from 'hono';
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import type { GatewayEnv } from '../../context.js';
-import { createGatewayMetrics } from '../../observability/metrics.js';
+import { createPrometheusMetrics } from '../../node/prometheus-metrics.js';
 import { everyRequest } from '../every-request.js';
 import { REQUEST_ID_HEADER } from './index.js';
 
@@ -10,7 +10,7 @@ type ErrorHandler = (error: Error, c: Context<GatewayEnv>) => Response;
 
 /** The id `everyRequest` chose (`assignRequestId`), as the route sees it and as the answer echoes it. */
 function appWith(generate?: () => string, onError: ErrorHandler = (_error, c) => c.text('Internal Server Error', 500)) {
-  const observed = everyRequest({ logger: pino({ level: 'silent' }), metrics: createGatewayMetrics(), ...(generate ? { generateId: generate } : {}), onError });
+  const observed = everyRequest({ logger: pino({ level: 'silent' }), metrics: createPrometheusMetrics(), ...(generate ? { generateId: generate } : {}), onError });
   const app = new Hono<GatewayEnv>();
   app.get('/', observed((c) => c.json({ seen: c.get('requestId') })));
   app.get(

@@ -1,4 +1,4 @@
-import { loadGatewayContract } from '@dingtalk-gateway/spec';
+import { loadGatewayContract } from '@dingtalk-gateway/spec/gateway-contract';
 import { createSpecValidator } from '@dingtalk-gateway/spec-validator';
 import { Hono } from 'hono';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
