@@ -18,7 +18,7 @@ import { mintApiKey } from '../keys/api-key.js';
 import { quotaPlan } from '../quota/plan.js';
 import { formatUsage, usageRows } from '../quota/usage-report.js';
 import { listeningLine } from './listening.js';
-import { startGateway } from '../node/server.js';
+import { type RunningGateway, type StartGatewayOptions, startGateway } from '../node/server.js';
 import { installShutdown } from '../node/shutdown.js';
 
 const USAGE = `Usage:
@@ -30,12 +30,17 @@ const USAGE = `Usage:
                                                     the monthly call quota (China Standard Time): calls used and left per org,
                                                     tenant and operation, from the ledger (Redis, or the ledger file)`;
 
-export async function main(argv: string[]): Promise<number> {
+/** What serves the gateway: Node's server by default, Bun's from the Bun entry (`bun/main.ts`). */
+export interface CliRuntime {
+  startGateway(options: StartGatewayOptions): Promise<RunningGateway>;
+}
+
+export async function main(argv: string[], runtime: CliRuntime = { startGateway }): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case 'start':
-        return await start(rest);
+        return await start(rest, runtime);
       case 'check-config':
         return checkConfig(rest);
       case 'mint-key':
@@ -61,7 +66,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function start(args: string[]): Promise<number> {
+async function start(args: string[], runtime: CliRuntime): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
   const file = values.config ?? process.env.GATEWAY_CONFIG;
   if (!file) {
@@ -69,7 +74,7 @@ async function start(args: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfigFile(file, loadGatewayContract());
-  const running = await startGateway({ config, env: process.env });
+  const running = await runtime.startGateway({ config, env: process.env });
   console.error(listeningLine(running.url, config.upstream.baseUrl, running.metricsUrl));
   installShutdown(running.close);
   return await new Promise<number>(() => {});
@@ -143,9 +148,9 @@ async function readUsage(config: GatewayConfig, month: string): Promise<MonthUsa
   return { month, orgs: snapshot?.months[month] ?? {} };
 }
 
-/** Runs a command and exits with its status (`bin/dingtalk-gateway.js`, `node dist/cli/main.js`). */
-export function runCli(argv: string[]): void {
-  main(argv).then(
+/** Runs a command and exits with its status (`bin/dingtalk-gateway.js`, `node dist/cli/main.js`, `bun dist/bun/main.js`). */
+export function runCli(argv: string[], runtime?: CliRuntime): void {
+  main(argv, runtime).then(
     (code) => process.exit(code),
     (error: unknown) => {
       console.error(error);

@@ -1,6 +1,7 @@
 /**
- * The Node entry: wires the real dependencies (undici pool, node:crypto, pino to stdout, the
- * built docs portal), listens, and shuts down gracefully.
+ * The Node entry: the wiring of `wire-gateway.ts` (pino, prom-client, stores, docs), an undici
+ * pool to DingTalk, node:http with DingTalk-shaped answers to malformed HTTP, and a graceful
+ * shutdown.
  *
  * ```ts
  * const running = await startGateway({ config, env: process.env });
@@ -8,41 +9,19 @@
  * await running.close(); // stop accepting, let in-flight requests finish (bounded), release the pool
  * ```
  */
-import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
-import { docsDir, docsPages } from '@dingtalk-gateway/docs';
 import { type Server, type ServerOptions, ServerResponse, createServer } from 'node:http';
 import { type ServerType, getRequestListener } from '@hono/node-server';
-import { MemoryQuotaLedger, type QuotaLedger } from '@dingtalk-gateway/call-quota';
-import { fileLedgerPersistence } from '@dingtalk-gateway/call-quota/file';
-import type { RateLimiter } from '@dingtalk-gateway/rate-limiter';
-import { type Logger, pino } from 'pino';
-import { secretsFromEnvironment } from '../config/secrets.js';
-import type { GatewayConfig } from '../config/schema.js';
-import { type Gateway, createGateway, longestRequestMs } from '../create-gateway.js';
-import { sha256Hex } from '../keys/api-key.js';
-import { turnBatchedDestination } from './log-destination.js';
-import { createPrometheusMetrics } from './prometheus-metrics.js';
+import type { Logger } from 'pino';
+import type { Gateway } from '../create-gateway.js';
 import { createUndiciUpstream } from '../proxy/undici-upstream.js';
-import { answerClientError, answerConnect, answerExpectation, malformedRequestResponse, requireHost } from './protocol-errors.js';
-import { cachePlanOf } from '../read-cache/plan.js';
-import { createRedisStores } from './redis-stores.js';
 import type { Upstream } from '../proxy/upstream.js';
-import type { TokenProviderFactory } from '../tokens/registry.js';
+import { answerClientError, answerConnect, answerExpectation, malformedRequestResponse, requireHost } from './protocol-errors.js';
+import { type WireGatewayOptions, wireGateway } from './wire-gateway.js';
 
-/** How long start-up waits for Redis before serving on the fallbacks. */
-const REDIS_CONNECT_TIMEOUT_MS = 3_000;
-
-export interface StartGatewayOptions {
-  config: GatewayConfig;
-  env: NodeJS.ProcessEnv;
-  logger?: Logger;
+export interface StartGatewayOptions extends Omit<WireGatewayOptions, 'upstream'> {
   /** Default: an undici pool to `config.upstream.baseUrl`. */
   upstream?: Upstream;
-  limiter?: RateLimiter;
-  tokenProviders?: TokenProviderFactory;
-  /** Default: in Redis when configured, else in memory kept in `ledger.file`. */
-  ledger?: QuotaLedger;
 }
 
 export interface RunningGateway {
@@ -55,9 +34,6 @@ export interface RunningGateway {
 
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options;
-  // Its own logger: to stdout, the lines of each event-loop turn in one write (see log-destination.ts).
-  const destination = options.logger === undefined ? turnBatchedDestination() : undefined;
-  const logger = options.logger ?? pino({ level: config.observability.logLevel }, destination);
   const upstream =
     options.upstream ??
     createUndiciUpstream({
@@ -67,29 +43,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       responseTimeoutMs: config.upstream.responseTimeoutMs,
       maxResponseBytes: config.upstream.maxResponseBytes,
     });
-  const metrics = createPrometheusMetrics({ processMetrics: true });
-  const secrets = secretsFromEnvironment(config, options.env);
-  const stores = config.redis ? createRedisStores(config.redis, options.env, logger, metrics, {
-        keepInvalidationsMs: cachePlanOf(config).keepInvalidationsMs,
-        // One fetch of a read for all instances, for at most as long as a request can take.
-        lockMs: longestRequestMs(config),
-      }) : undefined;
-  await stores?.connected(REDIS_CONNECT_TIMEOUT_MS);
-  const ledger = options.ledger ?? stores?.ledger ?? localLedger(config, logger);
-  const gateway = createGateway(config, {
-    upstream,
-    secrets,
-    limiter: options.limiter,
-    // Given a limiter of its own (tests), the gateway asks it and an in-memory QPS guard in turn.
-    requestLimiter: options.limiter ? undefined : stores?.requestLimiter,
-    tokenProviders: options.tokenProviders ?? stores?.tokenProviders,
-    ledger,
-    ...(stores ? { readCacheStore: stores.readCacheStore, idempotencyStore: stores.idempotencyStore } : {}),
-    logger,
-    metrics,
-    sha256Hex,
-    docsPages: loadDocsPages(logger),
-  });
+  const { gateway, logger, release } = await wireGateway({ ...options, upstream });
 
   const server = await listen(gateway.app.fetch, config.server.host, config.server.port, {
     headersTimeout: config.server.headersTimeoutMs,
@@ -115,28 +69,11 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         await drain(server, config.server.shutdownGraceMs, logger);
         if (metricsServer) await drain(metricsServer, 1_000, logger);
         await upstream.close();
-        // After the drain: the last calls are settled; then written (file) or added to Redis.
-        await ledger.close();
-        await stores?.close();
-        destination?.close();
+        await release();
       })();
       return closing;
     },
   };
-}
-
-/** One instance's ledger: in memory, kept in `ledger.file` (which a config file always has). */
-function localLedger(config: GatewayConfig, logger: Logger): QuotaLedger {
-  const { file, flushEveryMs } = config.ledger;
-  if (file === undefined) {
-    logger.warn('no ledger.file: the monthly call counts are kept in memory only and start from zero on every start');
-    return new MemoryQuotaLedger();
-  }
-  return new MemoryQuotaLedger({
-    persistence: fileLedgerPersistence(file),
-    flushEveryMs,
-    onFlushError: (error) => logger.error({ file, error: (error as Error).message }, 'the call ledger could not be written; retrying'),
-  });
 }
 
 function listen(
@@ -232,18 +169,4 @@ function openConnections(http: Server): Iterable<Socket> {
 function servedBy(socket: Socket): ServerResponse | undefined {
   const response = (socket as Socket & { _httpMessage?: unknown })._httpMessage;
   return response instanceof ServerResponse ? response : undefined;
-}
-
-/** As bytes, never as text (memory: two pages of a few MB each, which as strings were only start-up garbage). */
-function loadDocsPages(logger: Logger): Map<string, Uint8Array> | undefined {
-  const pages = new Map<string, Uint8Array>();
-  for (const page of Object.values(docsPages)) {
-    const file = new URL(page.file, docsDir);
-    if (!existsSync(file)) {
-      logger.warn({ file: file.pathname }, 'docs portal not built; /docs is off (run the docs build)');
-      return undefined;
-    }
-    pages.set(page.file, readFileSync(file));
-  }
-  return pages;
 }

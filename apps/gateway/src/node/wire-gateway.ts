@@ -1,0 +1,120 @@
+/**
+ * Everything a gateway process needs around the core, on a runtime with Node's modules (Node,
+ * and Bun, which runs the same wiring): pino to stdout, prom-client, the secrets from the
+ * environment, the Redis stores or the local ledger file, the built docs portal. Each runtime's
+ * entry adds only its upstream client, its listener and its shutdown (`node/server.ts`,
+ * `bun/server.ts`).
+ *
+ * ```ts
+ * const { gateway, logger, release } = await wireGateway({ config, env: process.env, upstream });
+ * // listen with gateway.app.fetch; on shutdown, after the drain:
+ * await release();
+ * ```
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { MemoryQuotaLedger, type QuotaLedger } from '@dingtalk-gateway/call-quota';
+import { fileLedgerPersistence } from '@dingtalk-gateway/call-quota/file';
+import { docsDir, docsPages } from '@dingtalk-gateway/docs';
+import type { RateLimiter } from '@dingtalk-gateway/rate-limiter';
+import { type Logger, pino } from 'pino';
+import type { GatewayConfig } from '../config/schema.js';
+import { secretsFromEnvironment } from '../config/secrets.js';
+import { type Gateway, createGateway, longestRequestMs } from '../create-gateway.js';
+import { sha256Hex } from '../keys/api-key.js';
+import type { Upstream } from '../proxy/upstream.js';
+import { cachePlanOf } from '../read-cache/plan.js';
+import type { TokenProviderFactory } from '../tokens/registry.js';
+import { turnBatchedDestination } from './log-destination.js';
+import { type PrometheusMetrics, createPrometheusMetrics } from './prometheus-metrics.js';
+import { createRedisStores } from './redis-stores.js';
+
+/** How long start-up waits for Redis before serving on the fallbacks. */
+const REDIS_CONNECT_TIMEOUT_MS = 3_000;
+
+export interface WireGatewayOptions {
+  config: GatewayConfig;
+  env: NodeJS.ProcessEnv;
+  upstream: Upstream;
+  /** Default: pino to stdout, the lines of each event-loop turn in one write (see log-destination.ts). */
+  logger?: Logger;
+  limiter?: RateLimiter;
+  tokenProviders?: TokenProviderFactory;
+  /** Default: in Redis when configured, else in memory kept in `ledger.file`. */
+  ledger?: QuotaLedger;
+}
+
+export interface WiredGateway {
+  gateway: Gateway<PrometheusMetrics>;
+  logger: Logger;
+  /** After the listener has drained: the ledger written, the Redis stores closed, the log flushed. */
+  release(): Promise<void>;
+}
+
+export async function wireGateway(options: WireGatewayOptions): Promise<WiredGateway> {
+  const { config } = options;
+  const destination = options.logger === undefined ? turnBatchedDestination() : undefined;
+  const logger = options.logger ?? pino({ level: config.observability.logLevel }, destination);
+  const metrics = createPrometheusMetrics({ processMetrics: true });
+  const secrets = secretsFromEnvironment(config, options.env);
+  const stores = config.redis
+    ? createRedisStores(config.redis, options.env, logger, metrics, {
+        keepInvalidationsMs: cachePlanOf(config).keepInvalidationsMs,
+        // One fetch of a read for all instances, for at most as long as a request can take.
+        lockMs: longestRequestMs(config),
+      })
+    : undefined;
+  await stores?.connected(REDIS_CONNECT_TIMEOUT_MS);
+  const ledger = options.ledger ?? stores?.ledger ?? localLedger(config, logger);
+  const gateway = createGateway(config, {
+    upstream: options.upstream,
+    secrets,
+    limiter: options.limiter,
+    // Given a limiter of its own (tests), the gateway asks it and an in-memory QPS guard in turn.
+    requestLimiter: options.limiter ? undefined : stores?.requestLimiter,
+    tokenProviders: options.tokenProviders ?? stores?.tokenProviders,
+    ledger,
+    ...(stores ? { readCacheStore: stores.readCacheStore, idempotencyStore: stores.idempotencyStore } : {}),
+    logger,
+    metrics,
+    sha256Hex,
+    docsPages: loadDocsPages(logger),
+  });
+  return {
+    gateway,
+    logger,
+    async release() {
+      // The last calls are settled by now; then written (file) or added to Redis.
+      await ledger.close();
+      await stores?.close();
+      destination?.close();
+    },
+  };
+}
+
+/** One instance's ledger: in memory, kept in `ledger.file` (which a config file always has). */
+function localLedger(config: GatewayConfig, logger: Logger): QuotaLedger {
+  const { file, flushEveryMs } = config.ledger;
+  if (file === undefined) {
+    logger.warn('no ledger.file: the monthly call counts are kept in memory only and start from zero on every start');
+    return new MemoryQuotaLedger();
+  }
+  return new MemoryQuotaLedger({
+    persistence: fileLedgerPersistence(file),
+    flushEveryMs,
+    onFlushError: (error) => logger.error({ file, error: (error as Error).message }, 'the call ledger could not be written; retrying'),
+  });
+}
+
+/** As bytes, never as text (memory: two pages of a few MB each, which as strings were only start-up garbage). */
+function loadDocsPages(logger: Logger): Map<string, Uint8Array> | undefined {
+  const pages = new Map<string, Uint8Array>();
+  for (const page of Object.values(docsPages)) {
+    const file = new URL(page.file, docsDir);
+    if (!existsSync(file)) {
+      logger.warn({ file: file.pathname }, 'docs portal not built; /docs is off (run the docs build)');
+      return undefined;
+    }
+    pages.set(page.file, readFileSync(file));
+  }
+  return pages;
+}
