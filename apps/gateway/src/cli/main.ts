@@ -4,6 +4,7 @@
  * dingtalk-gateway check-config gateway.yaml       check a config file (and, with --env, its secrets)
  * dingtalk-gateway mint-key --tenant <id>          print a new API key once, and the line for the config
  * dingtalk-gateway usage --config gateway.yaml     the monthly call quota: used and left per org, tenant, operation
+ * dingtalk-gateway build-worker --config gateway.yaml --out worker/   the Cloudflare Workers bundle, and workerd's config
  */
 import { parseArgs } from 'node:util';
 import { type MonthUsage, isMonth, monthOf } from '@dingtalk-gateway/call-quota';
@@ -28,7 +29,10 @@ const USAGE = `Usage:
                                                     print a new API key (once) and the line to add under tenants.<id>.apiKeys
   dingtalk-gateway usage [--config <file>] [--month YYYY-MM] [--json]
                                                     the monthly call quota (China Standard Time): calls used and left per org,
-                                                    tenant and operation, from the ledger (Redis, or the ledger file)`;
+                                                    tenant and operation, from the ledger (Redis, or the ledger file)
+  dingtalk-gateway build-worker [--config <file>] --out <dir>
+                                                    the Cloudflare Workers bundle for this config (checked now, embedded),
+                                                    and a workerd.capnp to serve it with workerd`;
 
 /** What serves the gateway: Node's server by default, Bun's from the Bun entry (`bun/main.ts`). */
 export interface CliRuntime {
@@ -47,6 +51,8 @@ export async function main(argv: string[], runtime: CliRuntime = { startGateway 
         return mintKey(rest);
       case 'usage':
         return await usage(rest);
+      case 'build-worker':
+        return await buildWorkerCommand(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -78,6 +84,21 @@ async function start(args: string[], runtime: CliRuntime): Promise<number> {
   console.error(listeningLine(running.url, config.upstream.baseUrl, running.metricsUrl));
   installShutdown(running.close);
   return await new Promise<number>(() => {});
+}
+
+async function buildWorkerCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' }, out: { type: 'string', short: 'o' } } });
+  const file = values.config ?? process.env.GATEWAY_CONFIG;
+  if (!file || !values.out) {
+    console.error(`build-worker needs --config <file> (or GATEWAY_CONFIG) and --out <dir>\n\n${USAGE}`);
+    return 2;
+  }
+  const config = loadConfigFile(file, loadGatewayContract());
+  // esbuild is loaded only by this command.
+  const { buildWorker } = await import('../workers/build.js');
+  const built = await buildWorker(config, file, values.out);
+  console.log(`${built.script} (${Math.round(built.bytes / 1024)} KiB) and ${built.capnp}: serve with \`workerd serve ${built.capnp}\`, the secrets in the environment`);
+  return 0;
 }
 
 function checkConfig(args: string[]): number {

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,7 +95,7 @@ describe('secretsFromEnvironment', () => {
 
   it('reads the suite ticket from its file at each call, so a rotated ticket is picked up', async () => {
     const file = join(dir, 'ticket');
-    const secrets = secretsFromEnvironment(config(file), fullEnv());
+    const secrets = secretsFromEnvironment(config(file), fullEnv(), (path) => readFile(path, 'utf8'));
     writeFileSync(file, 'first-ticket\n');
     expect(await secrets.suiteTicket('isv-file')).toBe('first-ticket');
     writeFileSync(file, 'second-ticket');
@@ -102,7 +103,7 @@ describe('secretsFromEnvironment', () => {
   });
 
   it('fails the ticket read (not the start) when the ticket file is missing', async () => {
-    const secrets = secretsFromEnvironment(config(join(dir, 'not-yet-written')), fullEnv());
+    const secrets = secretsFromEnvironment(config(join(dir, 'not-yet-written')), fullEnv(), (path) => readFile(path, 'utf8'));
     await expect(secrets.suiteTicket('isv-file')).rejects.toThrow(/ENOENT/);
   });
 

@@ -3,8 +3,14 @@
  * and are checked once at start so a missing one stops the gateway there rather than failing
  * the first request. The gateway core sees only `SecretSource`.
  */
-import { readFile } from 'node:fs/promises';
 import type { GatewayConfig } from './schema.js';
+
+/** Reads an ISV app's `suiteTicket.file` (Node's `fs`; a runtime without files has none). */
+export type TicketFileReader = (path: string) => Promise<string>;
+
+const noFiles: TicketFileReader = async (path) => {
+  throw new Error(`suiteTicket.file (${path}) cannot be read on this runtime: use suiteTicket.env`);
+};
 
 export interface SecretSource {
   /** The appSecret of an internal app, or the suiteSecret of an ISV app. */
@@ -17,7 +23,7 @@ export class MissingSecretError extends Error {
   override readonly name = 'MissingSecretError';
 }
 
-export function secretsFromEnvironment(config: GatewayConfig, env: NodeJS.ProcessEnv): SecretSource {
+export function secretsFromEnvironment(config: GatewayConfig, env: Readonly<Record<string, string | undefined>>, readTicketFile: TicketFileReader = noFiles): SecretSource {
   const secrets = new Map<string, string>();
   const missing: string[] = [];
   for (const [appId, app] of Object.entries(config.apps)) {
@@ -42,7 +48,7 @@ export function secretsFromEnvironment(config: GatewayConfig, env: NodeJS.Proces
       const app = config.apps[appId];
       if (app?.type !== 'isv') throw new Error(`app "${appId}" is not an ISV app`);
       const source = 'env' in app.suiteTicket ? `environment variable ${app.suiteTicket.env}` : `file ${app.suiteTicket.file}`;
-      const ticket = ('env' in app.suiteTicket ? env[app.suiteTicket.env] : await readFile(app.suiteTicket.file, 'utf8'))?.trim();
+      const ticket = ('env' in app.suiteTicket ? env[app.suiteTicket.env] : await readTicketFile(app.suiteTicket.file))?.trim();
       if (!ticket) throw new Error(`the suiteTicket of app ${appId} (${source}) is empty`);
       return ticket;
     },

@@ -5,10 +5,11 @@
  * client and DingTalk's official SDK used against the gateway end to end, metrics, the docs
  * portal, and graceful shutdown.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { connect } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,7 +95,56 @@ const RUNTIMES: Array<{ name: string; start(sandbox: RunningSandbox): Promise<Ga
   },
   { name: 'Bun', start: (sandbox) => startProcess(BUN, [BUN_ENTRY], sandbox) },
   { name: 'Deno', start: (sandbox) => startProcess(DENO, ['run', '--allow-all', DENO_ENTRY], sandbox) },
+  { name: 'Workers', start: startWorkerd },
 ];
+
+/** The `workerd` package's binary (a devDependency): Cloudflare's Workers runtime, run locally; itself, not its `.bin` shim. */
+const WORKERD = join(dirname(require.resolve('workerd/package.json')), 'bin', 'workerd');
+
+/**
+ * The Workers bundle built for this config (`dingtalk-gateway build-worker`, as a user runs it),
+ * served by the real workerd on a free port, the secret in its environment. Stopped with SIGTERM.
+ */
+async function startWorkerd(sandbox: RunningSandbox): Promise<GatewayUnderTest> {
+  const dir = mkdtempSync(join(tmpdir(), 'dtg-worker-'));
+  const port = await freePort();
+  const config = configFor(sandbox);
+  writeFileSync(join(dir, 'gateway.yaml'), JSON.stringify({ ...config, server: { ...config.server, host: '127.0.0.1', port } }));
+  await run(process.execPath, [CLI, 'build-worker', '--config', join(dir, 'gateway.yaml'), '--out', dir]);
+  const child = spawn(WORKERD, ['serve', join(dir, 'workerd.capnp')], { env: { PATH: process.env.PATH, FULL_SECRET: seeded.apps.full.appSecret }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const url = `http://127.0.0.1:${port}`;
+  for (let waited = 0; ; waited += 100) {
+    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
+    if (waited > 20_000 || child.exitCode !== null) throw new Error(`workerd did not serve ${url} within 20 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url,
+    metricsUrl: undefined,
+    async close() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const run = promisify(execFile);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runtimes that answer a request without Host themselves, and what their body is. */
+const OWN_ANSWER_WITHOUT_HOST: Record<string, RegExp> = { Bun: /^$/, Workers: /^Bad Request/ };
 
 /** What the server answers to a raw HTTP/1.1 request without Host (no HTTP client sends one). */
 function withoutHost(url: string): Promise<string> {
@@ -271,6 +321,9 @@ function endToEnd(runtime: (typeof RUNTIMES)[number]): void {
 
   describe('the entry', () => {
     it('serves metrics on their own listener only', async () => {
+      expect((await fetch(`${gateway.url}/metrics`)).status).toBe(401);
+      // A Worker has no second listener (README, Runtimes).
+      if (runtime.name === 'Workers') return expect(gateway.metricsUrl).toBeUndefined();
       const metrics = await fetch(gateway.metricsUrl!);
       expect(metrics.status).toBe(200);
       expect(await metrics.text()).toMatch(/dtg_requests_total/);
@@ -281,9 +334,10 @@ function endToEnd(runtime: (typeof RUNTIMES)[number]): void {
       const answer = await withoutHost(gateway.url);
       expect(answer).toMatch(/^HTTP\/1\.1 400 /);
       const body = answer.slice(answer.indexOf('\r\n\r\n') + 4);
-      // Bun refuses it before any handler runs, with an empty body: the known difference the
-      // README's runtime table states (this checks the statement stays true).
-      if (runtime.name === 'Bun') expect(body).toBe('');
+      // Bun and workerd refuse it before any handler runs, with their own body: the known
+      // difference the README's runtime table states (this checks the statement stays true).
+      const ownAnswer = OWN_ANSWER_WITHOUT_HOST[runtime.name];
+      if (ownAnswer !== undefined) expect(body).toMatch(ownAnswer);
       else expect(JSON.parse(body)).toMatchObject({ code: 'gateway.request.malformed', message: 'an HTTP/1.1 request needs a Host header' });
     });
 

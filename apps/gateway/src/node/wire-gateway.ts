@@ -12,6 +12,7 @@
  * ```
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { MemoryQuotaLedger, type QuotaLedger } from '@dingtalk-gateway/call-quota';
 import { fileLedgerPersistence } from '@dingtalk-gateway/call-quota/file';
 import { docsDir, docsPages } from '@dingtalk-gateway/docs';
@@ -55,7 +56,7 @@ export async function wireGateway(options: WireGatewayOptions): Promise<WiredGat
   const destination = options.logger === undefined ? turnBatchedDestination() : undefined;
   const logger = options.logger ?? pino({ level: config.observability.logLevel }, destination);
   const metrics = createPrometheusMetrics({ processMetrics: true });
-  const secrets = secretsFromEnvironment(config, options.env);
+  const secrets = secretsFromEnvironment(config, options.env, (file) => readFile(file, 'utf8'));
   const stores = config.redis
     ? createRedisStores(config.redis, options.env, logger, metrics, {
         keepInvalidationsMs: cachePlanOf(config).keepInvalidationsMs,

@@ -1,0 +1,51 @@
+/**
+ * The Cloudflare Workers entry: the core as it is, its config and docs portal embedded at build
+ * time by `dingtalk-gateway build-worker` (which also checks the config), DingTalk reached with
+ * the Workers `fetch`, logs on the console, the DingTalk secrets from the Worker's bindings
+ * (secrets or variables named as in the config's `appSecretEnv`).
+ *
+ * One gateway per isolate, created at its first request. Its state (tenant limits, the QPS
+ * guard, the token, the monthly ledger, the read cache, Idempotency-Keys) lives in that isolate:
+ * with several isolates, each keeps its own (README, Runtimes).
+ */
+import { errorBody } from '@dingtalk-gateway/errors';
+import { config, docsPages } from 'dingtalk-gateway:embedded';
+import type { ExecutionContext } from 'hono';
+import { secretsFromEnvironment } from '../config/secrets.js';
+import { type Gateway, createGateway } from '../create-gateway.js';
+import { consoleLogger } from '../observability/logger.js';
+import { createFetchUpstream } from '../proxy/fetch-upstream.js';
+
+type Bindings = Readonly<Record<string, unknown>>;
+
+let gateway: Gateway | undefined;
+
+function gatewayFor(env: Bindings): Gateway {
+  const strings = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  return createGateway(config, {
+    upstream: createFetchUpstream({
+      baseUrl: config.upstream.baseUrl,
+      fetch: (request) => fetch(request),
+      responseTimeoutMs: config.upstream.responseTimeoutMs,
+      maxResponseBytes: config.upstream.maxResponseBytes,
+    }),
+    secrets: secretsFromEnvironment(config, strings),
+    logger: consoleLogger(config.observability.logLevel),
+    docsPages,
+  });
+}
+
+export default {
+  fetch(request: Request, env: Bindings, context: ExecutionContext): Response | Promise<Response> {
+    try {
+      gateway ??= gatewayFor(env);
+    } catch (error) {
+      // A binding the config names is missing: said on every request, in DingTalk's shape (the
+      // message names bindings, never a value), until the Worker is deployed with it.
+      const id = crypto.randomUUID();
+      console.error(JSON.stringify({ level: 50, time: Date.now(), error: (error as Error).message, msg: 'the gateway cannot start' }));
+      return Response.json(errorBody('gateway.internalError', `the gateway cannot start: ${(error as Error).message}`, id), { status: 500, headers: { 'x-request-id': id } });
+    }
+    return gateway.app.fetch(request, env, context);
+  },
+};
