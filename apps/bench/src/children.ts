@@ -5,7 +5,10 @@
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { waitUntilListening } from '@dingtalk-gateway/gateway';
+import type { GatewayRuntime } from './options.js';
 
 const live = new Set<ChildProcess>();
 
@@ -122,6 +125,19 @@ export interface GatewayChild {
 const gatewayCli = () => import.meta.resolve('@dingtalk-gateway/gateway').replace(/index\.js$/, 'cli/main.js');
 
 /**
+ * How a runtime runs the gateway's CLI (`cli` the Node entry, `dist/cli/main.js`): its binary
+ * (from the gateway package's devDependencies, the process itself so that its pid is measured)
+ * and arguments.
+ */
+function runtimeCommand(runtime: 'node' | GatewayRuntime, cli: string, nodeArgs: string[]): { command: string; args: string[]; cwd?: string } {
+  const dist = dirname(dirname(cli));
+  const fromGateway = createRequire(join(dist, '..', 'package.json'));
+  if (runtime === 'bun') return { command: join(dirname(fromGateway.resolve('bun/package.json')), 'bin', 'bun.exe'), args: [join(dist, 'bun', 'main.js')] };
+  if (runtime === 'deno') return { command: join(dirname(fromGateway.resolve('deno/package.json')), 'deno'), args: ['run', '--allow-all', join(dist, 'deno', 'main.js')], cwd: join(dist, '..') };
+  return { command: process.execPath, args: [...nodeArgs, cli] };
+}
+
+/**
  * The gateway through its real entry, the built CLI (`dingtalk-gateway start --config`), with
  * its stdout (the access log) going to `logFile`: pino writing to a file descriptor, as in
  * production. `nodeArgs` e.g. `--cpu-prof`.
@@ -134,12 +150,16 @@ export async function startGatewayProcess(options: {
   env: Record<string, string>;
   nodeArgs?: string[];
   timeoutMs?: number;
+  /** Default: Node. */
+  runtime?: 'node' | GatewayRuntime;
 }): Promise<GatewayChild> {
   const cli = options.cli ?? new URL(gatewayCli()).pathname;
+  const { command, args, cwd } = runtimeCommand(options.runtime ?? 'node', cli, options.nodeArgs ?? []);
   const fd = openSync(options.logFile, 'a');
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), cli, 'start', '--config', options.configFile], {
+  const child = spawn(command, [...args, 'start', '--config', options.configFile], {
     env: { PATH: process.env.PATH ?? '', ...options.env },
     stdio: ['ignore', fd, 'pipe'],
+    ...(cwd ? { cwd } : {}),
   });
   closeSync(fd);
   track(child);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { type ForkedChild, type GatewayChild, forkProcess, startGatewayProcess } from './children.js';
 import { BENCH_APP_SECRET_ENV, benchGatewayConfig } from './gateway-config.js';
-import type { BenchOptions } from './options.js';
+import type { BenchOptions, GatewayRuntime } from './options.js';
 
 export class RunContext {
   readonly dir: string;
@@ -67,6 +67,8 @@ export class RunContext {
     /** The DingTalk app, when the upstream checks credentials (the sandbox). */
     app?: { appKey: string; appSecret: string };
     cache?: Readonly<Record<string, number>>;
+    /** Default: Node (with `--gateway-node-args` and `--profile`). */
+    runtime?: GatewayRuntime;
   }): Promise<GatewayChild> {
     const n = ++this.gatewayCount;
     const configFile = join(this.dir, `${options.name}-${n}.yaml`);
@@ -81,13 +83,14 @@ export class RunContext {
         cache: options.cache,
       }),
     );
-    const nodeArgs = [...this.options.gatewayNodeArgs, ...this.profileArgs(options.name)];
+    const nodeArgs = options.runtime ? [] : [...this.options.gatewayNodeArgs, ...this.profileArgs(options.name)];
     return startGatewayProcess({
       cli: options.cli,
       configFile,
       logFile: join(this.dir, `${options.name}-${n}.access.log`),
       env: { [BENCH_APP_SECRET_ENV]: options.app?.appSecret ?? 'bench-app-secret', ...(options.redisPrefix ? { REDIS_URL: this.options.redisUrl } : {}) },
       nodeArgs,
+      runtime: options.runtime,
     });
   }
 

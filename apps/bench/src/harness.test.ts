@@ -49,6 +49,10 @@ describe('options', () => {
     expect(defaults).toMatchObject({ durationS: 5, rounds: 3, connections: 32, tenants: 10_000, stormRequests: 1000, economyRequests: 4000, economyRate: 200, redis: true, floor: true, resultsDir: '/r' });
     expect(parseOptions(['--scenario=call-economy', '--economy-requests=250', '--economy-rate=50'], {}, '/r')).toMatchObject({ scenarios: ['call-economy'], economyRequests: 250, economyRate: 50 });
     expect(parseOptions(['--no-floor'], {}, '/r').floor).toBe(false);
+    expect(defaults.runtimes).toEqual(['bun', 'deno']);
+    expect(parseOptions(['--runtimes=none'], {}, '/r').runtimes).toEqual([]);
+    expect(parseOptions(['--runtimes=Bun'], {}, '/r').runtimes).toEqual(['bun']);
+    expect(() => parseOptions(['--runtimes=workerd'], {}, '/r')).toThrow(/--runtimes/);
     expect(parseOptions(['--', '--scenario=soak'], {}, '/r')).toMatchObject({ scenarios: ['soak'], durationS: 600 });
     expect(parseOptions(['--scenario=soak', '--duration=30m', '--sample-interval=10s'], {}, '/r')).toMatchObject({ durationS: 1800, sampleIntervalS: 10 });
   });

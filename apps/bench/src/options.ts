@@ -12,6 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
+export const GATEWAY_RUNTIMES = ['bun', 'deno'] as const;
+export type GatewayRuntime = (typeof GATEWAY_RUNTIMES)[number];
+
 export const SCENARIOS = ['compare', 'token-storm', 'many-tenants', 'call-economy', 'soak', 'side-by-side'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -31,6 +34,8 @@ export interface BenchOptions {
   equalRate: boolean;
   /** The framework floor in the comparison (Hono and the gateway's upstream, no features). */
   floor: boolean;
+  /** The gateway on other runtimes too (memory stores), as targets of the comparison. */
+  runtimes: GatewayRuntime[];
   /** Side by side: requests per second each build gets. */
   rate: number;
   redis: boolean;
@@ -69,6 +74,7 @@ export const USAGE = `Usage: pnpm bench [-- options]
   --extra-gateway-redis=<l>=<cli>  the same with the Redis stores (side-by-side: every build then on Redis)
   --no-equal-rate          skip the comparison's equal-request-rate latency runs
   --no-floor               skip the comparison's framework floor (Hono + the gateway's upstream, no features)
+  --runtimes=<list>        the gateway on these runtimes too, memory stores (default bun,deno; none: Node only)
   --rate=<n>               side-by-side: requests/s each build gets, all builds at once (default 5000)
   --no-redis               skip the gateway with the Redis stores
   --redis-url=<url>        default REDIS_URL or redis://127.0.0.1:6379
@@ -108,6 +114,13 @@ function extraGateway(text: string, redis: boolean): { label: string; cli: strin
   return { label: text.slice(0, at), cli: text.slice(at + 1), redis };
 }
 
+function runtimeList(text: string): GatewayRuntime[] {
+  if (text.trim() === 'none') return [];
+  const list = text.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  for (const runtime of list) if (!(GATEWAY_RUNTIMES as readonly string[]).includes(runtime)) throw new RangeError(`--runtimes: ${GATEWAY_RUNTIMES.join(', ')} or none, got "${runtime}"`);
+  return list as GatewayRuntime[];
+}
+
 function operationList(text: string): string[] {
   const list = text.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
   for (const op of list) if (op !== 'GET' && op !== 'POST') throw new RangeError(`--operation: GET or POST, got "${op}"`);
@@ -130,6 +143,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
       'extra-gateway-redis': { type: 'string', multiple: true },
       'no-equal-rate': { type: 'boolean' },
       'no-floor': { type: 'boolean' },
+      runtimes: { type: 'string' },
       rate: { type: 'string' },
       'no-redis': { type: 'boolean' },
       'redis-url': { type: 'string' },
@@ -171,6 +185,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
     extraGateways: [...(values['extra-gateway'] ?? []).map((t) => extraGateway(t, false)), ...(values['extra-gateway-redis'] ?? []).map((t) => extraGateway(t, true))],
     equalRate: !(values['no-equal-rate'] ?? false),
     floor: !(values['no-floor'] ?? false),
+    runtimes: runtimeList(values.runtimes ?? 'bun,deno'),
     rate: positiveInt('rate', values.rate ?? (quick ? '500' : '5000')),
     redis: !(values['no-redis'] ?? false),
     redisUrl: values['redis-url'] ?? env.REDIS_URL ?? 'redis://127.0.0.1:6379',

@@ -63,6 +63,12 @@ export function targetChecks(results: AllResults): TargetCheck[] {
       checks.push(checkTarget(`${op.method} throughput, gateway (memory) / baseline`, memory.throughput, 'atLeast', 0.8));
       if (redis) checks.push(checkTarget(`${op.method} throughput, gateway (Redis) / baseline`, redis.throughput, 'atLeast', 0.6));
       checks.push(checkTarget(`${op.method} p99, gateway (memory) / baseline, same connections`, memory.p99, 'atMost', 1.5));
+      const bun = op.ratios['runtime:bun'];
+      if (bun) checks.push(checkTarget(`${op.method} throughput, gateway on Bun (memory) / baseline`, bun.throughput, 'atLeast', 1.0));
+      for (const runtime of ['bun', 'deno']) {
+        const ratios = op.ratios[`runtime:${runtime}`];
+        if (ratios) checks.push(checkTarget(`${op.method} p99, gateway on ${runtime === 'bun' ? 'Bun' : 'Deno'} (memory) / baseline, same connections`, ratios.p99, 'atMost', 1.5));
+      }
       if (op.equalRate) checks.push(checkTarget(`${op.method} p99, gateway (memory) / baseline, same request rate`, memory.p99EqualRate, 'atMost', 1.5));
       rss = Math.max(rss, op.saturated.gateway?.rssMaxMb ?? Number.NaN);
       if (op.saturated.gatewayRedis) rssRedis = Math.max(rssRedis, op.saturated.gatewayRedis.rssMaxMb);

@@ -10,6 +10,8 @@
  *
  * `--extra-gateway=<label>=<cli>` adds more gateways (memory stores) built elsewhere, e.g. a copy
  * of the code before an optimisation, to measure before and after in the same run.
+ * `--runtimes=bun,deno` (the default) adds the same gateway on Bun and on Deno (memory stores),
+ * each through its own entry (`dist/bun/main.js`, `dist/deno/main.js`).
  */
 import { type ForkedChild, type GatewayChild, childPids } from '../children.js';
 import type { RunContext } from '../context.js';
@@ -19,7 +21,9 @@ import { OPERATIONS as ALL_OPERATIONS, drive, measure } from '../load.js';
 import { foreignProcesses } from '../machine.js';
 import { type RunMeasurement, type TargetSummary, ratio, summarizeRounds } from '../stats.js';
 
-/** `baseline`, `floor`, `gateway`, `gatewayRedis`, or `extra:<label>`. */
+const RUNTIME_NAMES: Record<string, string> = { bun: 'Bun', deno: 'Deno' };
+
+/** `baseline`, `floor`, `gateway`, `gatewayRedis`, `runtime:<bun|deno>` or `extra:<label>`. */
 export type TargetName = string;
 
 export function targetLabel(name: TargetName): string {
@@ -27,6 +31,7 @@ export function targetLabel(name: TargetName): string {
   if (name === 'floor') return 'floor (Hono + the gateway\'s upstream, no features)';
   if (name === 'gateway') return 'gateway, memory stores';
   if (name === 'gatewayRedis') return 'gateway, Redis stores';
+  if (name.startsWith('runtime:')) return `gateway on ${RUNTIME_NAMES[name.slice('runtime:'.length)] ?? name}, memory stores`;
   return `gateway ${name.slice('extra:'.length)}`;
 }
 
@@ -107,6 +112,11 @@ export async function runCompare(ctx: RunContext): Promise<CompareResult> {
         redis = 'skipped: not reachable';
         log(`Redis at ${redactUrl(options.redisUrl)} is not reachable: the Redis variant is skipped`);
       }
+    }
+    for (const runtime of options.runtimes) {
+      const child = await ctx.startGateway({ name: `gateway-${runtime}`, upstreamUrl: upstream.url, runtime });
+      started.push(child);
+      targets.push({ name: `runtime:${runtime}`, url: child.url, pid: child.pid });
     }
     for (const extra of options.extraGateways) {
       if (extra.redis && redis !== 'on') continue;
