@@ -132,8 +132,8 @@ const gatewayCli = () => import.meta.resolve('@dingtalk-gateway/gateway').replac
 function runtimeCommand(runtime: 'node' | GatewayRuntime, cli: string, nodeArgs: string[]): { command: string; args: string[]; cwd?: string } {
   const dist = dirname(dirname(cli));
   const fromGateway = createRequire(join(dist, '..', 'package.json'));
-  if (runtime === 'bun') return { command: join(dirname(fromGateway.resolve('bun/package.json')), 'bin', 'bun.exe'), args: [join(dist, 'bun', 'main.js')] };
-  if (runtime === 'deno') return { command: join(dirname(fromGateway.resolve('deno/package.json')), 'deno'), args: ['run', '--allow-all', join(dist, 'deno', 'main.js')], cwd: join(dist, '..') };
+  if (runtime === 'bun') return { command: join(dirname(fromGateway.resolve('bun/package.json')), 'bin', 'bun.exe'), args: [join(dist, 'adapters', 'bun', 'main.js')] };
+  if (runtime === 'deno') return { command: join(dirname(fromGateway.resolve('deno/package.json')), 'deno'), args: ['run', '--allow-all', join(dist, 'adapters', 'deno', 'main.js')], cwd: join(dist, '..') };
   return { command: process.execPath, args: [...nodeArgs, cli] };
 }
 

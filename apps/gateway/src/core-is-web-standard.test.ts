@@ -56,7 +56,7 @@ describe('the gateway core', () => {
   });
 
   it('the check sees Node when it is there: the Node adapter', async () => {
-    const imported = (await graphOf('./node/server.ts')).nodeImports.map((line) => line.slice(line.indexOf('→ ') + 2));
+    const imported = (await graphOf('./adapters/node/server.ts')).nodeImports.map((line) => line.slice(line.indexOf('→ ') + 2));
     expect(imported).toEqual(expect.arrayContaining(['node:fs', 'pino', 'prom-client', 'ioredis', 'undici', '@hono/node-server']));
   });
 });

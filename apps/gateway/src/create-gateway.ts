@@ -1,7 +1,7 @@
 /**
  * `createGateway(config, deps)`: the whole gateway as a Hono app, built from Web-standard APIs
  * and the dependencies it is given, so it runs and is tested without sockets and can run on
- * other runtimes. The Node entry (`node/server.ts`) wires the real ones.
+ * other runtimes. The Node entry (`adapters/node/server.ts`) wires the real ones.
  *
  * A request's way: request id → access log + metrics → API key → operation of the contract →
  * tenant's scopes → body (size limit) → validation against the spec (refused with DingTalk's

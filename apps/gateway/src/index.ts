@@ -3,7 +3,7 @@
  * `startGateway` (Node, with the real dependencies).
  */
 export { createGateway, type Gateway, type GatewayDeps } from './create-gateway.js';
-export { startGateway, type RunningGateway, type StartGatewayOptions } from './node/server.js';
+export { startGateway, type RunningGateway, type StartGatewayOptions } from './adapters/node/server.js';
 export { loadConfigFile, parseConfig, ConfigError, type ConfigProblem } from './config/load.js';
 export { waitUntilListening } from './cli/listening.js';
 export { configSchema, type GatewayConfig, type AppConfig, type TenantConfig } from './config/schema.js';
@@ -14,6 +14,6 @@ export { createUndiciUpstream } from './proxy/undici-upstream.js';
 export { UpstreamError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './proxy/upstream.js';
 export { type GatewayMetrics, silentMetrics } from './observability/metrics.js';
 export { type GatewayLogger, consoleLogger } from './observability/logger.js';
-export { createPrometheusMetrics, type PrometheusMetrics } from './node/prometheus-metrics.js';
+export { createPrometheusMetrics, type PrometheusMetrics } from './adapters/node/prometheus-metrics.js';
 export { memoryTokenProviders, type TokenProviderFactory, type TokenRegistry } from './tokens/registry.js';
 export { CACHE_NAME } from './read-cache/handler.js';

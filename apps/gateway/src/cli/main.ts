@@ -19,8 +19,8 @@ import { mintApiKey } from '../keys/api-key.js';
 import { quotaPlan } from '../quota/plan.js';
 import { formatUsage, usageRows } from '../quota/usage-report.js';
 import { listeningLine } from './listening.js';
-import { type RunningGateway, type StartGatewayOptions, startGateway } from '../node/server.js';
-import { installShutdown } from '../node/shutdown.js';
+import { type RunningGateway, type StartGatewayOptions, startGateway } from '../adapters/node/server.js';
+import { installShutdown } from '../adapters/node/shutdown.js';
 
 const USAGE = `Usage:
   dingtalk-gateway start [--config <file>]          run the gateway (config also from GATEWAY_CONFIG)
@@ -34,7 +34,7 @@ const USAGE = `Usage:
                                                     the Cloudflare Workers bundle for this config (checked now, embedded),
                                                     and a workerd.capnp to serve it with workerd`;
 
-/** What serves the gateway: Node's server by default, Bun's from the Bun entry (`bun/main.ts`). */
+/** What serves the gateway: Node's server by default, Bun's from the Bun and Deno entries (`adapters/bun/main.ts`, `adapters/deno/main.ts`). */
 export interface CliRuntime {
   startGateway(options: StartGatewayOptions): Promise<RunningGateway>;
 }
@@ -95,7 +95,7 @@ async function buildWorkerCommand(args: string[]): Promise<number> {
   }
   const config = loadConfigFile(file, loadGatewayContract());
   // esbuild is loaded only by this command.
-  const { buildWorker } = await import('../workers/build.js');
+  const { buildWorker } = await import('../adapters/workers/build.js');
   const built = await buildWorker(config, file, values.out);
   console.log(`${built.script} (${Math.round(built.bytes / 1024)} KiB) and ${built.capnp}: serve with \`workerd serve ${built.capnp}\`, the secrets in the environment`);
   return 0;
@@ -169,7 +169,7 @@ async function readUsage(config: GatewayConfig, month: string): Promise<MonthUsa
   return { month, orgs: snapshot?.months[month] ?? {} };
 }
 
-/** Runs a command and exits with its status (`bin/dingtalk-gateway.js`, `node dist/cli/main.js`, `bun dist/bun/main.js`). */
+/** Runs a command and exits with its status (`bin/dingtalk-gateway.js`, `node dist/cli/main.js`, `bun dist/adapters/bun/main.js`). */
 export function runCli(argv: string[], runtime?: CliRuntime): void {
   main(argv, runtime).then(
     (code) => process.exit(code),

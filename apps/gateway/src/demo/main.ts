@@ -14,8 +14,8 @@ import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import { loadGatewayContract } from '@dingtalk-gateway/spec/gateway-contract';
 import { loadConfigFile } from '../config/load.js';
 import { mintApiKey } from '../keys/api-key.js';
-import { startGateway } from '../node/server.js';
-import { installShutdown } from '../node/shutdown.js';
+import { startGateway } from '../adapters/node/server.js';
+import { installShutdown } from '../adapters/node/shutdown.js';
 
 const configFile = fileURLToPath(new URL('../../config/sandbox.example.yaml', import.meta.url));
 

@@ -1,6 +1,6 @@
 /**
  * What the core counts, as small interfaces (ports) with nothing of a metrics library in them:
- * prom-client's `Counter`, `Gauge` and `Histogram` fit them as they are (`node/prometheus-metrics.ts`,
+ * prom-client's `Counter`, `Gauge` and `Histogram` fit them as they are (`adapters/node/prometheus-metrics.ts`,
  * the Node adapter's), and `silentMetrics()` keeps nothing, for a runtime that has no scrape
  * endpoint (Workers) or a test that does not look.
  *

@@ -23,7 +23,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type GatewayConfig, configSchema } from '../config/schema.js';
 import type { Gateway } from '../create-gateway.js';
 import { mintApiKey } from '../keys/api-key.js';
-import { type RunningGateway, startGateway } from '../node/server.js';
+import { type RunningGateway, startGateway } from '../adapters/node/server.js';
 import { createHarness } from '../testing/harness.js';
 import { type ContractOperation, contractOperations, operationsWithoutRequest, validRequest } from './operations.js';
 

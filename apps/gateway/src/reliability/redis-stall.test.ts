@@ -22,8 +22,8 @@ import { REDIS_URL, checkRedis } from '@dingtalk-gateway/test-support';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../config/schema.js';
-import { type RedisStores, createRedisStores } from '../node/redis-stores.js';
-import { createPrometheusMetrics } from '../node/prometheus-metrics.js';
+import { type RedisStores, createRedisStores } from '../adapters/node/redis-stores.js';
+import { createPrometheusMetrics } from '../adapters/node/prometheus-metrics.js';
 
 const unreachable = await checkRedis();
 const TIMEOUT_MS = 50;

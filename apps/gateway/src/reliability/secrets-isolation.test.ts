@@ -25,7 +25,7 @@ import { configSchema } from '../config/schema.js';
 import type { SecretSource } from '../config/secrets.js';
 import { createGateway } from '../create-gateway.js';
 import { mintApiKey, sha256Hex } from '../keys/api-key.js';
-import { type RunningGateway, startGateway } from '../node/server.js';
+import { type RunningGateway, startGateway } from '../adapters/node/server.js';
 import { createFetchUpstream } from '../proxy/fetch-upstream.js';
 import { createUndiciUpstream } from '../proxy/undici-upstream.js';
 import type { Upstream, UpstreamResponse } from '../proxy/upstream.js';

@@ -29,7 +29,7 @@ import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../config/schema.js';
 import { mintApiKey } from '../keys/api-key.js';
-import { type RunningGateway, startGateway } from '../node/server.js';
+import { type RunningGateway, startGateway } from '../adapters/node/server.js';
 import { createUndiciUpstream } from '../proxy/undici-upstream.js';
 import type { Upstream, UpstreamRequest } from '../proxy/upstream.js';
 import { type RawResponse, apiCallsBetween, capturedLogger, isDingTalkError, parseResponses, rawExchange, trickle } from './support.js';

@@ -11,7 +11,7 @@ import { type GatewayConfig, configSchema } from '../config/schema.js';
 import type { SecretSource } from '../config/secrets.js';
 import { type Gateway, type GatewayDeps, createGateway } from '../create-gateway.js';
 import { mintApiKey, sha256Hex } from '../keys/api-key.js';
-import { type PrometheusMetrics, createPrometheusMetrics } from '../node/prometheus-metrics.js';
+import { type PrometheusMetrics, createPrometheusMetrics } from '../adapters/node/prometheus-metrics.js';
 import { createFetchUpstream } from '../proxy/fetch-upstream.js';
 import type { TokenProviderFactory } from '../tokens/registry.js';
 

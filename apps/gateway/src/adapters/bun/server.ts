@@ -11,8 +11,8 @@
  * const running = await startBunGateway({ config, env: process.env });
  * ```
  */
-import { createFetchUpstream } from '../proxy/fetch-upstream.js';
-import { longestRequestMs } from '../create-gateway.js';
+import { createFetchUpstream } from '../../proxy/fetch-upstream.js';
+import { longestRequestMs } from '../../create-gateway.js';
 import type { RunningGateway, StartGatewayOptions } from '../node/server.js';
 import { wireGateway } from '../node/wire-gateway.js';
 

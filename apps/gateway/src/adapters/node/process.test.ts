@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { type RunningSandbox, startSandbox } from '@dingtalk-gateway/sandbox';
 import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitUntilListening } from '../cli/listening.js';
-import { mintApiKey } from '../keys/api-key.js';
+import { waitUntilListening } from '../../cli/listening.js';
+import { mintApiKey } from '../../keys/api-key.js';
 
-const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+const cli = new URL('../../../dist/cli/main.js', import.meta.url).pathname;
 const key = mintApiKey();
 let sandbox: RunningSandbox;
 

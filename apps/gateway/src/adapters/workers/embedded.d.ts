@@ -3,7 +3,7 @@
  * plugin): the config, parsed and checked at build time, and the docs portal's pages.
  */
 declare module 'dingtalk-gateway:embedded' {
-  import type { GatewayConfig } from '../config/schema.js';
+  import type { GatewayConfig } from '../../config/schema.js';
 
   export const config: GatewayConfig;
   /** The docs portal's pages by file name, as HTML text. */

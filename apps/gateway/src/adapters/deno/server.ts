@@ -15,7 +15,7 @@
 import { errorBody } from '@dingtalk-gateway/errors';
 import type { RunningGateway, StartGatewayOptions } from '../node/server.js';
 import { wireGateway } from '../node/wire-gateway.js';
-import { createFetchUpstream } from '../proxy/fetch-upstream.js';
+import { createFetchUpstream } from '../../proxy/fetch-upstream.js';
 
 /** The part of Deno's API this file uses (Deno's own types are not part of this TypeScript build). */
 interface DenoHttpServer {

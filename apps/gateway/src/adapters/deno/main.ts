@@ -4,10 +4,10 @@
  * the workspace's node_modules: `--allow-all`.
  *
  * ```sh
- * deno run --allow-all apps/gateway/dist/deno/main.js start --config gateway.yaml
+ * deno run --allow-all apps/gateway/dist/adapters/deno/main.js start --config gateway.yaml
  * ```
  */
-import { runCli } from '../cli/main.js';
+import { runCli } from '../../cli/main.js';
 import { startDenoGateway } from './server.js';
 
 runCli(process.argv.slice(2), { startGateway: startDenoGateway });

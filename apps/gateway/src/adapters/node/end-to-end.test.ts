@@ -1,7 +1,7 @@
 /**
  * The gateway on real sockets in front of the sandbox on real sockets, on every runtime it runs
- * on (Node in this process; Bun and Deno as processes, `bun dist/bun/main.js start`,
- * `deno run --allow-all dist/deno/main.js start`): the typed
+ * on (Node in this process; Bun and Deno as processes, `bun dist/adapters/bun/main.js start`,
+ * `deno run --allow-all dist/adapters/deno/main.js start`): the typed
  * client and DingTalk's official SDK used against the gateway end to end, metrics, the docs
  * portal, and graceful shutdown.
  */
@@ -21,9 +21,9 @@ import { type RunningSandbox, startSandbox } from '@dingtalk-gateway/sandbox';
 import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitUntilListening } from '../cli/listening.js';
-import { configSchema } from '../config/schema.js';
-import { mintApiKey } from '../keys/api-key.js';
+import { waitUntilListening } from '../../cli/listening.js';
+import { configSchema } from '../../config/schema.js';
+import { mintApiKey } from '../../keys/api-key.js';
 import { startGateway } from './server.js';
 
 const require = createRequire(import.meta.url);
@@ -64,11 +64,11 @@ function configFor(sandbox: RunningSandbox) {
  * than its `.bin` shell shim, which would take the SIGTERM meant for Bun.
  */
 const BUN = join(dirname(require.resolve('bun/package.json')), 'bin', 'bun.exe');
-const BUN_ENTRY = fileURLToPath(new URL('../../dist/bun/main.js', import.meta.url));
+const BUN_ENTRY = fileURLToPath(new URL('../../../dist/adapters/bun/main.js', import.meta.url));
 /** The `deno` package's binary, linked into the package by its postinstall (pnpm-workspace.yaml). */
 const DENO = join(dirname(require.resolve('deno/package.json')), 'deno');
-const DENO_ENTRY = fileURLToPath(new URL('../../dist/deno/main.js', import.meta.url));
-const PACKAGE_DIR = fileURLToPath(new URL('../..', import.meta.url));
+const DENO_ENTRY = fileURLToPath(new URL('../../../dist/adapters/deno/main.js', import.meta.url));
+const PACKAGE_DIR = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** A gateway process (its config a file, YAML being a superset of JSON), stopped with SIGTERM. */
 async function startProcess(command: string, args: string[], sandbox: RunningSandbox): Promise<GatewayUnderTest> {
@@ -129,7 +129,7 @@ async function startWorkerd(sandbox: RunningSandbox): Promise<GatewayUnderTest> 
   };
 }
 
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../../dist/cli/main.js', import.meta.url));
 const run = promisify(execFile);
 
 function freePort(): Promise<number> {

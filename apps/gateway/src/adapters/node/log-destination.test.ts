@@ -84,7 +84,7 @@ describe('turnBatchedDestination', () => {
 
   it('loses nothing when a real process calls process.exit() in the turn that logged', () => {
     // The built module (tests run after the build), in a process of its own writing to a pipe.
-    const module = new URL('../../dist/node/log-destination.js', import.meta.url).href;
+    const module = new URL('../../../dist/adapters/node/log-destination.js', import.meta.url).href;
     const script = [
       `const { turnBatchedDestination } = await import(${JSON.stringify(module)});`,
       'const destination = turnBatchedDestination();',

@@ -11,10 +11,10 @@
 import { errorBody } from '@dingtalk-gateway/errors';
 import { config, docsPages } from 'dingtalk-gateway:embedded';
 import type { ExecutionContext } from 'hono';
-import { secretsFromEnvironment } from '../config/secrets.js';
-import { type Gateway, createGateway } from '../create-gateway.js';
-import { consoleLogger } from '../observability/logger.js';
-import { createFetchUpstream } from '../proxy/fetch-upstream.js';
+import { secretsFromEnvironment } from '../../config/secrets.js';
+import { type Gateway, createGateway } from '../../create-gateway.js';
+import { consoleLogger } from '../../observability/logger.js';
+import { createFetchUpstream } from '../../proxy/fetch-upstream.js';
 
 type Bindings = Readonly<Record<string, unknown>>;
 

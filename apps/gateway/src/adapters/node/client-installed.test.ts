@@ -16,13 +16,13 @@ import { type RunningSandbox, startSandbox } from '@dingtalk-gateway/sandbox';
 import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { configSchema } from '../config/schema.js';
-import { mintApiKey } from '../keys/api-key.js';
+import { configSchema } from '../../config/schema.js';
+import { mintApiKey } from '../../keys/api-key.js';
 import { type RunningGateway, startGateway } from './server.js';
 
 vi.setConfig({ testTimeout: 240_000, hookTimeout: 60_000 });
 
-const workspaceRoot = new URL('../../../../', import.meta.url).pathname;
+const workspaceRoot = new URL('../../../../../', import.meta.url).pathname;
 /** What an internal service installs: the client and the packages it depends on. */
 const PUBLISHED = { client: 'packages/dingtalk-client', types: 'packages/dingtalk-types', errors: 'packages/errors', 'token-provider': 'packages/token-provider' } as const;
 /** The workspace's own pnpm (a devDependency of the root), by its `bin` (its `exports` list neither file). */

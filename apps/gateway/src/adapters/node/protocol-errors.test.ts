@@ -6,8 +6,8 @@ import { connect } from 'node:net';
 import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configSchema } from '../config/schema.js';
-import { mintApiKey } from '../keys/api-key.js';
+import { configSchema } from '../../config/schema.js';
+import { mintApiKey } from '../../keys/api-key.js';
 import { type RunningGateway, startGateway } from './server.js';
 
 let gateway: RunningGateway;

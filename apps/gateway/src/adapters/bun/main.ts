@@ -4,10 +4,10 @@
  * served by `Bun.serve`.
  *
  * ```sh
- * bun apps/gateway/dist/bun/main.js start --config gateway.yaml
+ * bun apps/gateway/dist/adapters/bun/main.js start --config gateway.yaml
  * ```
  */
-import { runCli } from '../cli/main.js';
+import { runCli } from '../../cli/main.js';
 import { startBunGateway } from './server.js';
 
 runCli(process.argv.slice(2), { startGateway: startBunGateway });

@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { docsDir, docsPages } from '@dingtalk-gateway/docs';
 import { build } from 'esbuild';
-import { ConfigError } from '../config/load.js';
-import type { GatewayConfig } from '../config/schema.js';
+import { ConfigError } from '../../config/load.js';
+import type { GatewayConfig } from '../../config/schema.js';
 
 /** The Workers runtime's version of the APIs the bundle relies on (Web-standard ones only). */
 const COMPATIBILITY_DATE = '2025-09-01';

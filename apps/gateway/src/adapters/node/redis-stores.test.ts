@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { type LimitCheck, RateLimiterUnavailableError } from '@dingtalk-gateway/rate-limiter';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { GatewayConfig } from '../config/schema.js';
+import type { GatewayConfig } from '../../config/schema.js';
 import { createPrometheusMetrics } from './prometheus-metrics.js';
 import { type RedisStores, createRedisStores } from './redis-stores.js';
 
