@@ -118,6 +118,10 @@ export interface GatewayChild {
   metricsUrl: string;
   /** The access log file (pino's JSON lines, the gateway's stdout). */
   logFile: string;
+  /** From the spawn to the listening line (config read, stores connected, sockets open). */
+  startMs: number;
+  /** RSS right after start, before any request. */
+  rssAtStartMb: number;
   stderr(): string;
   stop(): Promise<void>;
 }
@@ -156,6 +160,7 @@ export async function startGatewayProcess(options: {
   const cli = options.cli ?? new URL(gatewayCli()).pathname;
   const { command, args, cwd } = runtimeCommand(options.runtime ?? 'node', cli, options.nodeArgs ?? []);
   const fd = openSync(options.logFile, 'a');
+  const spawnedAt = performance.now();
   const child = spawn(command, [...args, 'start', '--config', options.configFile], {
     env: { PATH: process.env.PATH ?? '', ...options.env },
     stdio: ['ignore', fd, 'pipe'],
@@ -166,6 +171,7 @@ export async function startGatewayProcess(options: {
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + String(chunk)).slice(-20_000)));
   const { url, metricsUrl } = await waitUntilListening(child, options.timeoutMs ?? 30_000);
+  const startMs = performance.now() - spawnedAt;
   if (metricsUrl === undefined) throw new Error('the benchmark reads the gateway\'s metrics: its config must enable them');
   return {
     child,
@@ -173,6 +179,8 @@ export async function startGatewayProcess(options: {
     url,
     metricsUrl,
     logFile: options.logFile,
+    startMs,
+    rssAtStartMb: rssMb(child.pid!),
     stderr: () => stderr,
     // The gateway drains on SIGTERM (and a --cpu-prof profile is written on that clean exit).
     stop: () => stopChild(child, 15_000),

@@ -138,6 +138,10 @@ export function renderReport(results: AllResults, format: TableFormat): string {
         out.push(renderTable(['target', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'CPU µs/req', 'of which kernel'], eqRows, format));
       }
     }
+    if (c.starts && Object.keys(c.starts).length > 0) {
+      heading('Start-up: from the spawn to the listening line (config read and checked, sockets open), and RSS then');
+      out.push(renderTable(['target', 'start ms', 'RSS at start MB'], Object.entries(c.starts).map(([name, start]) => [targetLabel(name), n(start.startMs), n(start.rssAtStartMb)]), format));
+    }
     if (c.disturbances.length > 0) out.push('', `Disturbed: ${c.disturbances.join('; ')}`);
   }
   const storm = results.tokenStorm;

@@ -71,6 +71,8 @@ export interface CompareResult {
   /** Foreign test runners seen between rounds (the numbers may be disturbed if any). */
   disturbances: string[];
   upstream: { requests: number; tokenFetches: number; missingToken: number; notFound: number };
+  /** Per gateway target: spawn to listening, and RSS then. */
+  starts: Record<TargetName, { startMs: number; rssAtStartMb: number }>;
 }
 
 const key = benchApiKey(0);
@@ -99,9 +101,11 @@ export async function runCompare(ctx: RunContext): Promise<CompareResult> {
       started.push(floor);
       targets.push({ name: 'floor', url: floor.url, pid: floor.pid });
     }
+    const starts: CompareResult['starts'] = {};
     const gateway = await ctx.startGateway({ name: 'gateway', upstreamUrl: upstream.url });
     started.push(gateway);
     targets.push({ name: 'gateway', url: gateway.url, pid: gateway.pid });
+    starts.gateway = { startMs: gateway.startMs, rssAtStartMb: gateway.rssAtStartMb };
     let redis: CompareResult['redis'] = options.redis ? 'on' : 'skipped: --no-redis';
     if (options.redis) {
       if (await ctx.redisAvailable()) {
@@ -117,6 +121,7 @@ export async function runCompare(ctx: RunContext): Promise<CompareResult> {
       const child = await ctx.startGateway({ name: `gateway-${runtime}`, upstreamUrl: upstream.url, runtime });
       started.push(child);
       targets.push({ name: `runtime:${runtime}`, url: child.url, pid: child.pid });
+      starts[`runtime:${runtime}`] = { startMs: child.startMs, rssAtStartMb: child.rssAtStartMb };
     }
     for (const extra of options.extraGateways) {
       if (extra.redis && redis !== 'on') continue;
@@ -205,7 +210,7 @@ export async function runCompare(ctx: RunContext): Promise<CompareResult> {
     }
 
     const { type: _type, ...upstreamStats } = await upstream.ask<CompareResult['upstream'] & { type: string }>('stats');
-    return { connections: options.connections, durationS: options.durationS, warmupS: options.warmupS, rounds: options.rounds, redis, operations: results, disturbances, upstream: upstreamStats };
+    return { connections: options.connections, durationS: options.durationS, warmupS: options.warmupS, rounds: options.rounds, redis, operations: results, disturbances, upstream: upstreamStats, starts };
   } finally {
     for (const child of started.reverse()) await child.stop();
   }
