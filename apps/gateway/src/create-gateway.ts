@@ -222,9 +222,10 @@ export function createGateway<M extends GatewayMetrics = GatewayMetrics>(config:
     }),
   );
   const contractJson = JSON.stringify(contract);
-  const contractYaml = stringify(contract, { lineWidth: 0, aliasDuplicateObjects: false });
+  // Written at its first request: YAML of the whole contract takes ~50 ms, which start-up need not wait for.
+  let contractYaml: string | undefined;
   app.get('/openapi.json', observed((c) => answer(c, contractJson, 200, { 'content-type': 'application/json; charset=utf-8' })));
-  app.get('/openapi.yaml', observed((c) => answer(c, contractYaml, 200, { 'content-type': 'application/yaml; charset=utf-8' })));
+  app.get('/openapi.yaml', observed((c) => answer(c, (contractYaml ??= stringify(contract, { lineWidth: 0, aliasDuplicateObjects: false })), 200, { 'content-type': 'application/yaml; charset=utf-8' })));
   if (deps.docsPages) {
     // Kept as UTF-8 bytes (memory): the portal's pages are self-contained, a few MB each, and V8
     // holds such text as two bytes per character; as bytes they take about half, and are not
