@@ -14,7 +14,8 @@
  *   process it, so POSTs too: up to `throttleRetries` more attempts, each after DingTalk's
  *   one-second window (with jitter, wider for the platform's limit so that the callers of a
  *   throttled hour do not come back together) and a slot of the app's QPS limit (`qpsSlot`).
- *   Past them, DingTalk's answer, with `Retry-After`.
+ *   No slot within the gateway's wait: `429 gateway.rateLimit.dingtalkQps`, as for any request
+ *   over the limit. Past the retries, DingTalk's answer, with `Retry-After`.
  *
  * What may not go to DingTalk at all (its ban of the egress IP, its per-IP window) is answered
  * `503 gateway.upstream.banned` / `429 gateway.rateLimit.dingtalkIp` with `Retry-After`, never
@@ -196,6 +197,15 @@ export function dingtalkProxy(options: ProxyOptions): RouteHandler {
         await sleep(THROTTLE_WINDOW_MS * (1 + throttle.jitter * random()));
         const signal = c.req.raw.signal;
         if (!signal.aborted && (await options.qpsSlot(tenant, operation.operationId, signal))) continue;
+        // No slot for sending it again within the gateway's wait: DingTalk did not process it, so
+        // it is refused as the gateway refuses a request over DingTalk's QPS, which a caller may
+        // send again, rather than with DingTalk's 403.
+        log.upstreamMs = upstreamMs;
+        log.upstreamAttempts = attempts;
+        options.metrics.rateLimited.inc({ tenant: tenant.id, limit: 'dingtalkQps' });
+        return gatewayError(c, 429, 'gateway.rateLimit.dingtalkQps', `DingTalk refused app ${tenant.appId}'s ${operation.operationId} call for its QPS limit, and no slot freed up to send it again`, {
+          headers: { 'retry-after': String(THROTTLE_WINDOW_MS / 1000) },
+        });
       }
       if (isGet && response.status >= 500 && retriesLeft > 0 && (await mayRetry())) {
         retriesLeft -= 1;

@@ -15,11 +15,11 @@ const addPath = `/v2.0/wiki/workspaces?operatorId=${operatorId}`;
 const sandboxOrg = seeded.orgs.sandbox.corpId;
 
 /** A gateway whose retry waits are recorded (and take no time); `random` gives the jitter's draws in turn. */
-function throttled(options: { random?: number[]; throttleRetries?: number; onWait?: (h: Harness) => void } = {}) {
+function throttled(options: { random?: number[]; throttleRetries?: number; onWait?: (h: Harness) => void; dingtalk?: Record<string, unknown> } = {}) {
   const waits: number[] = [];
   const draws = [...(options.random ?? [])];
   const h = createHarness({
-    config: { orgs: { acme: { corpId: sandboxOrg, monthlyCallQuota: 100 } }, dingtalk: { qpsLimit: 100_000, throttleRetries: options.throttleRetries ?? 2 } },
+    config: { orgs: { acme: { corpId: sandboxOrg, monthlyCallQuota: 100 } }, dingtalk: { qpsLimit: 100_000, throttleRetries: options.throttleRetries ?? 2, ...options.dingtalk } },
     deps: {
       retryTiming: {
         sleep: async (ms) => {
@@ -82,6 +82,21 @@ describe("DingTalk's QPS refusals", () => {
     expect(metered(h)).toBe(0);
     expect(await ledgerUsed(h)).toBe(0);
     expect(h.logs.filter((line) => line.msg === 'request').at(-1)).toMatchObject({ upstreamAttempts: 3, status: 403 });
+  });
+
+  it("refuses as the gateway does over DingTalk's QPS, not with DingTalk's 403, when no slot frees up for sending it again", async () => {
+    // One call a second, no waiting: the refused call's own slot is still taken when its retry asks.
+    const { h, waits } = throttled({ dingtalk: { qpsLimit: 1, qpsMaxWaitMs: 0 } });
+    h.sandbox.faults.set({ addWorkspace: { error: { status: 403, code: APP_QPS, times: 1 } } });
+    const refused = await h.call(addPath, json({ name: 'no slot' }));
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { code: string }).code).toBe('gateway.rateLimit.dingtalkQps');
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(waits).toHaveLength(1);
+    expect(attempts(h, 'addWorkspace')).toBe(1);
+    expect(workspacesNamed(h, 'no slot')).toBe(0);
+    expect(metered(h)).toBe(0);
+    expect(await ledgerUsed(h)).toBe(0);
   });
 
   it('sends nothing again with throttleRetries 0, and a refusal of the app limit from the sandbox itself is retried too', async () => {

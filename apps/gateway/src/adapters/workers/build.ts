@@ -4,7 +4,8 @@
  * (a Worker reads no file), and embedded with the docs portal's pages; the bundle is the real
  * core (`worker.ts`) for Workers' export conditions, with no Node built-in. Beside it, a
  * `workerd.capnp` that serves it on `server.host:server.port` with the real `workerd`, the DingTalk
- * secrets read from the environment variables the config names.
+ * secrets read from the environment variables the config names, and the shared state in one
+ * Durable Object (`state.ts`).
  *
  * ```sh
  * dingtalk-gateway build-worker --config gateway.yaml --out worker/
@@ -46,6 +47,8 @@ export async function buildWorker(config: GatewayConfig, file: string, outDir: s
     mainFields: ['module', 'main'],
     conditions: ['workerd', 'worker', 'browser'],
     target: 'es2022',
+    // The Workers runtime's own module (Durable Objects).
+    external: ['cloudflare:workers'],
     logLevel: 'silent',
     metafile: true,
     plugins: [
@@ -105,7 +108,11 @@ const gateway :Workerd.Worker = (
   globalOutbound = "internet",
   bindings = [
 ${bindings}
+      (name = "GATEWAY_STATE", durableObjectNamespace = "GatewayState"),
   ],
+  # The shared state (limits, ledger, read cache, Idempotency-Keys): one object, in memory.
+  durableObjectNamespaces = [ (className = "GatewayState", uniqueKey = "dingtalk-gateway-state") ],
+  durableObjectStorage = (inMemory = void),
 );
 `;
 }

@@ -4,9 +4,11 @@
  * the Workers `fetch`, logs on the console, the DingTalk secrets from the Worker's bindings
  * (secrets or variables named as in the config's `appSecretEnv`).
  *
- * One gateway per isolate, created at its first request. Its state (tenant limits, the QPS
- * guard, the token, the monthly ledger, the read cache, Idempotency-Keys) lives in that isolate:
- * with several isolates, each keeps its own (README, Runtimes).
+ * One gateway per isolate, created at its first request. With the `GATEWAY_STATE` binding (a
+ * Durable Object namespace of `GatewayState`, as `build-worker`'s workerd config declares), the
+ * limits, the ledger, the read cache and the Idempotency-Keys are the one object's, shared by
+ * every isolate (`state.ts`); without it, each isolate keeps its own. The DingTalk token is each
+ * isolate's own (DingTalk gives an internal app the same token until it expires).
  */
 import { errorBody } from '@dingtalk-gateway/errors';
 import { config, docsPages } from 'dingtalk-gateway:embedded';
@@ -15,12 +17,23 @@ import { secretsFromEnvironment } from '../../config/secrets.js';
 import { type Gateway, createGateway } from '../../create-gateway.js';
 import { consoleLogger } from '../../observability/logger.js';
 import { createFetchUpstream } from '../../proxy/fetch-upstream.js';
+import { type GatewayStateStub, sharedStores } from './state.js';
 
-type Bindings = Readonly<Record<string, unknown>>;
+/** The Durable Object class, exported from the Worker's main module as Workers require. */
+export { GatewayState } from './state.js';
+
+/** The part of a Durable Object namespace binding used here. */
+interface StateNamespace {
+  idFromName(name: string): unknown;
+  get(id: unknown): GatewayStateStub;
+}
+
+type Bindings = Readonly<Record<string, unknown>> & { GATEWAY_STATE?: StateNamespace };
 
 let gateway: Gateway | undefined;
 
 function gatewayFor(env: Bindings): Gateway {
+  const state = env.GATEWAY_STATE;
   const strings = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
   return createGateway(config, {
     upstream: createFetchUpstream({
@@ -32,6 +45,7 @@ function gatewayFor(env: Bindings): Gateway {
     secrets: secretsFromEnvironment(config, strings),
     logger: consoleLogger(config.observability.logLevel),
     docsPages,
+    ...(state ? sharedStores(() => state.get(state.idFromName('gateway'))) : {}),
   });
 }
 

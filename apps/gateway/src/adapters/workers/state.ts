@@ -1,0 +1,134 @@
+/**
+ * The gateway's shared state on Workers: one Durable Object (`GatewayState`, the instance named
+ * "gateway") holds what the instances of a Node deployment share through Redis: the request
+ * limits (tenant limits, DingTalk's QPS guard, the per-IP window), the monthly ledger, the read
+ * cache with its invalidations and its per-read leads, and the Idempotency-Key records. Every
+ * isolate's gateway calls it over JS RPC (`sharedStores`), so limits are exact and a read, a
+ * write and a key are one across isolates, as on Redis. The Durable Object runs the gateway's own
+ * memory stores, one request at a time.
+ *
+ * Kept in the object's memory: a restart of the object (a deploy, an eviction) starts the month's
+ * ledger afresh (README, Runtimes).
+ */
+import { MemoryQuotaLedger, type Month, type QuotaAccount } from '@dingtalk-gateway/call-quota';
+import { type LimitCheck, MemoryRequestLimiter, type RequestLimiter } from '@dingtalk-gateway/rate-limiter';
+import { DurableObject } from 'cloudflare:workers';
+import { config } from 'dingtalk-gateway:embedded';
+import { longestRequestMs } from '../../create-gateway.js';
+import type { IdempotencyRecord, IdempotencyStore } from '../../idempotency/interface.js';
+import { MemoryIdempotencyStore } from '../../idempotency/memory.js';
+import type { CachedAnswer, ReadCacheStore } from '../../read-cache/interface.js';
+import { MemoryReadCacheStore } from '../../read-cache/memory.js';
+import { cachePlanOf } from '../../read-cache/plan.js';
+import type { QuotaLedger } from '@dingtalk-gateway/call-quota';
+
+type DoneOrUnknown = Extract<IdempotencyRecord, { state: 'done' | 'unknown' }>;
+
+export class GatewayState extends DurableObject {
+  readonly #limits = new MemoryRequestLimiter();
+  readonly #ledger = new MemoryQuotaLedger();
+  readonly #cache = new MemoryReadCacheStore({ maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxBytes, keepInvalidationsMs: cachePlanOf(config).keepInvalidationsMs });
+  readonly #idempotency: IdempotencyStore = new MemoryIdempotencyStore({ maxEntries: config.idempotency.maxEntries, maxBytes: config.idempotency.maxBytes });
+  /** The reads some isolate fetches from DingTalk now, until when (a lead ends at the latest with the longest request). */
+  readonly #leads = new Map<string, number>();
+
+  limitsCheck(checks: LimitCheck[]) {
+    return this.#limits.check(checks);
+  }
+
+  ledgerReserve(account: QuotaAccount, operationId: string, month: Month) {
+    return this.#ledger.reserve(account, operationId, month);
+  }
+  ledgerRelease(account: QuotaAccount, operationId: string, month: Month, calls?: number) {
+    return this.#ledger.release(account, operationId, month, calls);
+  }
+  ledgerOrgSpent(org: string, month: Month, quota: number) {
+    return this.#ledger.orgSpent(org, month, quota);
+  }
+  ledgerUsage(month: Month) {
+    return this.#ledger.usage(month);
+  }
+  ledgerOrgUsage(org: string, month: Month) {
+    return this.#ledger.orgUsage(org, month);
+  }
+
+  cacheGet(key: string) {
+    return this.#cache.get(key);
+  }
+  cacheSet(key: string, entry: CachedAnswer, ttlMs: number) {
+    return this.#cache.set(key, entry, ttlMs);
+  }
+  cacheSequence() {
+    return this.#cache.sequence();
+  }
+  cacheStaleSince(scopes: readonly string[], fetchedAt: number) {
+    return this.#cache.staleSince(scopes, fetchedAt);
+  }
+  cacheInvalidate(scopes: readonly string[]) {
+    return this.#cache.invalidate(scopes);
+  }
+  cacheLead(key: string): boolean {
+    if (this.cacheLeading(key)) return false;
+    this.#leads.set(key, Date.now() + longestRequestMs(config));
+    return true;
+  }
+  cacheRelease(key: string): void {
+    this.#leads.delete(key);
+  }
+  cacheLeading(key: string): boolean {
+    const until = this.#leads.get(key);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.#leads.delete(key);
+    return false;
+  }
+
+  idempotencyBegin(key: string, fingerprint: string, now: number, ttlMs: number) {
+    return this.#idempotency.begin(key, fingerprint, now, ttlMs);
+  }
+  idempotencyFinish(key: string, record: DoneOrUnknown, ttlMs: number) {
+    return this.#idempotency.finish(key, record, ttlMs);
+  }
+  idempotencyAbandon(key: string) {
+    return this.#idempotency.abandon(key);
+  }
+}
+
+/** A stub of the "gateway" instance: every method returns a promise (JS RPC). */
+export type GatewayStateStub = { [K in keyof GatewayState]: GatewayState[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never };
+
+/**
+ * The stores of one isolate's gateway, each a call to the shared object. A stub is an I/O object
+ * of the request that made it, so each call takes a new one (`state()`). Each store method is an
+ * async function: JS RPC answers with its own thenable, which the request path (telling a store's
+ * sync answer from a promise by `instanceof Promise`) must see as a Promise.
+ */
+export function sharedStores(state: () => GatewayStateStub): { requestLimiter: RequestLimiter; ledger: QuotaLedger; readCacheStore: ReadCacheStore; idempotencyStore: IdempotencyStore } {
+  return {
+    requestLimiter: { check: async (checks) => state().limitsCheck([...checks]) },
+    ledger: {
+      reserve: async (account, operationId, month) => state().ledgerReserve(account, operationId, month),
+      release: async (account, operationId, month, calls) => state().ledgerRelease(account, operationId, month, calls),
+      orgSpent: async (org, month, quota) => state().ledgerOrgSpent(org, month, quota),
+      usage: async (month) => state().ledgerUsage(month),
+      orgUsage: async (org, month) => state().ledgerOrgUsage(org, month),
+      // The object keeps the counts; an isolate has nothing of its own to write.
+      close: () => {},
+    },
+    readCacheStore: {
+      get: async (key) => state().cacheGet(key),
+      set: async (key, entry, ttlMs) => state().cacheSet(key, entry, ttlMs),
+      sequence: async () => state().cacheSequence(),
+      staleSince: async (scopes, fetchedAt) => state().cacheStaleSince(scopes, fetchedAt),
+      invalidate: async (scopes) => state().cacheInvalidate(scopes),
+      lead: async (key) => state().cacheLead(key),
+      release: async (key) => state().cacheRelease(key),
+      leading: async (key) => state().cacheLeading(key),
+    },
+    idempotencyStore: {
+      begin: async (key, fingerprint, now, ttlMs) => state().idempotencyBegin(key, fingerprint, now, ttlMs),
+      finish: async (key, record, ttlMs) => state().idempotencyFinish(key, record, ttlMs),
+      abandon: async (key) => state().idempotencyAbandon(key),
+    },
+  };
+}
