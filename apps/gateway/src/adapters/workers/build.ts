@@ -13,7 +13,7 @@
  * ```
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { docsDir, docsPages } from '@dingtalk-gateway/docs';
 import { build } from 'esbuild';
@@ -65,7 +65,9 @@ export async function buildWorker(config: GatewayConfig, file: string, outDir: s
     ],
   });
   const capnp = join(outDir, 'workerd.capnp');
-  writeFileSync(capnp, workerdConfig(config));
+  const stateDir = resolve(outDir, 'state');
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(capnp, workerdConfig(config, stateDir));
   return { script, capnp, bytes: Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0) };
 }
 
@@ -79,8 +81,11 @@ function refuseWhatWorkersCannotDo(config: GatewayConfig, file: string): void {
   if (problems.length > 0) throw new ConfigError(file, problems);
 }
 
-/** workerd's own config: the bundle as a module worker, its secrets from the environment, an outbound network to DingTalk. */
-export function workerdConfig(config: GatewayConfig): string {
+/**
+ * workerd's own config: the bundle as a module worker, its secrets from the environment, an
+ * outbound network to DingTalk, and the shared state's Durable Object stored in `stateDir`.
+ */
+export function workerdConfig(config: GatewayConfig, stateDir: string): string {
   const names = new Set<string>();
   for (const app of Object.values(config.apps)) {
     names.add(app.type === 'internal' ? app.appSecretEnv : app.suiteSecretEnv);
@@ -98,6 +103,7 @@ const config :Workerd.Config = (
   services = [
     (name = "gateway", worker = .gateway),
     (name = "internet", network = (allow = ${allow}, tlsOptions = (trustBrowserCas = true))),
+    (name = "state", disk = (path = ${JSON.stringify(stateDir)}, writable = true)),
   ],
   sockets = [ (name = "http", address = ${JSON.stringify(`${config.server.host}:${config.server.port}`)}, http = (), service = "gateway") ],
 );
@@ -110,9 +116,9 @@ const gateway :Workerd.Worker = (
 ${bindings}
       (name = "GATEWAY_STATE", durableObjectNamespace = "GatewayState"),
   ],
-  # The shared state (limits, ledger, read cache, Idempotency-Keys): one object, in memory.
+  # The shared state (limits, ledger, read cache, Idempotency-Keys): one object; its storage (the ledger) on disk.
   durableObjectNamespaces = [ (className = "GatewayState", uniqueKey = "dingtalk-gateway-state") ],
-  durableObjectStorage = (inMemory = void),
+  durableObjectStorage = (localDisk = "state"),
 );
 `;
 }

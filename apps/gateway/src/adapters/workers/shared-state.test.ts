@@ -42,7 +42,7 @@ function freePort(): Promise<number> {
 }
 
 /** workerd's config for two services from the one bundle; the second binds the first's object. */
-function twoIsolates(ports: [number, number]): string {
+function twoIsolates(ports: [number, number], stateDir: string): string {
   const worker = (binding: string) => `(
   modules = [ (name = "worker.js", esModule = embed "worker.js") ],
   compatibilityDate = "2025-09-01",
@@ -55,6 +55,7 @@ const config :Workerd.Config = (
     (name = "gateway-a", worker = .a),
     (name = "gateway-b", worker = .b),
     (name = "internet", network = (allow = ["public", "private", "local"])),
+    (name = "state", disk = (path = ${JSON.stringify(stateDir)}, writable = true)),
   ],
   sockets = [
     (name = "a", address = "127.0.0.1:${ports[0]}", http = (), service = "gateway-a"),
@@ -62,7 +63,7 @@ const config :Workerd.Config = (
   ],
 );
 const a :Workerd.Worker = ${worker('"GatewayState"')}  durableObjectNamespaces = [ (className = "GatewayState", uniqueKey = "dtg-shared-state-test") ],
-  durableObjectStorage = (inMemory = void),
+  durableObjectStorage = (localDisk = "state"),
 );
 const b :Workerd.Worker = ${worker('(className = "GatewayState", serviceName = "gateway-a")')});
 `;
@@ -82,18 +83,26 @@ beforeAll(async () => {
   };
   writeFileSync(join(dir, 'gateway.yaml'), JSON.stringify(config));
   await promisify(execFile)(process.execPath, [CLI, 'build-worker', '--config', join(dir, 'gateway.yaml'), '--out', dir]);
-  writeFileSync(join(dir, 'two.capnp'), twoIsolates(ports));
-  workerd = spawn(WORKERD, ['serve', join(dir, 'two.capnp')], { env: { PATH: process.env.PATH, FULL_SECRET: seeded.apps.full.appSecret }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // build-worker made state/ for its own workerd.capnp; this config shares it.
+  capnp = join(dir, 'two.capnp');
+  writeFileSync(capnp, twoIsolates(ports, join(dir, 'state')));
+  isolates = [`http://127.0.0.1:${ports[0]}`, `http://127.0.0.1:${ports[1]}`];
+  await startWorkerd();
+}, 60_000);
+
+let capnp: string;
+
+async function startWorkerd(): Promise<void> {
+  workerd = spawn(WORKERD, ['serve', capnp], { env: { PATH: process.env.PATH, FULL_SECRET: seeded.apps.full.appSecret }, stdio: ['ignore', 'pipe', 'pipe'] });
   workerd.stdout!.on('data', (chunk: Buffer) => (output += String(chunk)));
   workerd.stderr!.on('data', (chunk: Buffer) => (output += String(chunk)));
-  isolates = [`http://127.0.0.1:${ports[0]}`, `http://127.0.0.1:${ports[1]}`];
   for (let waited = 0; ; waited += 100) {
     const up = await Promise.all(isolates.map((url) => fetch(`${url}/healthz`).then((r) => r.ok, () => false)));
     if (up.every(Boolean)) break;
     if (waited > 20_000 || workerd.exitCode !== null) throw new Error(`workerd did not serve both isolates:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}, 60_000);
+}
 
 afterAll(async () => {
   workerd?.kill('SIGKILL');
@@ -144,4 +153,20 @@ describe('the gateway on Workers, two isolates sharing the GatewayState Durable 
     expect(await retry.json()).toEqual(await first.json());
     expect((sandbox.sandbox.counters.snapshot().byOperation.addWorkspace ?? 0) - before).toBe(1);
   });
+
+  it("keeps the month's ledger through a restart of workerd (the object's storage on disk)", async () => {
+    const usage = async () => ((await (await fetch(`${isolates[1]}/gateway/usage`, { headers })).json()) as { org: { used: number } }).org.used;
+    const used = await usage();
+    const metered = Object.values(sandbox.sandbox.counters.snapshot().metered[seeded.orgs.sandbox.corpId] ?? {}).reduce((a, b) => a + b, 0);
+    expect(used).toBe(metered);
+    expect(used).toBeGreaterThan(0);
+    // Written at most once a second: let the last write happen, then stop it hard.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const exited = new Promise((resolve) => workerd.once('exit', resolve));
+    workerd.kill('SIGKILL');
+    await exited;
+    await startWorkerd();
+    expect(await usage()).toBe(used);
+  }, 40_000);
 });
+

@@ -7,12 +7,14 @@
  * write and a key are one across isolates, as on Redis. The Durable Object runs the gateway's own
  * memory stores, one request at a time.
  *
- * Kept in the object's memory: a restart of the object (a deploy, an eviction) starts the month's
- * ledger afresh (README, Runtimes).
+ * The monthly ledger is also written to the object's durable storage (at most once a second, as
+ * the file ledger of one Node instance), so a restart of the object (a deploy, an eviction) keeps
+ * the month's counts; the rest (limits, cache, keys) is the object's memory, as it is a Node
+ * instance's without Redis.
  */
-import { MemoryQuotaLedger, type Month, type QuotaAccount } from '@dingtalk-gateway/call-quota';
+import { type LedgerSnapshot, MemoryQuotaLedger, type Month, type QuotaAccount } from '@dingtalk-gateway/call-quota';
 import { type LimitCheck, MemoryRequestLimiter, type RequestLimiter } from '@dingtalk-gateway/rate-limiter';
-import { DurableObject } from 'cloudflare:workers';
+import { DurableObject, type DurableObjectState } from 'cloudflare:workers';
 import { config } from 'dingtalk-gateway:embedded';
 import { longestRequestMs } from '../../create-gateway.js';
 import type { IdempotencyRecord, IdempotencyStore } from '../../idempotency/interface.js';
@@ -24,13 +26,29 @@ import type { QuotaLedger } from '@dingtalk-gateway/call-quota';
 
 type DoneOrUnknown = Extract<IdempotencyRecord, { state: 'done' | 'unknown' }>;
 
+/** Where the ledger's snapshot is kept in the object's storage. */
+const LEDGER_KEY = 'ledger';
+
 export class GatewayState extends DurableObject {
   readonly #limits = new MemoryRequestLimiter();
-  readonly #ledger = new MemoryQuotaLedger();
+  #ledger!: MemoryQuotaLedger;
   readonly #cache = new MemoryReadCacheStore({ maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxBytes, keepInvalidationsMs: cachePlanOf(config).keepInvalidationsMs });
   readonly #idempotency: IdempotencyStore = new MemoryIdempotencyStore({ maxEntries: config.idempotency.maxEntries, maxBytes: config.idempotency.maxBytes });
   /** The reads some isolate fetches from DingTalk now, until when (a lead ends at the latest with the longest request). */
   readonly #leads = new Map<string, number>();
+
+  constructor(ctx: DurableObjectState, env: unknown) {
+    super(ctx, env);
+    // No call reaches the object before its ledger is read back.
+    void ctx.blockConcurrencyWhile(async () => {
+      const snapshot = await ctx.storage.get<LedgerSnapshot>(LEDGER_KEY);
+      this.#ledger = new MemoryQuotaLedger({
+        persistence: { load: () => snapshot, save: (next) => void ctx.storage.put(LEDGER_KEY, next) },
+        flushEveryMs: 1_000,
+        onFlushError: (error) => console.error(JSON.stringify({ level: 50, time: Date.now(), error: String(error), msg: 'the call ledger could not be written; retrying' })),
+      });
+    });
+  }
 
   limitsCheck(checks: LimitCheck[]) {
     return this.#limits.check(checks);
