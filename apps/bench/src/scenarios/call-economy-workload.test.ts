@@ -1,6 +1,7 @@
 import { CACHE_NAME } from '@dingtalk-gateway/gateway';
 import { describe, expect, it } from 'vitest';
-import { ECONOMY_MIX, callEconomyWorkload, seededRandom, zipfPicker } from './call-economy-workload.js';
+import { seededRandom } from '@dingtalk-gateway/test-support/random';
+import { ECONOMY_MIX, callEconomyWorkload, zipfPicker } from './call-economy-workload.js';
 import { classify } from './call-economy.js';
 
 const workspaceIds = Array.from({ length: 40 }, (_, i) => `ws${i}`);

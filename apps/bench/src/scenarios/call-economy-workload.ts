@@ -10,6 +10,8 @@
  * ```
  */
 
+import { seededRandom } from '@dingtalk-gateway/test-support/random';
+
 export type EconomyOperation = 'getWorkspace' | 'listWorkspaces' | 'createWorkspaceDoc' | 'addWorkspace';
 
 export interface CallerRequest {
@@ -42,18 +44,6 @@ export interface WorkloadOptions {
   retriedShare?: number;
   /** The Zipf exponent of the workspaces' popularity. Default 1. */
   zipfExponent?: number;
-}
-
-/** A small, fast, seedable generator (mulberry32): the same seed, the same workload. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 /** Picks index k of `n` with probability ∝ 1 / (k + 1)^s. */

@@ -11,10 +11,9 @@
  * const running = await startBunGateway({ config, env: process.env });
  * ```
  */
-import { createFetchUpstream } from '../../proxy/fetch-upstream.js';
 import { longestRequestMs } from '../../create-gateway.js';
 import type { RunningGateway, StartGatewayOptions } from '../node/server.js';
-import { wireGateway } from '../node/wire-gateway.js';
+import { runtimeFetchUpstream, stopWithin, wireGateway } from '../node/wire-gateway.js';
 
 /** The part of Bun's API this file uses (Bun's type package would declare its globals for every file of the package). */
 interface BunServer {
@@ -33,14 +32,7 @@ declare const Bun: { serve(options: BunServeOptions): BunServer; version: string
 
 export async function startBunGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options;
-  const upstream =
-    options.upstream ??
-    createFetchUpstream({
-      baseUrl: config.upstream.baseUrl,
-      fetch: (request) => fetch(request),
-      responseTimeoutMs: config.upstream.responseTimeoutMs,
-      maxResponseBytes: config.upstream.maxResponseBytes,
-    });
+  const upstream = options.upstream ?? runtimeFetchUpstream(config);
   const { gateway, logger, release } = await wireGateway({ ...options, upstream });
 
   const serve = (fetchHandler: BunServeOptions['fetch'], hostname: string, port: number) =>
@@ -67,14 +59,7 @@ export async function startBunGateway(options: StartGatewayOptions): Promise<Run
     close() {
       closing ??= (async () => {
         gateway.close();
-        // stop(): no new connections, in-flight requests finish; past the grace period, cut.
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const graceOver = new Promise<'over'>((resolve) => (timer = setTimeout(() => resolve('over'), config.server.shutdownGraceMs)));
-        if ((await Promise.race([server.stop(), graceOver])) === 'over') {
-          logger.warn({ graceMs: config.server.shutdownGraceMs }, 'shutdown grace period over; closing the remaining connections');
-          await server.stop(true);
-        }
-        clearTimeout(timer);
+        await stopWithin(config.server.shutdownGraceMs, () => server.stop(), () => server.stop(true), logger);
         await metricsServer?.stop(true);
         await upstream.close();
         await release();

@@ -14,8 +14,7 @@
  */
 import { errorBody } from '@dingtalk-gateway/errors';
 import type { RunningGateway, StartGatewayOptions } from '../node/server.js';
-import { wireGateway } from '../node/wire-gateway.js';
-import { createFetchUpstream } from '../../proxy/fetch-upstream.js';
+import { runtimeFetchUpstream, stopWithin, wireGateway } from '../node/wire-gateway.js';
 
 /** The part of Deno's API this file uses (Deno's own types are not part of this TypeScript build). */
 interface DenoHttpServer {
@@ -42,14 +41,7 @@ export function requireHostHeader(handler: (request: Request) => Response | Prom
 
 export async function startDenoGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options;
-  const upstream =
-    options.upstream ??
-    createFetchUpstream({
-      baseUrl: config.upstream.baseUrl,
-      fetch: (request) => fetch(request),
-      responseTimeoutMs: config.upstream.responseTimeoutMs,
-      maxResponseBytes: config.upstream.maxResponseBytes,
-    });
+  const upstream = options.upstream ?? runtimeFetchUpstream(config);
   const { gateway, logger, release } = await wireGateway({ ...options, upstream });
 
   const serve = (handler: (request: Request) => Response | Promise<Response>, hostname: string, port: number) =>
@@ -68,12 +60,8 @@ export async function startDenoGateway(options: StartGatewayOptions): Promise<Ru
     close() {
       closing ??= (async () => {
         gateway.close();
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const graceOver = new Promise<'over'>((resolve) => (timer = setTimeout(() => resolve('over'), config.server.shutdownGraceMs)));
-        if ((await Promise.race([server.shutdown(), graceOver])) === 'over') {
-          logger.warn({ graceMs: config.server.shutdownGraceMs }, 'shutdown grace period over; exiting with requests still open');
-        }
-        clearTimeout(timer);
+        // Deno has no way to cut its connections: past the grace period the process exits with them.
+        await stopWithin(config.server.shutdownGraceMs, () => server.shutdown(), async () => {}, logger);
         await metricsServer?.shutdown();
         await upstream.close();
         await release();

@@ -8,7 +8,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { type AddressInfo, connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -23,6 +23,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntilListening } from '../../cli/listening.js';
 import { configSchema } from '../../config/schema.js';
+import { freePort } from '../../scale-out/processes.js';
 import { mintApiKey } from '../../keys/api-key.js';
 import { startGateway } from './server.js';
 
@@ -132,16 +133,6 @@ async function startWorkerd(sandbox: RunningSandbox): Promise<GatewayUnderTest> 
 const CLI = fileURLToPath(new URL('../../../dist/cli/main.js', import.meta.url));
 const run = promisify(execFile);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runtimes that answer a request without Host themselves, and what their body is. */
 const OWN_ANSWER_WITHOUT_HOST: Record<string, RegExp> = { Bun: /^$/, Workers: /^Bad Request/ };

@@ -22,6 +22,7 @@ import type { GatewayConfig } from '../../config/schema.js';
 import { secretsFromEnvironment } from '../../config/secrets.js';
 import { type Gateway, createGateway, longestRequestMs } from '../../create-gateway.js';
 import { sha256Hex } from '../../keys/api-key.js';
+import { createFetchUpstream } from '../../proxy/fetch-upstream.js';
 import type { Upstream } from '../../proxy/upstream.js';
 import { cachePlanOf } from '../../read-cache/plan.js';
 import type { TokenProviderFactory } from '../../tokens/registry.js';
@@ -118,4 +119,32 @@ function loadDocsPages(logger: Logger): Map<string, Uint8Array> | undefined {
     pages.set(page.file, readFileSync(file));
   }
   return pages;
+}
+
+/** DingTalk through the runtime's own `fetch` (Bun, Deno: pooled keep-alive connections of their own). */
+export function runtimeFetchUpstream(config: GatewayConfig): Upstream {
+  return createFetchUpstream({
+    baseUrl: config.upstream.baseUrl,
+    fetch: (request) => fetch(request),
+    responseTimeoutMs: config.upstream.responseTimeoutMs,
+    maxResponseBytes: config.upstream.maxResponseBytes,
+  });
+}
+
+/**
+ * A listener's graceful stop, bounded: `stop()` (no new connections, in-flight requests finish)
+ * for at most `graceMs`; past it, a warning and `cut()` (Bun: close the connections; Deno: exit
+ * with them).
+ */
+export async function stopWithin(graceMs: number, stop: () => Promise<void>, cut: () => Promise<void>, logger: Logger): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const graceOver = new Promise<'over'>((resolve) => (timer = setTimeout(() => resolve('over'), graceMs)));
+  try {
+    if ((await Promise.race([stop(), graceOver])) === 'over') {
+      logger.warn({ graceMs }, 'shutdown grace period over; closing the remaining connections');
+      await cut();
+    }
+  } finally {
+    clearTimeout(timer);
+  }
 }

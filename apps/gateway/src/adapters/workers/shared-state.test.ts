@@ -7,7 +7,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import { promisify } from 'node:util';
 import { type RunningSandbox, startSandbox } from '@dingtalk-gateway/sandbox';
 import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../scale-out/processes.js';
 import { mintApiKey } from '../../keys/api-key.js';
 
 const require = createRequire(import.meta.url);
@@ -30,16 +30,6 @@ let isolates: [string, string];
 /** What workerd printed (the gateways' errors, at `error`): shown when a case fails. */
 let output = '';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** workerd's config for two services from the one bundle; the second binds the first's object. */
 function twoIsolates(ports: [number, number], stateDir: string): string {
