@@ -16,6 +16,15 @@ import type { Context } from 'hono';
 import type { GatewayEnv } from './context.js';
 
 export type HeaderRecord = Record<string, string | string[]>;
+
+/**
+ * Headers that belong to one request, not to its answer: an answer kept to be given again (the
+ * read cache, an Idempotency-Key's replay) leaves them out, and the new request adds its own.
+ */
+const PER_REQUEST_HEADERS: ReadonlySet<string> = new Set(['x-request-id', 'ratelimit', 'ratelimit-policy', 'retry-after', 'cache-status', 'age', 'date', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'idempotent-replayed']);
+
+/** Whether `name` (lower case) is a header of one request (`PER_REQUEST_HEADERS`), not kept with an answer. */
+export const isPerRequestHeader = (name: string): boolean => PER_REQUEST_HEADERS.has(name);
 type Body = ConstructorParameters<typeof Response>[0];
 
 /** Adds a header to every answer of this request (the id, the limits it was counted against). */

@@ -23,11 +23,12 @@
 import { RateLimiterUnavailableError } from '@dingtalk-gateway/rate-limiter';
 import type { Metering } from '@dingtalk-gateway/spec';
 import type { Context } from 'hono';
-import { type HeaderRecord, answer } from '../answer.js';
+import { type HeaderRecord, answer, isPerRequestHeader } from '../answer.js';
 import type { GatewayEnv, RouteHandler } from '../context.js';
 import { gatewayError } from '../errors.js';
 import type { Sha256Hex } from '../keys/api-key-index.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import { NULL_BODY_STATUSES, dingtalkCodeOf } from '../proxy/upstream.js';
 import { canonicalQuery } from '../read-cache/key.js';
 import type { IdempotencyRecord, IdempotencyStore, StoredAnswer } from './interface.js';
 
@@ -44,9 +45,6 @@ export interface IdempotencyOptions {
   /** Wall clock, epoch ms. Default `Date.now`. */
   now?: () => number;
 }
-
-/** Headers of an answer that belong to one request, not to the answer: not kept. */
-const PER_REQUEST = new Set(['x-request-id', 'ratelimit', 'ratelimit-policy', 'retry-after', 'cache-status', 'age', 'date', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'idempotent-replayed']);
 
 /** 1 to 255 visible ASCII characters, bare or as a structured-field string (RFC 8941). */
 const KEY = /^[\x21-\x7e]{1,255}$/;
@@ -97,11 +95,11 @@ export function idempotencyHandler(options: IdempotencyOptions, inner: RouteHand
     } else {
       const headers: Array<[string, string]> = [];
       response.headers.forEach((value, name) => {
-        if (!PER_REQUEST.has(name)) headers.push([name, value]);
+        if (!isPerRequestHeader(name)) headers.push([name, value]);
       });
       await settle(() => store.finish(recordKey, { state: 'done', fingerprint, answer: { status: response.status, headers, body } }, ttlMs));
     }
-    return new Response(body.byteLength === 0 && nullBody(response.status) ? null : body, { status: response.status, headers: response.headers });
+    return new Response(body.byteLength === 0 && NULL_BODY_STATUSES.has(response.status) ? null : body, { status: response.status, headers: response.headers });
   };
 
   function answerSeen(c: Context<GatewayEnv>, seen: IdempotencyRecord, fingerprint: string, count: (result: Result) => void): Response {
@@ -159,23 +157,13 @@ async function fingerprintOf(c: Context<GatewayEnv>, sha256Hex: Sha256Hex): Prom
 function outcomeOf(c: Context<GatewayEnv>, response: Response, body: Uint8Array, metering: Metering): 'done' | 'unknown' | 'notCarriedOut' {
   if (!response.headers.has('x-acs-request-id')) return c.get('upstreamOutcome') === 'unknown' ? 'unknown' : 'notCarriedOut';
   if (response.status >= 500) return 'unknown';
-  return metering.counts({ status: response.status, code: response.status >= 400 ? codeOf(body) : undefined }) ? 'done' : 'notCarriedOut';
-}
-
-function codeOf(body: Uint8Array): string | undefined {
-  try {
-    const code = (JSON.parse(new TextDecoder().decode(body)) as { code?: unknown } | null)?.code;
-    return typeof code === 'string' ? code : undefined;
-  } catch {
-    return undefined;
-  }
+  return metering.counts({ status: response.status, code: response.status >= 400 ? dingtalkCodeOf(body) : undefined }) ? 'done' : 'notCarriedOut';
 }
 
 function replay(c: Context<GatewayEnv>, stored: StoredAnswer): Response {
   const headers: HeaderRecord = {};
   for (const [name, value] of stored.headers) headers[name] = value;
   headers['idempotent-replayed'] = 'true';
-  return answer(c, nullBody(stored.status) ? null : (stored.body as Uint8Array<ArrayBuffer>), stored.status, headers);
+  return answer(c, NULL_BODY_STATUSES.has(stored.status) ? null : (stored.body as Uint8Array<ArrayBuffer>), stored.status, headers);
 }
 
-const nullBody = (status: number) => status === 204 || status === 205 || status === 304;

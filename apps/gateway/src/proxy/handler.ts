@@ -38,7 +38,7 @@ import { EgressRefusedError } from '../egress/guard.js';
 import type { IpBan } from '../egress/ip-ban.js';
 import type { TokenRegistry } from '../tokens/registry.js';
 import { ACCESS_TOKEN_HEADER, forwardedRawRequestHeaders, forwardedRequestHeaders } from './forward-headers.js';
-import { NULL_BODY_STATUSES, type Upstream, UpstreamError, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
+import { NULL_BODY_STATUSES, type Upstream, UpstreamError, type UpstreamRequest, type UpstreamResponse, dingtalkCodeOf } from './upstream.js';
 
 export interface ProxyOptions {
   /** DingTalk, behind the egress guard (`guardEgress`): it throws `EgressRefusedError` for what may not go. */
@@ -248,16 +248,6 @@ function headerRecord(entries: ReadonlyArray<readonly [string, string]>): Header
 /** 50, 100, 200 ms … with ±50% jitter, so retries of many callers spread out. */
 function backoff(attempt: number, random: () => number): number {
   return 50 * 2 ** (attempt - 1) * (0.5 + random());
-}
-
-/** The `code` of DingTalk's error body; undefined when the body is not DingTalk's JSON. */
-function dingtalkCodeOf(body: Uint8Array): string | undefined {
-  try {
-    const code = (JSON.parse(new TextDecoder().decode(body)) as { code?: unknown } | null)?.code;
-    return typeof code === 'string' ? code : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** DingTalk's per-IP limit: the guard holds the IP under it (429), or DingTalk bans the IP (503). */

@@ -57,6 +57,16 @@ export interface Upstream {
 /** Statuses whose answers may not carry a body (Fetch standard): passed on without one. */
 export const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
 
+/** The `code` of DingTalk's error body; undefined when the body is not DingTalk's JSON. */
+export function dingtalkCodeOf(body: Uint8Array): string | undefined {
+  try {
+    const code = (JSON.parse(new TextDecoder().decode(body)) as { code?: unknown } | null)?.code;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1), never forwarded. */
 export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
   'connection',

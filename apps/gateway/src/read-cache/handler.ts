@@ -24,7 +24,7 @@
  */
 import type { Invalidations } from '@dingtalk-gateway/spec';
 import type { Context } from 'hono';
-import { type HeaderRecord, answer } from '../answer.js';
+import { type HeaderRecord, answer, isPerRequestHeader } from '../answer.js';
 import type { GatewayEnv, RouteHandler } from '../context.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { CachedAnswer, ReadCacheStore } from './interface.js';
@@ -47,9 +47,6 @@ const LEADER_POLL_MS = 15;
 
 /** The cache's name in `Cache-Status` (RFC 9211), which callers may match on. */
 export const CACHE_NAME = 'dingtalk-gateway';
-
-/** Headers of DingTalk's answer that belong to one request, not to the answer: not kept. */
-const PER_REQUEST = new Set(['x-request-id', 'ratelimit', 'ratelimit-policy', 'retry-after', 'cache-status', 'age', 'date', 'content-length', 'connection', 'keep-alive', 'transfer-encoding']);
 
 /** One request sent to DingTalk on behalf of the identical ones that arrive while it is under way. */
 interface Flight {
@@ -137,7 +134,7 @@ export function readCacheHandler(options: ReadCacheOptions, inner: RouteHandler)
       const answerHeaders: Record<string, string> = {};
       response.headers.forEach((value, name) => {
         answerHeaders[name] = value;
-        if (!PER_REQUEST.has(name)) headers.push([name, value]);
+        if (!isPerRequestHeader(name)) headers.push([name, value]);
       });
       kept = { body, headers, storedAt: now(), fetchedAt, scopes };
       if (!control.noStore) await store.set(key, kept, plan.storeTtlMs(c.get('operation').operationId)!);

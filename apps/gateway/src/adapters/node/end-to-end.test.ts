@@ -23,7 +23,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntilListening } from '../../cli/listening.js';
 import { configSchema } from '../../config/schema.js';
-import { freePort } from '../../scale-out/processes.js';
+import { freePort, untilServing } from '../../scale-out/processes.js';
 import { mintApiKey } from '../../keys/api-key.js';
 import { startGateway } from './server.js';
 
@@ -115,11 +115,7 @@ async function startWorkerd(sandbox: RunningSandbox): Promise<GatewayUnderTest> 
   const child = spawn(WORKERD, ['serve', join(dir, 'workerd.capnp')], { env: { PATH: process.env.PATH, FULL_SECRET: seeded.apps.full.appSecret }, stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const url = `http://127.0.0.1:${port}`;
-  for (let waited = 0; ; waited += 100) {
-    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
-    if (waited > 20_000 || child.exitCode !== null) throw new Error(`workerd did not serve ${url} within 20 s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await untilServing([url], child, 20_000);
   return {
     url,
     metricsUrl: undefined,

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { type RunningSandbox, startSandbox } from '@dingtalk-gateway/sandbox';
 import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scale-out/processes.js';
+import { freePort, untilServing } from '../../scale-out/processes.js';
 import { mintApiKey } from '../../keys/api-key.js';
 
 const require = createRequire(import.meta.url);
@@ -86,12 +86,7 @@ async function startWorkerd(): Promise<void> {
   workerd = spawn(WORKERD, ['serve', capnp], { env: { PATH: process.env.PATH, FULL_SECRET: seeded.apps.full.appSecret }, stdio: ['ignore', 'pipe', 'pipe'] });
   workerd.stdout!.on('data', (chunk: Buffer) => (output += String(chunk)));
   workerd.stderr!.on('data', (chunk: Buffer) => (output += String(chunk)));
-  for (let waited = 0; ; waited += 100) {
-    const up = await Promise.all(isolates.map((url) => fetch(`${url}/healthz`).then((r) => r.ok, () => false)));
-    if (up.every(Boolean)) break;
-    if (waited > 20_000 || workerd.exitCode !== null) throw new Error(`workerd did not serve both isolates:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await untilServing(isolates, workerd, 20_000, () => output);
 }
 
 afterAll(async () => {

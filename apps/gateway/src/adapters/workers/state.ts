@@ -36,6 +36,7 @@ export class GatewayState extends DurableObject {
   readonly #idempotency: IdempotencyStore = new MemoryIdempotencyStore({ maxEntries: config.idempotency.maxEntries, maxBytes: config.idempotency.maxBytes });
   /** The reads some isolate fetches from DingTalk now, until when (a lead ends at the latest with the longest request). */
   readonly #leads = new Map<string, number>();
+  readonly #leadMs = longestRequestMs(config);
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env);
@@ -87,7 +88,7 @@ export class GatewayState extends DurableObject {
   }
   cacheLead(key: string): boolean {
     if (this.cacheLeading(key)) return false;
-    this.#leads.set(key, Date.now() + longestRequestMs(config));
+    this.#leads.set(key, Date.now() + this.#leadMs);
     return true;
   }
   cacheRelease(key: string): void {

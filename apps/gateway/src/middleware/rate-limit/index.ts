@@ -88,19 +88,7 @@ export function rateLimitSteps(options: RateLimitOptions): { rateLimit: Step; di
     const operationId = c.get('operation').operationId;
     const checks: LimitCheck[] = [];
     const queued = slotChecks(checks, tenant, operationId);
-    let outcomes: LimitOutcome[] | Promise<LimitOutcome[]>;
-    try {
-      outcomes = limits.check(checks);
-    } catch (error) {
-      return unavailable(c, error);
-    }
-    if (outcomes instanceof Promise) {
-      return outcomes.then(
-        (decided) => slotAnswer(c, decided, 0, tenant, operationId, queued),
-        (error: unknown) => unavailable(c, error),
-      );
-    }
-    return slotAnswer(c, outcomes, 0, tenant, operationId, queued);
+    return decide(c, checks, (outcomes) => slotAnswer(c, outcomes, 0, tenant, operationId, queued));
   };
 
   const rateLimit: Step = (c) => {
@@ -114,23 +102,25 @@ export function rateLimitSteps(options: RateLimitOptions): { rateLimit: Step; di
     if (deferred) c.set('dingtalkSlot', 'deferred');
     const queued = deferred ? false : slotChecks(checks, tenant, operationId);
 
-    // One call for all of them (on Redis, one round trip; in memory, no promise at all); it stops
-    // at the first refusal.
+    return decide(c, checks, (outcomes) => answerFor(c, outcomes, tenant, operationId, operationPolicy, deferred, queued));
+  };
+  return { rateLimit, dingtalkSlot };
+
+  /**
+   * All of `checks` in one call (on Redis, one round trip; in memory, no promise at all, so the
+   * answer comes without one too); it stops at the first refusal. A store that cannot answer is
+   * `unavailable`.
+   */
+  function decide(c: Context<GatewayEnv>, checks: LimitCheck[], answer: (outcomes: LimitOutcome[]) => ReturnType<Step>): ReturnType<Step> {
     let outcomes: LimitOutcome[] | Promise<LimitOutcome[]>;
     try {
       outcomes = limits.check(checks);
     } catch (error) {
       return unavailable(c, error);
     }
-    if (outcomes instanceof Promise) {
-      return outcomes.then(
-        (decided) => answerFor(c, decided, tenant, operationId, operationPolicy, deferred, queued),
-        (error: unknown) => unavailable(c, error),
-      );
-    }
-    return answerFor(c, outcomes, tenant, operationId, operationPolicy, deferred, queued);
-  };
-  return { rateLimit, dingtalkSlot };
+    if (outcomes instanceof Promise) return outcomes.then(answer, (error: unknown) => unavailable(c, error));
+    return answer(outcomes);
+  }
 
   /**
    * The checks of DingTalk's slot for this request: its QPS window, unless others already wait
