@@ -1,59 +1,14 @@
 /**
  * The processes a run starts (upstream, baseline, gateways), each in its own process so the load
- * generator never shares their event loop. Every child is registered and killed when the run
- * ends, fails, or is interrupted; starts and stops are bounded in time.
+ * generator never shares their event loop. Every child is registered (the harness's process
+ * helpers) and killed when the run ends, fails, or is interrupted; starts and stops are bounded
+ * in time.
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { waitUntilListening } from '@dingtalk-gateway/gateway';
-import type { GatewayRuntime } from './options.js';
+import { type ChildProcess, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { type GatewayProcess, type GatewayProcessOptions, rssMb, startGatewayProcess as startGatewayInstance, stopChild, track } from '@dingtalk-gateway/harness/processes';
 
-const live = new Set<ChildProcess>();
-
-/** Pids of every child process still running (the run's own processes). */
-export function childPids(): ReadonlySet<number> {
-  return new Set([...live].map((child) => child.pid).filter((pid): pid is number => pid !== undefined));
-}
-
-/** Kill every child still running (SIGKILL: used on the way out, when nothing may wait). */
-export function killAllChildren(): void {
-  for (const child of live) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-  live.clear();
-}
-
-let installed = false;
-/** Children die with the harness: on exit, Ctrl-C, SIGTERM and uncaught errors. */
-export function installCleanup(): void {
-  if (installed) return;
-  installed = true;
-  process.on('exit', killAllChildren);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      console.error(`\n${signal}: stopping every child process`);
-      killAllChildren();
-      process.exit(130);
-    });
-  }
-}
-
-function track(child: ChildProcess): void {
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-}
-
-/** Sends SIGTERM, then SIGKILL after `graceMs`. Resolves once the child is gone. */
-export async function stopChild(child: ChildProcess, graceMs = 5_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
+export { childPids, installCleanup, killAllChildren, rssMb, stopChild } from '@dingtalk-gateway/harness/processes';
 
 export interface ForkedChild {
   child: ChildProcess;
@@ -107,95 +62,24 @@ export async function forkProcess(name: string, env: Record<string, string>, opt
         child.send({ type });
       });
     },
-    stop: () => stopChild(child),
+    stop: async () => {
+      await stopChild(child);
+    },
   };
 }
 
-export interface GatewayChild {
-  child: ChildProcess;
-  pid: number;
-  url: string;
-  metricsUrl: string;
-  /** The access log file (pino's JSON lines, the gateway's stdout). */
+/** A gateway process whose access log goes to `logFile`. */
+export interface GatewayChild extends GatewayProcess {
   logFile: string;
-  /** From the spawn to the listening line (config read, stores connected, sockets open). */
-  startMs: number;
-  /** RSS right after start, before any request. */
-  rssAtStartMb: number;
-  stderr(): string;
-  stop(): Promise<void>;
-}
-
-const gatewayCli = () => import.meta.resolve('@dingtalk-gateway/gateway').replace(/index\.js$/, 'cli/main.js');
-
-/**
- * How a runtime runs the gateway's CLI (`cli` the Node entry, `dist/cli/main.js`): its binary
- * (from the gateway package's devDependencies, the process itself so that its pid is measured)
- * and arguments.
- */
-function runtimeCommand(runtime: 'node' | GatewayRuntime, cli: string, nodeArgs: string[]): { command: string; args: string[]; cwd?: string } {
-  const dist = dirname(dirname(cli));
-  const fromGateway = createRequire(join(dist, '..', 'package.json'));
-  if (runtime === 'bun') return { command: join(dirname(fromGateway.resolve('bun/package.json')), 'bin', 'bun.exe'), args: [join(dist, 'adapters', 'bun', 'main.js')] };
-  if (runtime === 'deno') return { command: join(dirname(fromGateway.resolve('deno/package.json')), 'deno'), args: ['run', '--allow-all', join(dist, 'adapters', 'deno', 'main.js')], cwd: join(dist, '..') };
-  return { command: process.execPath, args: [...nodeArgs, cli] };
 }
 
 /**
  * The gateway through its real entry, the built CLI (`dingtalk-gateway start --config`), with
  * its stdout (the access log) going to `logFile`: pino writing to a file descriptor, as in
- * production. `nodeArgs` e.g. `--cpu-prof`.
+ * production. `nodeArgs` e.g. `--cpu-prof` (a profile is written on the clean exit SIGTERM gives).
  */
-export async function startGatewayProcess(options: {
-  /** Default: the built CLI of the workspace's gateway. */
-  cli?: string;
-  configFile: string;
-  logFile: string;
-  env: Record<string, string>;
-  nodeArgs?: string[];
-  timeoutMs?: number;
-  /** Default: Node. */
-  runtime?: 'node' | GatewayRuntime;
-}): Promise<GatewayChild> {
-  const cli = options.cli ?? new URL(gatewayCli()).pathname;
-  const { command, args, cwd } = runtimeCommand(options.runtime ?? 'node', cli, options.nodeArgs ?? []);
-  const fd = openSync(options.logFile, 'a');
-  const spawnedAt = performance.now();
-  const child = spawn(command, [...args, 'start', '--config', options.configFile], {
-    env: { PATH: process.env.PATH ?? '', ...options.env },
-    stdio: ['ignore', fd, 'pipe'],
-    ...(cwd ? { cwd } : {}),
-  });
-  closeSync(fd);
-  track(child);
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + String(chunk)).slice(-20_000)));
-  const { url, metricsUrl } = await waitUntilListening(child, options.timeoutMs ?? 30_000);
-  const startMs = performance.now() - spawnedAt;
-  if (metricsUrl === undefined) throw new Error('the benchmark reads the gateway\'s metrics: its config must enable them');
-  return {
-    child,
-    pid: child.pid!,
-    url,
-    metricsUrl,
-    logFile: options.logFile,
-    startMs,
-    rssAtStartMb: rssMb(child.pid!),
-    stderr: () => stderr,
-    // The gateway drains on SIGTERM (and a --cpu-prof profile is written on that clean exit).
-    stop: () => stopChild(child, 15_000),
-  };
-}
-
-/** Resident memory of a process in MB (VmRSS from /proc). NaN once it is gone. */
-export function rssMb(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-    return match ? Number(match[1]) / 1024 : Number.NaN;
-  } catch {
-    return Number.NaN;
-  }
+export async function startGatewayProcess(options: GatewayProcessOptions & { logFile: string }): Promise<GatewayChild> {
+  return { ...(await startGatewayInstance({ timeoutMs: 30_000, ...options })), logFile: options.logFile };
 }
 
 const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux this runs on

@@ -6,6 +6,7 @@ export { createGateway, type Gateway, type GatewayDeps } from './create-gateway.
 export { startGateway, type RunningGateway, type StartGatewayOptions } from './adapters/node/server.js';
 export { loadConfigFile, parseConfig, ConfigError, type ConfigProblem } from './config/load.js';
 export { waitUntilListening } from './cli/listening.js';
+export { installShutdown } from './adapters/node/shutdown.js';
 export { configSchema, type GatewayConfig, type AppConfig, type TenantConfig } from './config/schema.js';
 export { secretsFromEnvironment, MissingSecretError, type SecretSource } from './config/secrets.js';
 export { mintApiKey, sha256Hex, API_KEY_PREFIX } from './keys/api-key.js';

@@ -3,7 +3,6 @@
  * Node entry.
  */
 import { connect } from 'node:net';
-import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
@@ -17,7 +16,7 @@ beforeAll(async () => {
   const config = configSchema.parse({
     server: { port: 0, headersTimeoutMs: 300, requestTimeoutMs: 600, maxHeaderBytes: 4096 },
     upstream: { baseUrl: 'http://127.0.0.1:9' },
-    apps: { full: { type: 'internal', appKey: seeded.apps.full.appKey, appSecretEnv: 'S' } },
+    apps: { full: { type: 'internal', appKey: 'dingprotocolerrors', appSecretEnv: 'S' } },
     tenants: { t: { name: 'T', app: 'full', apiKeys: [{ sha256: key.sha256 }], scopes: ['Drive.Space.Write'], rateLimit: { rate: 1, burst: 1 } } },
     observability: { metrics: { enabled: false } },
   });
