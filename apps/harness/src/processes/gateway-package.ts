@@ -28,12 +28,13 @@ export const workerdBinary = () => join(dirname(fromGateway.resolve('workerd/pac
  * How a runtime runs the gateway's CLI: the command, its arguments before `start …`, and the
  * directory (Deno finds the workspace's node_modules from the package's directory). `cli` is a
  * Node CLI (`…/dist/cli/main.js`), by default this workspace's; the Bun and Deno entries are
- * the ones built beside it.
+ * the ones built beside it. `runtimeArgs` go to the runtime itself (Node's `--cpu-prof`,
+ * Bun's `--smol`, Deno's `--v8-flags=…`).
  */
-export function gatewayCommand(runtime: Runtime, nodeArgs: readonly string[] = [], cli = gatewayCli): { command: string; args: string[]; cwd: string } {
+export function gatewayCommand(runtime: Runtime, runtimeArgs: readonly string[] = [], cli = gatewayCli): { command: string; args: string[]; cwd: string } {
   const dist = dirname(dirname(cli));
   const packageDir = dirname(dist);
-  if (runtime === 'bun') return { command: bunBinary(), args: [join(dist, 'adapters', 'bun', 'main.js')], cwd: packageDir };
-  if (runtime === 'deno') return { command: denoBinary(), args: ['run', '--allow-all', join(dist, 'adapters', 'deno', 'main.js')], cwd: packageDir };
-  return { command: process.execPath, args: [...nodeArgs, cli], cwd: packageDir };
+  if (runtime === 'bun') return { command: bunBinary(), args: [...runtimeArgs, join(dist, 'adapters', 'bun', 'main.js')], cwd: packageDir };
+  if (runtime === 'deno') return { command: denoBinary(), args: ['run', '--allow-all', ...runtimeArgs, join(dist, 'adapters', 'deno', 'main.js')], cwd: packageDir };
+  return { command: process.execPath, args: [...runtimeArgs, cli], cwd: packageDir };
 }

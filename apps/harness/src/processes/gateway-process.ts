@@ -39,8 +39,8 @@ export interface GatewayProcessOptions {
   runtime?: Runtime;
   /** Another build's Node CLI (`…/dist/cli/main.js`); default this workspace's. */
   cli?: string;
-  /** Node's own flags, e.g. `--cpu-prof`. */
-  nodeArgs?: string[];
+  /** The runtime's own flags: Node's `--cpu-prof`, Bun's `--smol`, Deno's `--v8-flags=…`. */
+  runtimeArgs?: string[];
   /** The access log to a file (pino writing to a file descriptor, as in production) instead of memory. */
   logFile?: string;
   timeoutMs?: number;
@@ -48,7 +48,7 @@ export interface GatewayProcessOptions {
 
 export async function startGatewayProcess(options: GatewayProcessOptions): Promise<GatewayProcess> {
   const configFile = options.configFile ?? writeConfig(options.config);
-  const { command, args, cwd } = gatewayCommand(options.runtime ?? 'node', options.nodeArgs, options.cli);
+  const { command, args, cwd } = gatewayCommand(options.runtime ?? 'node', options.runtimeArgs, options.cli);
   const logFd = options.logFile === undefined ? undefined : openSync(options.logFile, 'a');
   const spawnedAt = performance.now();
   const child = track(
