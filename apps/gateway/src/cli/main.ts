@@ -4,7 +4,7 @@
  * dingtalk-gateway check-config gateway.yaml       check a config file (and, with --env, its secrets)
  * dingtalk-gateway mint-key --tenant <id>          print a new API key once, and the line for the config
  * dingtalk-gateway usage --config gateway.yaml     the monthly call quota: used and left per org, tenant, operation
- * dingtalk-gateway build-worker --config gateway.yaml --out worker/   the Cloudflare Workers bundle, and workerd's config
+ * dingtalk-gateway build-worker --config gateway.yaml --out worker/   the Cloudflare Workers bundle, workerd's config and wrangler.toml
  */
 import { parseArgs } from 'node:util';
 import { type MonthUsage, isMonth, monthOf } from '@dingtalk-gateway/call-quota';
@@ -32,7 +32,8 @@ const USAGE = `Usage:
                                                     tenant and operation, from the ledger (Redis, or the ledger file)
   dingtalk-gateway build-worker [--config <file>] --out <dir>
                                                     the Cloudflare Workers bundle for this config (checked now, embedded),
-                                                    and a workerd.capnp to serve it with workerd`;
+                                                    a workerd.capnp to serve it with workerd, and a wrangler.toml to
+                                                    deploy it to Cloudflare with wrangler`;
 
 /** What serves the gateway: Node's server by default, Bun's from the Bun and Deno entries (`adapters/bun/main.ts`, `adapters/deno/main.ts`). */
 export interface CliRuntime {
@@ -97,7 +98,9 @@ async function buildWorkerCommand(args: string[]): Promise<number> {
   // esbuild is loaded only by this command.
   const { buildWorker } = await import('../adapters/workers/build.js');
   const built = await buildWorker(config, file, values.out);
-  console.log(`${built.script} (${Math.round(built.bytes / 1024)} KiB) and ${built.capnp}: serve with \`workerd serve ${built.capnp}\`, the secrets in the environment`);
+  console.log(
+    `${built.script} (${Math.round(built.bytes / 1024)} KiB), ${built.capnp}: serve with \`workerd serve ${built.capnp}\`, the secrets in the environment; ${built.wrangler}: deploy with \`wrangler deploy\` from its directory, the secrets set with \`wrangler secret put\``,
+  );
   return 0;
 }
 

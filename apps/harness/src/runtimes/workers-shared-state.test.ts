@@ -2,10 +2,11 @@
  * Two isolates, one gateway: the Workers bundle built by `dingtalk-gateway build-worker`, served
  * by the real workerd as two services (two isolates, two sockets) that share the `GatewayState`
  * Durable Object, in front of the sandbox. What Redis does for Node instances, the object does
- * for isolates: one tenant budget, one read cache, one record per Idempotency-Key.
+ * for isolates: one DingTalk token, one tenant budget, one read cache, one record per
+ * Idempotency-Key.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -19,6 +20,8 @@ import { mintApiKey } from '@dingtalk-gateway/gateway';
 
 const require = createRequire(import.meta.url);
 const key = mintApiKey();
+/** A second team, with a budget the token cases cannot spend. */
+const roomyKey = mintApiKey();
 const operatorId = seeded.users.alice.unionId;
 const BURST = 10;
 
@@ -59,13 +62,18 @@ const b :Workerd.Worker = ${worker('(className = "GatewayState", serviceName = "
 
 beforeAll(async () => {
   sandbox = await startSandbox({ qpsLimit: 100_000 });
-  const dir = mkdtempSync(join(tmpdir(), 'dtg-isolates-'));
+  dir = mkdtempSync(join(tmpdir(), 'dtg-isolates-'));
   const ports: [number, number] = [await freePort(), await freePort()];
   const config = {
     server: { host: '127.0.0.1', port: ports[0] },
     upstream: { baseUrl: sandbox.url },
     apps: { full: { type: 'internal', appKey: seeded.apps.full.appKey, appSecretEnv: 'FULL_SECRET' } },
-    tenants: { t: { name: 'T', app: 'full', apiKeys: [{ sha256: key.sha256 }], scopes: ['Wiki.Workspace.Read', 'Wiki.Workspace.Write'], rateLimit: { rate: 1, burst: BURST } } },
+    tenants: {
+      t: { name: 'T', app: 'full', apiKeys: [{ sha256: key.sha256 }], scopes: ['Wiki.Workspace.Read', 'Wiki.Workspace.Write'], rateLimit: { rate: 1, burst: BURST } },
+      roomy: { name: 'Roomy', app: 'full', apiKeys: [{ sha256: roomyKey.sha256 }], scopes: ['Wiki.Workspace.Read'], rateLimit: { rate: 1_000, burst: 1_000 } },
+    },
+    // The token cases send their requests at once: no wait for DingTalk's QPS slots.
+    dingtalk: { qpsLimit: 1_000 },
     cache: { operations: { getWorkspace: { ttlSeconds: 60 } } },
     observability: { logLevel: 'error' },
   };
@@ -79,6 +87,8 @@ beforeAll(async () => {
 }, 60_000);
 
 let capnp: string;
+/** Where build-worker wrote the bundle and its configs. */
+let dir: string;
 
 async function startWorkerd(): Promise<void> {
   workerd = track(spawn(workerdBinary(), ['serve', capnp], { env: { PATH: process.env.PATH, FULL_SECRET: seeded.apps.full.appSecret }, stdio: ['ignore', 'pipe', 'pipe'] }));
@@ -94,7 +104,39 @@ afterAll(async () => {
 
 const headers = { authorization: `Bearer ${key.key}` };
 
+/** Calls to DingTalk's token endpoint (an internal app's repeated call returns the same token, so not `tokensIssued`). */
+const tokenFetches = () => sandbox.sandbox.counters.snapshot().byOperation.getAccessToken ?? 0;
+
+/** `perIsolate` reads sent at once through each isolate, by the roomy team: their statuses. */
+async function readsThroughBoth(perIsolate: number): Promise<number[]> {
+  const responses = await Promise.all(
+    Array.from({ length: 2 * perIsolate }, async (_, i) => {
+      const response = await fetch(`${isolates[i % 2]}/v2.0/wiki/workspaces?operatorId=${operatorId}`, { headers: { authorization: `Bearer ${roomyKey.key}` } });
+      await response.arrayBuffer();
+      return response.status;
+    }),
+  );
+  return responses;
+}
+
 describe('the gateway on Workers, two isolates sharing the GatewayState Durable Object', () => {
+  // First: both isolates start with no token (workerd was only asked /healthz).
+  it('fetches one DingTalk token for both isolates: requests at once through each make one token fetch', async () => {
+    expect(tokenFetches()).toBe(0);
+    expect(await readsThroughBoth(8), output).toEqual(Array(16).fill(200));
+    expect(tokenFetches(), output).toBe(1);
+    // Later requests through either isolate use it.
+    expect(await readsThroughBoth(2)).toEqual(Array(4).fill(200));
+    expect(tokenFetches()).toBe(1);
+  });
+
+  it('a token revoked at DingTalk: both isolates recover with one token fetch in total, no caller sees the error', async () => {
+    const before = tokenFetches();
+    sandbox.sandbox.revokeTokens(seeded.apps.full.appKey);
+    expect(await readsThroughBoth(8), output).toEqual(Array(16).fill(200));
+    expect(tokenFetches() - before, output).toBe(1);
+  });
+
   it('gives the tenant one budget across both isolates, not one each', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 2 * BURST; i++) {
@@ -135,6 +177,15 @@ describe('the gateway on Workers, two isolates sharing the GatewayState Durable 
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
     expect(await retry.json()).toEqual(await first.json());
     expect((sandbox.sandbox.counters.snapshot().byOperation.addWorkspace ?? 0) - before).toBe(1);
+  });
+
+  it('build-worker wrote, beside the bundle served here, a wrangler.toml for the same Worker: its object binding, migration and secret names', () => {
+    const toml = readFileSync(join(dir, 'wrangler.toml'), 'utf8');
+    expect(toml).toMatch(/^main = "worker\.js"$/m);
+    expect(toml).toMatch(/^\[\[durable_objects\.bindings\]\]\nname = "GATEWAY_STATE"\nclass_name = "GatewayState"$/m);
+    expect(toml).toMatch(/^\[\[migrations\]\]\ntag = "v1"\nnew_sqlite_classes = \["GatewayState"\]$/m);
+    expect(toml).toContain('npx wrangler secret put FULL_SECRET');
+    expect(toml).not.toContain(seeded.apps.full.appSecret);
   });
 
   it("keeps the month's ledger through a restart of workerd (the object's storage on disk)", async () => {

@@ -1,16 +1,18 @@
 /**
  * The gateway's shared state on Workers: one Durable Object (`GatewayState`, the instance named
- * "gateway") holds what the instances of a Node deployment share through Redis: the request
- * limits (tenant limits, DingTalk's QPS guard, the per-IP window), the monthly ledger, the read
- * cache with its invalidations and its per-read leads, and the Idempotency-Key records. Every
- * isolate's gateway calls it over JS RPC (`sharedStores`), so limits are exact and a read, a
+ * "gateway") holds what the instances of a Node deployment share through Redis: the DingTalk
+ * token of each app (its cache, the lease of the one isolate that fetches it, the backoff after
+ * failed fetches: `tokens.ts`), the request limits (tenant limits, DingTalk's QPS guard, the
+ * per-IP window), the monthly ledger, the read cache with its invalidations and its per-read
+ * leads, and the Idempotency-Key records. Every isolate's gateway calls it over JS RPC
+ * (`sharedStores`, `sharedTokenProviders`), so there is one token, limits are exact and a read, a
  * write and a key are one across isolates, as on Redis. The Durable Object runs the gateway's own
  * memory stores, one request at a time.
  *
  * The monthly ledger is also written to the object's durable storage (at most once a second, as
  * the file ledger of one Node instance), so a restart of the object (a deploy, an eviction) keeps
- * the month's counts; the rest (limits, cache, keys) is the object's memory, as it is a Node
- * instance's without Redis.
+ * the month's counts; the rest (tokens, limits, cache, keys) is the object's memory, as it is a
+ * Node instance's without Redis (a restarted object has no token: one isolate fetches it again).
  */
 import { type LedgerSnapshot, MemoryQuotaLedger, type Month, type QuotaAccount } from '@dingtalk-gateway/call-quota';
 import { type LimitCheck, MemoryRequestLimiter, type RequestLimiter } from '@dingtalk-gateway/rate-limiter';
@@ -22,6 +24,7 @@ import { MemoryIdempotencyStore } from '../../idempotency/memory.js';
 import type { CachedAnswer, ReadCacheStore } from '../../read-cache/interface.js';
 import { MemoryReadCacheStore } from '../../read-cache/memory.js';
 import { cachePlanOf } from '../../read-cache/plan.js';
+import { type TokenFetchOutcome, TokenLeases } from '@dingtalk-gateway/token-provider';
 import type { QuotaLedger } from '@dingtalk-gateway/call-quota';
 
 type DoneOrUnknown = Extract<IdempotencyRecord, { state: 'done' | 'unknown' }>;
@@ -37,6 +40,8 @@ export class GatewayState extends DurableObject {
   /** The reads some isolate fetches from DingTalk now, until when (a lead ends at the latest with the longest request). */
   readonly #leads = new Map<string, number>();
   readonly #leadMs = longestRequestMs(config);
+  /** Each app's DingTalk token: kept here, fetched by the isolate given the lease (see `tokens.ts` for why). */
+  readonly #tokens = new TokenLeases();
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env);
@@ -49,6 +54,19 @@ export class GatewayState extends DurableObject {
         onFlushError: (error) => console.error(JSON.stringify({ level: 50, time: Date.now(), error: String(error), msg: 'the call ledger could not be written; retrying' })),
       });
     });
+  }
+
+  /** The app's token, or the lease to fetch it (waiting while another isolate fetches it), or the backoff. */
+  tokenAcquire(appId: string) {
+    return this.#tokens.acquire(appId);
+  }
+  /** What the isolate that held the lease got from DingTalk: the token, or the failure's reason (never a secret). */
+  tokenSettle(appId: string, fence: string, outcome: TokenFetchOutcome) {
+    return this.#tokens.settle(appId, fence, outcome);
+  }
+  /** DingTalk refused `token`: forgotten if it is still the app's current one. */
+  tokenDrop(appId: string, token: string) {
+    this.#tokens.drop(appId, token);
   }
 
   limitsCheck(checks: LimitCheck[]) {

@@ -5,10 +5,11 @@
  * (secrets or variables named as in the config's `appSecretEnv`).
  *
  * One gateway per isolate, created at its first request. With the `GATEWAY_STATE` binding (a
- * Durable Object namespace of `GatewayState`, as `build-worker`'s workerd config declares), the
- * limits, the ledger, the read cache and the Idempotency-Keys are the one object's, shared by
- * every isolate (`state.ts`); without it, each isolate keeps its own. The DingTalk token is each
- * isolate's own (DingTalk gives an internal app the same token until it expires).
+ * Durable Object namespace of `GatewayState`, as `build-worker`'s workerd config and
+ * `wrangler.toml` declare), the DingTalk token of each app, the limits, the ledger, the read
+ * cache and the Idempotency-Keys are the one object's, shared by every isolate (`state.ts`,
+ * `tokens.ts`: one token fetch per app however many isolates); without it, each isolate keeps
+ * its own.
  */
 import { errorBody } from '@dingtalk-gateway/errors';
 import { config, docsPages } from 'dingtalk-gateway:embedded';
@@ -18,6 +19,7 @@ import { type Gateway, createGateway } from '../../create-gateway.js';
 import { consoleLogger } from '../../observability/logger.js';
 import { createFetchUpstream } from '../../proxy/fetch-upstream.js';
 import { type GatewayStateStub, sharedStores } from './state.js';
+import { sharedTokenProviders } from './tokens.js';
 
 /** The Durable Object class, exported from the Worker's main module as Workers require. */
 export { GatewayState } from './state.js';
@@ -35,6 +37,8 @@ let gateway: Gateway | undefined;
 function gatewayFor(env: Bindings): Gateway {
   const state = env.GATEWAY_STATE;
   const strings = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  const logger = consoleLogger(config.observability.logLevel);
+  const shared = state ? () => state.get(state.idFromName('gateway')) : undefined;
   return createGateway(config, {
     upstream: createFetchUpstream({
       baseUrl: config.upstream.baseUrl,
@@ -43,9 +47,9 @@ function gatewayFor(env: Bindings): Gateway {
       maxResponseBytes: config.upstream.maxResponseBytes,
     }),
     secrets: secretsFromEnvironment(config, strings),
-    logger: consoleLogger(config.observability.logLevel),
+    logger,
     docsPages,
-    ...(state ? sharedStores(() => state.get(state.idFromName('gateway'))) : {}),
+    ...(shared ? { ...sharedStores(shared), tokenProviders: sharedTokenProviders(shared, logger) } : {}),
   });
 }
 
