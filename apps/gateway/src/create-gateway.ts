@@ -14,7 +14,7 @@
  * ```
  */
 import { MemoryQuotaLedger, type QuotaLedger, monthOf } from '@dingtalk-gateway/call-quota';
-import { MemoryRateLimiter, MemoryRequestLimiter, MemoryWindowLimiter, type RateLimiter, type RequestLimiter, SequentialRequestLimiter, type WindowLimiter } from '@dingtalk-gateway/rate-limiter';
+import { MemoryRequestLimiter, type RequestLimiter } from '@dingtalk-gateway/rate-limiter';
 import { type OpenApiDocument, invalidationsOf, meteringOf } from '@dingtalk-gateway/spec';
 import { loadGatewayContract } from '@dingtalk-gateway/spec/gateway-contract';
 import { TokenUnavailableError } from '@dingtalk-gateway/token-provider';
@@ -63,13 +63,10 @@ export interface GatewayDeps<M extends GatewayMetrics = GatewayMetrics> {
   /** How the gateway reaches DingTalk (undici pool in production, any fetch in tests). */
   upstream: Upstream;
   secrets: SecretSource;
-  /** Tenants' limits. Default: in memory (one instance). */
-  limiter?: RateLimiter;
-  /** DingTalk's per-app QPS guard. Default: in memory (one instance). */
-  qpsGuard?: WindowLimiter;
   /**
-   * All of a request's limits in one call: the Redis stores' single round trip. Default:
-   * `limiter` and `qpsGuard`, asked in turn.
+   * All of a request's limits in one call: the tenant's, DingTalk's QPS guard and per-IP window.
+   * Default: in memory (one instance, decided without a promise); the Redis stores' is one round
+   * trip shared by all instances.
    */
   requestLimiter?: RequestLimiter;
   /** Default: token providers in memory (one instance). */
@@ -127,7 +124,7 @@ export function createGateway<M extends GatewayMetrics = GatewayMetrics>(config:
   // time (Workers forbid it) and start-up is shorter. Another contract (tests) is compiled now.
   const validator = deps.contract ? createSpecValidator(contract) : createGatewayContractValidator();
   const ledger = deps.ledger ?? new MemoryQuotaLedger();
-  const limits = deps.requestLimiter ?? requestLimiterOf(deps.limiter, deps.qpsGuard);
+  const limits = deps.requestLimiter ?? new MemoryRequestLimiter();
   const now = deps.now ?? Date.now;
   // Every call to DingTalk (API and token) passes DingTalk's per-IP guard and ban.
   const ipBan = new IpBan({ now });
@@ -329,12 +326,6 @@ export function createGateway<M extends GatewayMetrics = GatewayMetrics>(config:
 export function longestRequestMs(config: GatewayConfig): number {
   const attempts = 2 + config.upstream.getRetries + config.dingtalk.throttleRetries;
   return config.dingtalk.qpsMaxWaitMs + attempts * (config.upstream.responseTimeoutMs + 2_000) + 5_000;
-}
-
-/** In memory (the default): decided at once. Given limiters (tests, other stores): asked in turn. */
-function requestLimiterOf(limiter: RateLimiter | undefined, qpsGuard: WindowLimiter | undefined): RequestLimiter {
-  if (limiter === undefined && qpsGuard === undefined) return new MemoryRequestLimiter();
-  return new SequentialRequestLimiter(limiter ?? new MemoryRateLimiter(), qpsGuard ?? new MemoryWindowLimiter());
 }
 
 /** `code: message` of an error, or of its cause when it only wraps one (TokenUnavailableError). */

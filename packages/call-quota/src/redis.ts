@@ -18,7 +18,8 @@
  * const ledger = withLedgerFallback(new RedisQuotaLedger({ redis, prefix: 'dtg:' }), { mode: 'local' });
  * ```
  */
-import { Circuit, type FallbackCircuitOptions, type FallbackMode, type FallbackState, RateLimiterUnavailableError } from '@dingtalk-gateway/rate-limiter';
+import { Circuit, type CircuitState } from '@dingtalk-gateway/circuit-breaker';
+import { type FallbackCircuitOptions, RateLimiterUnavailableError } from '@dingtalk-gateway/rate-limiter';
 import { callRedis, defineScript } from '@dingtalk-gateway/rate-limiter/redis';
 import { Cluster, type Redis } from 'ioredis';
 import { type MonthUsage, type OrgUsage, type QuotaAccount, type QuotaLedger, type Reservation, decide } from './interface.js';
@@ -253,19 +254,17 @@ function orgUsage(hash: Record<string, string>): OrgUsage {
 }
 
 export interface LedgerFallbackOptions extends FallbackCircuitOptions {
-  /** Default `local`. */
-  mode?: FallbackMode;
   /** Called when counts made during an outage could not be added to Redis yet (they are kept and retried). */
   onReplayError?: (error: unknown) => void;
 }
 
 export interface FallbackQuotaLedger extends QuotaLedger {
-  readonly state: FallbackState;
+  readonly state: CircuitState;
   /** Counts made while Redis was away and not yet added to it. */
   readonly pendingCalls: number;
 }
 
-/** The Redis ledger behind the rate limiter's circuit breaker; see the module comment. */
+/** The Redis ledger behind the circuit breaker the Redis stores share; see the module comment. */
 export function withLedgerFallback(primary: RedisQuotaLedger, options: LedgerFallbackOptions = {}): FallbackQuotaLedger {
   const mode = options.mode ?? 'local';
   /** Per org-month: the last counts Redis answered with. */
@@ -275,7 +274,7 @@ export function withLedgerFallback(primary: RedisQuotaLedger, options: LedgerFal
   const spentPending = new Map<string, { org: string; month: Month; quota: number }>();
   let replaying: Promise<void> | undefined;
 
-  const circuit = new Circuit(options);
+  const circuit = new Circuit({ ...options, outage: RateLimiterUnavailableError });
 
   const remember = (account: QuotaAccount, month: Month, counts: CountsSeen) => {
     const key = `${account.org}\u0000${month}`;

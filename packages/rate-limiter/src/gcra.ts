@@ -1,6 +1,6 @@
 /**
- * GCRA arithmetic shared by the memory and Redis limiters (the Redis Lua script mirrors the
- * admission rule; see `redis.ts`). Internal: not exported from the package.
+ * GCRA arithmetic shared by the in-process buckets (`memory-gcra.ts`) and `RedisRequestLimiter`
+ * (its Lua mirrors the admission rule; see `redis-lua.ts`). Internal: not exported from the package.
  */
 import type { RateLimitDecision, RateLimitPolicy } from './interface.js';
 

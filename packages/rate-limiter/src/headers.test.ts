@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rateLimitHeaders } from './headers.js';
 import type { RateLimitDecision } from './interface.js';
-import { MemoryRateLimiter } from './memory.js';
+import { MemoryRequestLimiter } from './request-limits.js';
 
 const allowed = (over: Partial<RateLimitDecision> = {}): RateLimitDecision => ({
   allowed: true,
@@ -55,14 +55,15 @@ describe('rateLimitHeaders', () => {
     expect(() => rateLimitHeaders('租户', { rate: 1, burst: 1 }, allowed())).toThrow(TypeError);
   });
 
-  it('matches a real denial from the memory limiter', async () => {
-    const clock = { now: () => 0 };
-    const limiter = new MemoryRateLimiter({ clock });
+  it('matches a real denial from the memory limiter', () => {
+    const limits = new MemoryRequestLimiter({ clock: { now: () => 0 } });
     const policy = { rate: 0.5, burst: 2 };
-    await limiter.limit('k', policy);
-    await limiter.limit('k', policy);
-    const decision = await limiter.limit('k', policy);
-    expect(rateLimitHeaders('tenant', policy, decision)).toEqual({
+    const check = [{ kind: 'rate' as const, key: 'k', policy }];
+    limits.check(check);
+    limits.check(check);
+    const [refused] = limits.check(check);
+    expect(refused!.kind).toBe('rate');
+    expect(rateLimitHeaders('tenant', policy, refused!.decision as RateLimitDecision)).toEqual({
       'RateLimit-Policy': '"tenant";q=2;w=4',
       RateLimit: '"tenant";r=0;t=4',
       'Retry-After': '2',

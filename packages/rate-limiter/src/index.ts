@@ -1,45 +1,43 @@
 /**
- * `@dingtalk-gateway/rate-limiter`: per-key limiting for the gateway, two algorithms side by side.
+ * `@dingtalk-gateway/rate-limiter`: the limits a gateway request is counted against, all decided
+ * in one call by a `RequestLimiter`. Each check is one of two algorithms:
  *
- * - GCRA (rate + burst), for the tenants' budgets: `RateLimiter.limit(key, policy, cost)` with
- *   `MemoryRateLimiter` (one instance, bounded memory), `RedisRateLimiter` (shared across
- *   instances, one atomic Lua script on Redis time) and `NoopRateLimiter`; `rateLimitHeaders`
- *   turns a decision into IETF `RateLimit-Policy` / `RateLimit` / `Retry-After` values.
- * - Exact sliding window (at most `limit` per any `windowMs`), for DingTalk's own per-app, per-API
- *   QPS limit, which GCRA cannot express without trading burst for rate:
- *   `WindowLimiter.hit(key, policy)` with `MemoryWindowLimiter`, `RedisWindowLimiter` and
- *   `NoopWindowLimiter`.
+ * - `rate`: GCRA (rate + burst), for the tenants' budgets; `rateLimitHeaders` turns its decision
+ *   into IETF `RateLimit-Policy` / `RateLimit` / `Retry-After` values.
+ * - `window`: an exact sliding window (at most `limit` in any `windowMs`), for DingTalk's own
+ *   per-app, per-API QPS limit and per-IP window, which GCRA cannot express without trading
+ *   burst for rate.
  *
- * `withFallback` / `withWindowFallback` (one circuit breaker) decide what happens while Redis is
- * down; `local` (a per-instance memory limiter) is the default.
+ * Implementations: `MemoryRequestLimiter` (one instance, bounded memory, decided without a
+ * promise) and `RedisRequestLimiter` (`@dingtalk-gateway/rate-limiter/redis`: shared by every
+ * instance, one atomic Lua script on Redis time, one round trip per event-loop turn).
+ * `withRequestFallback` decides what happens while Redis is down (`local`, a per-instance
+ * `MemoryRequestLimiter`, is the default), with the circuit breaker of
+ * `@dingtalk-gateway/circuit-breaker`.
  *
- * This entry loads nothing but Web-standard JavaScript, on any runtime. The Redis limiters are
- * `@dingtalk-gateway/rate-limiter/redis` (they need ioredis, a Node-compatible runtime's TCP).
+ * This entry loads nothing but Web-standard JavaScript, on any runtime. The Redis limiter is
+ * `@dingtalk-gateway/rate-limiter/redis` (it needs ioredis, a Node-compatible runtime's TCP).
  *
  * @example
  * ```ts
  * import { Redis } from 'ioredis';
- * import { rateLimitHeaders, withFallback, withWindowFallback, type FallbackCircuitOptions } from '@dingtalk-gateway/rate-limiter';
- * import { RedisRateLimiter, RedisWindowLimiter } from '@dingtalk-gateway/rate-limiter/redis';
+ * import { rateLimitHeaders, withRequestFallback } from '@dingtalk-gateway/rate-limiter';
+ * import { RedisRequestLimiter } from '@dingtalk-gateway/rate-limiter/redis';
  *
- * const redis = new Redis(process.env.REDIS_URL!);
- * const hooks: FallbackCircuitOptions = {
+ * const limits = withRequestFallback(new RedisRequestLimiter({ redis: new Redis(process.env.REDIS_URL!) }), {
  *   onTrip: (err) => log.warn({ err }, 'rate limiter: Redis down, limiting per instance'),
  *   onRecover: () => log.info('rate limiter: Redis back'),
- * };
- * const tenantLimiter = withFallback(new RedisRateLimiter({ redis }), hooks);
- * const qpsGuard = withWindowFallback(new RedisWindowLimiter({ redis }), hooks);
+ * });
  *
  * const policy = { rate: 10, burst: 20 }; // 10 req/s sustained, 20 at once
- * const decision = await tenantLimiter.limit(`tenant:${tenant.id}`, policy);
- * for (const [name, value] of Object.entries(rateLimitHeaders('tenant', policy, decision))) {
- *   c.header(name, value);
- * }
- * if (!decision.allowed) return c.json({ code: 'gateway.rateLimited', message: '...' }, 429);
- *
  * // DingTalk: "20 requests per second, the window is one second", per app and API.
- * const qps = await qpsGuard.hit(`app:${appId}:op:${operationId}`, { limit: 20, windowMs: 1000 });
- * if (!qps.allowed) c.header('Retry-After', String(Math.ceil(qps.retryAfterMs / 1000)));
+ * const [team, qps] = await limits.check([
+ *   { kind: 'rate', key: `tenant:${tenant.id}`, policy },
+ *   { kind: 'window', key: `app:${appId}:op:${operationId}`, policy: { limit: 20, windowMs: 1000 } },
+ * ]);
+ * for (const [name, value] of Object.entries(rateLimitHeaders('tenant', policy, team!.decision))) c.header(name, value);
+ * if (!team!.decision.allowed) return c.json({ code: 'gateway.rateLimit.tenant', message: '...' }, 429);
+ * if (!qps!.decision.allowed) c.header('Retry-After', String(Math.ceil(qps!.decision.retryAfterMs / 1000)));
  * ```
  */
 export {
@@ -47,29 +45,16 @@ export {
   type Clock,
   type RateLimitDecision,
   type RateLimitPolicy,
-  type RateLimiter,
   type RateLimiterUnavailableReason,
 } from './interface.js';
-export type { WindowDecision, WindowLimiter, WindowPolicy } from './window-interface.js';
+export type { WindowDecision, WindowPolicy } from './window-interface.js';
 export type { SweepOptions } from './sweep.js';
-export { MemoryRateLimiter, type MemoryRateLimiterOptions } from './memory.js';
-export { MemoryWindowLimiter, type MemoryWindowLimiterOptions } from './memory-window.js';
-export { NoopRateLimiter, NoopWindowLimiter } from './noop.js';
-export { type LimitCheck, type LimitOutcome, MemoryRequestLimiter, type RequestLimiter, SequentialRequestLimiter } from './request-limits.js';
+export { type LimitCheck, type LimitOutcome, MemoryRequestLimiter, type MemoryRequestLimiterOptions, type RequestLimiter } from './request-limits.js';
 export {
-  withFallback,
-  withWindowFallback,
   withRequestFallback,
   type FallbackCircuitOptions,
+  type FallbackMode,
   type FallbackRequestLimiter,
   type RequestFallbackOptions,
-  type FallbackMode,
-  type FallbackOptions,
-  type FallbackRateLimiter,
-  type FallbackState,
-  type FallbackWindowLimiter,
-  type WindowFallbackOptions,
 } from './fallback.js';
 export { rateLimitHeaders, type RateLimitHeaderValues } from './headers.js';
-/** The circuit breaker the Redis stores share (here: it needs no Redis client). */
-export { Circuit } from './fallback.js';

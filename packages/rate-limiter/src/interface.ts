@@ -1,6 +1,6 @@
 /**
- * The GCRA rate limiter contract shared by every implementation (memory, Redis, noop, fallback).
- * `Clock` and `RateLimiterUnavailableError` also serve the sliding-window limiters
+ * The GCRA limits of a `RequestLimiter` (`request-limits.ts`): a `rate` check's policy and
+ * decision. `Clock` and `RateLimiterUnavailableError` also serve its sliding windows
  * (`window-interface.ts`).
  *
  * The algorithm is GCRA (generic cell rate algorithm): each key stores one number, its
@@ -26,7 +26,7 @@ export interface RateLimitPolicy {
   readonly burst: number;
 }
 
-/** The outcome of one `limit()` call. All durations are integer milliseconds, rounded up. */
+/** The outcome of one `rate` check. All durations are integer milliseconds, rounded up. */
 export interface RateLimitDecision {
   /** Whether this request was admitted (and its cost consumed). A denied request consumes nothing. */
   readonly allowed: boolean;
@@ -56,25 +56,14 @@ export interface Clock {
   now(): number;
 }
 
-export interface RateLimiter {
-  /**
-   * Decide one request for `key` under `policy`, consuming `cost` units (default 1) if admitted.
-   * `cost` must be finite and >= 0; `cost = 0` reads the key's state without consuming anything.
-   * A key's state is one timestamp, independent of the policy: a changed policy applies to the
-   * key's next call as is; use distinct keys for independent budgets.
-   * Rejects with `RangeError` on an invalid policy or cost; the Redis implementation rejects
-   * with `RateLimiterUnavailableError` when it cannot get an answer in time.
-   */
-  limit(key: string, policy: RateLimitPolicy, cost?: number): Promise<RateLimitDecision>;
-}
-
-/** Why a limiter could not decide. Thrown by backends (Redis) so a policy wrapper can fall back. */
+/** Why a store could not decide. Thrown by backends (Redis) so that the circuit breaker falls back. */
 export type RateLimiterUnavailableReason = 'timeout' | 'error';
 
 /**
  * The backing store could not answer (timeout, connection refused or closed, Redis error reply).
- * The request may or may not have been counted there. `withFallback` catches exactly this class;
- * anything else (e.g. `RangeError` for a bad policy) is a caller bug and propagates.
+ * The request may or may not have been counted there. `withRequestFallback` (and the other Redis
+ * stores' circuit breakers) catch exactly this class; anything else (e.g. `RangeError` for a bad
+ * policy) is a caller bug and propagates.
  */
 export class RateLimiterUnavailableError extends Error {
   override readonly name = 'RateLimiterUnavailableError';

@@ -1,6 +1,7 @@
 /**
- * In-process sliding-window limiter: exact for one instance, and the `local` fallback of
- * `withWindowFallback` when Redis is down.
+ * Sliding-window logs in this process, the windows of `MemoryRequestLimiter` (DingTalk's QPS
+ * guard and per-IP window: exact for one instance, and the `local` fallback while Redis is down).
+ * Internal: not exported from the package.
  *
  * Per key, a ring buffer of its last `limit` admission times (a `Float64Array` of size `limit`,
  * never-used slots at -Infinity) and the index of the oldest. A hit at `now` is admitted iff that
@@ -27,12 +28,7 @@
 import type { Clock } from './interface.js';
 import { SweptMap, type SweepOptions } from './sweep.js';
 import { admitted, assertWindowPolicy, denied } from './window.js';
-import type { WindowDecision, WindowLimiter, WindowPolicy } from './window-interface.js';
-
-export interface MemoryWindowLimiterOptions extends SweepOptions {
-  /** Millisecond clock; defaults to `performance` (monotonic, immune to wall-clock jumps). */
-  clock?: Clock;
-}
+import type { WindowDecision, WindowPolicy } from './window-interface.js';
 
 /** One key's last `limit` admissions, oldest at `head`. */
 interface WindowLog {
@@ -42,11 +38,12 @@ interface WindowLog {
   windowMs: number;
 }
 
-export class MemoryWindowLimiter implements WindowLimiter {
+export class WindowLogs {
   private readonly clock: Clock;
   private readonly logs: SweptMap<WindowLog>;
 
-  constructor(options: MemoryWindowLimiterOptions = {}) {
+  /** `clock` defaults to `performance` (monotonic, immune to wall-clock jumps). */
+  constructor(options: SweepOptions & { clock?: Clock } = {}) {
     this.clock = options.clock ?? performance;
     this.logs = new SweptMap(isSpent, options, this.clock.now());
   }
@@ -56,12 +53,8 @@ export class MemoryWindowLimiter implements WindowLimiter {
     return this.logs.size;
   }
 
-  async hit(key: string, policy: WindowPolicy): Promise<WindowDecision> {
-    return this.hitNow(key, policy);
-  }
-
-  /** `hit`, answered at once: the state is in this process. */
-  hitNow(key: string, policy: WindowPolicy): WindowDecision {
+  /** Decide one hit for `key` under `policy`, recording it if admitted. Throws `RangeError` on an invalid policy. */
+  hit(key: string, policy: WindowPolicy): WindowDecision {
     assertWindowPolicy(policy);
     const { limit, windowMs } = policy;
     const now = this.clock.now();

@@ -1,12 +1,23 @@
 /**
- * The Lua the Redis limiters run, as functions, so the one-limit scripts (`RedisRateLimiter`,
- * `RedisWindowLimiter`) and the all-limits-of-a-request script (`RedisRequestLimiter`) run the
- * same algorithm. What each returns is documented with the script that uses it alone.
+ * The Lua of `RedisRequestLimiter`'s script (`REQUEST_LUA`), one function per algorithm: the same
+ * admission rules as the in-process `GcraBuckets` and `WindowLogs`.
+ *
+ * Both read Redis `TIME` and then write, which is only allowed because Redis replicates a
+ * script's *effects* (the writes with their already computed values), never the script itself:
+ * the default since Redis 5 and the only mode since Redis 7, so replicas and AOF replay never
+ * re-read the clock. (On Redis 3.2/4 the script would need `redis.replicate_commands()` first; we
+ * require Redis >= 5.)
  */
 
 /**
  * GCRA on one bucket: `gcra(key, interval_ms, burst, cost, eps_ms, now_ms)` returns
- * `allowed (1|0), ms until full, ms until allowed ("0" when allowed)`, the durations as strings.
+ * `allowed (1|0), ms until full, ms until allowed ("0" when allowed)`, the durations as strings
+ * because Redis truncates Lua numbers in replies to integers.
+ *
+ * The key holds the bucket's TAT, with a TTL equal to its time until full, after which it holds
+ * no information (so Redis needs no sweeping). The TAT is stored with %.17g so it round-trips
+ * exactly; Lua's tostring keeps only 14 digits, which would drift a saturated key by up to
+ * 0.01 ms per request.
  */
 export const GCRA_FUNCTION = `
 local function gcra(key, interval, burst, cost, eps, now)
@@ -32,7 +43,22 @@ end
 
 /**
  * A sliding-window hit on one log: `window_hit(key, limit, window_us, now_us)` returns
- * `allowed (1|0), admissions in the window after the decision, µs until free (0 when allowed)`.
+ * `allowed (1|0), admissions in the window after the decision, µs until free (0 when allowed)`,
+ * all integers.
+ *
+ * The log is a sorted set of the admissions still in the window (score: Redis `TIME` in whole
+ * microseconds).
+ * - Admissions at or before `now - window` have left the window: pruned first.
+ * - Members are unique per admission: the score's digits, plus `-n` if an admission already holds
+ *   that name (two admissions in the same microsecond, or Redis time stepped back), so no
+ *   admission ever overwrites another.
+ * - Denied with `count > limit` (the limit was lowered): the wait is until the
+ *   `(count - limit + 1)`th oldest leaves, which brings the count below the limit.
+ * - The key expires at the first whole millisecond at or after its newest admission leaves the
+ *   window (PEXPIREAT on Redis time: Redis expires keys in ms, and an expiry rounded down would
+ *   drop an admission still in the window).
+ * - Numbers passed to `redis.call` are formatted with `%.0f`: Lua's default number-to-string
+ *   keeps 14 digits, and microsecond times have 16.
  */
 export const WINDOW_FUNCTION = `
 local window_next = 0

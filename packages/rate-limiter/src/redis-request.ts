@@ -1,23 +1,29 @@
 /**
- * All the limits of a request in one Redis round trip, shared with the requests that arrived in
- * the same event-loop turn: a single Lua script decides each request's checks in order (GCRA
- * buckets and sliding-window logs, the same algorithms and keys as `RedisRateLimiter` and
- * `RedisWindowLimiter`), stops at its first refusal, and answers every decision it made.
- * Asking those limiters in turn took a round trip per limit, each a write and a read on the
- * Redis socket and a deadline timer in the gateway.
+ * The request limits shared by every gateway instance through Redis: all the limits of a request
+ * in one round trip, shared with the requests that arrived in the same event-loop turn. A single
+ * Lua script (`REQUEST_LUA`, on Redis `TIME`, so instances with skewed clocks still agree) decides
+ * each request's checks in order (GCRA buckets and sliding-window logs, see `redis-lua.ts`),
+ * stops at its first refusal, and answers every decision it made. Atomic: concurrent instances
+ * can neither double-spend a bucket nor admit more than a window's limit together.
  *
- * Same keys as the one-limit limiters (prefixes `dtg:rl:` and `dtg:rlw:` by default), so either
- * can serve the same budgets, e.g. while instances are upgraded one by one. One script touches
- * several keys: on a Redis Cluster they would have to share a hash slot, so a Cluster client is
- * refused; use the one-limit limiters there.
+ * Keys: a `rate` check's bucket is a string under `ratePrefix` (`dtg:rl:`), a `window` check's
+ * log a sorted set under `windowPrefix` (`dtg:rlw:`), so one key name used with both never meets
+ * `WRONGTYPE`. Every key expires once it holds no information, so Redis needs no sweeping. One
+ * script touches several keys: on a Redis Cluster they would have to share a hash slot, so a
+ * Cluster client is refused.
  *
- * Like them, it only reports failure (`RateLimiterUnavailableError`); what to do while Redis is
- * unreachable is decided by `withRequestFallback` (see `fallback.ts`).
+ * This class only reports failure (`RateLimiterUnavailableError`, past `timeoutMs` or when the
+ * connection fails); what to do while Redis is unreachable is decided by `withRequestFallback`
+ * (see `fallback.ts`).
+ *
+ * ```ts
+ * const limits = withRequestFallback(new RedisRequestLimiter({ redis, ratePrefix: 'dtg:rl:', windowPrefix: 'dtg:qps:' }));
+ * ```
  */
-import { Cluster } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { EPSILON_MS, assertPolicy, toDecision } from './gcra.js';
 import { CLOCK, GCRA_FUNCTION, WINDOW_FUNCTION } from './redis-lua.js';
-import { DEFAULT_TIMEOUT_MS, callRedis, defineScript, type RedisLimiterOptions } from './redis-script.js';
+import { DEFAULT_TIMEOUT_MS, callRedis, defineScript } from './redis-script.js';
 import { RateLimiterUnavailableError } from './interface.js';
 import type { LimitCheck, LimitOutcome, RequestLimiter } from './request-limits.js';
 import { admitted, assertWindowPolicy, denied } from './window.js';
@@ -26,8 +32,8 @@ import { admitted, assertWindowPolicy, denied } from './window.js';
  * The checks of several requests, decided in arrival order at one Redis time. KEYS: every
  * request's keys, one per check, request after request. ARGV, per request: its number of checks,
  * then five per check: `rate`, interval ms, burst, cost, slack ms; or `window`, limit, window µs,
- * 0, 0. Reply, per request: the number of decisions made, then three per decision as the
- * one-limit scripts answer (see `GCRA_LUA`, `WINDOW_LUA`), up to and including its first refusal.
+ * 0, 0. Reply, per request: the number of decisions made, then three per decision as `gcra` and
+ * `window_hit` return them (see `redis-lua.ts`), up to and including its first refusal.
  */
 export const REQUEST_LUA = `${GCRA_FUNCTION}${WINDOW_FUNCTION}${CLOCK}
 local out = {}
@@ -68,11 +74,19 @@ type RequestCommand = (numberOfKeys: number, ...keysThenArgs: Array<string | num
 /** Default `maxBatch`: 64 requests of three checks keep one script run under a millisecond. */
 export const DEFAULT_MAX_BATCH = 64;
 
-export interface RedisRequestLimiterOptions extends Omit<RedisLimiterOptions, 'prefix'> {
-  /** Prepended to the keys of `rate` checks. Default `dtg:rl:`, as `RedisRateLimiter`'s. */
+export interface RedisRequestLimiterOptions {
+  /** A connected (or auto-connecting) ioredis client, on one Redis node; shared with the rest of the app is fine. */
+  redis: Redis;
+  /** Prepended to the keys of `rate` checks. Default `dtg:rl:`. */
   ratePrefix?: string;
-  /** Prepended to the keys of `window` checks. Default `dtg:rlw:`, as `RedisWindowLimiter`'s. */
+  /** Prepended to the keys of `window` checks. Default `dtg:rlw:`. */
   windowPrefix?: string;
+  /**
+   * Upper bound on one script run's round trip, in ms. Default 50. Past it the requests it decides
+   * fail with `RateLimiterUnavailableError('timeout')`; the run may still reach Redis later and be
+   * counted, which errs on the strict side.
+   */
+  timeoutMs?: number;
   /** Most requests one script run decides (a bigger turn is sent in several). Default 64. */
   maxBatch?: number;
 }
@@ -96,7 +110,7 @@ export class RedisRequestLimiter implements RequestLimiter {
   private scheduled = false;
 
   constructor(options: RedisRequestLimiterOptions) {
-    if (options.redis instanceof Cluster) throw new TypeError('RedisRequestLimiter needs one Redis node (its script touches several keys); on a Cluster use RedisRateLimiter and RedisWindowLimiter');
+    if (options.redis instanceof Cluster) throw new TypeError('RedisRequestLimiter needs one Redis node (its script touches several keys), not a Cluster');
     this.run = defineScript<RequestCommand>(options.redis, COMMAND, undefined, REQUEST_LUA);
     this.ratePrefix = options.ratePrefix ?? 'dtg:rl:';
     this.windowPrefix = options.windowPrefix ?? 'dtg:rlw:';
@@ -118,7 +132,8 @@ export class RedisRequestLimiter implements RequestLimiter {
         } else {
           assertWindowPolicy(check.policy);
           keys.push(this.windowPrefix + check.key);
-          // As RedisWindowLimiter: whole microseconds, the slack keeping float noise out.
+          // Whole microseconds (Redis time's resolution), rounded up; the slack keeps float noise
+          // (1.1 * 1000 = 1100.0000000000002) from adding a microsecond.
           args.push('window', check.policy.limit, Math.max(1, Math.ceil(check.policy.windowMs * 1000 - 1e-6)), 0, 0);
         }
       }

@@ -1,25 +1,15 @@
 /**
- * Plumbing shared by the Redis limiters (GCRA and sliding window): their common options, one Lua
- * script per decision defined as an ioredis command, and the deadline + error mapping that turns
- * every failure into `RateLimiterUnavailableError`. Internal: not exported from the package,
- * except the `RedisLimiterOptions` type their options extend.
+ * The plumbing of the Redis stores (the request limits here; the call ledger, the read cache and
+ * the Idempotency-Key records elsewhere): one way to define a Lua script as an ioredis command,
+ * and one deadline and error mapping per call that turn every failure into
+ * `RateLimiterUnavailableError`, which their circuit breakers (or callers) act on. Exported from
+ * `@dingtalk-gateway/rate-limiter/redis`.
  */
+import { withDeadline } from '@dingtalk-gateway/circuit-breaker';
 import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterUnavailableError } from './interface.js';
 
-export interface RedisLimiterOptions {
-  /** A connected (or auto-connecting) ioredis client; shared with the rest of the app is fine. */
-  redis: Redis | Cluster;
-  /** Prepended to every key. The default depends on the limiter. */
-  prefix?: string;
-  /**
-   * Upper bound on one decision's round trip, in ms. Default 50. Past it the call rejects with
-   * `RateLimiterUnavailableError('timeout')`; the command may still reach Redis later and be
-   * counted, which errs on the strict side.
-   */
-  timeoutMs?: number;
-}
-
+/** A Redis call's deadline unless the store is told otherwise, in ms. */
 export const DEFAULT_TIMEOUT_MS = 50;
 
 /**
@@ -42,13 +32,15 @@ export function defineScript<Command extends (...args: never[]) => Promise<unkno
 }
 
 /**
- * Run one Redis call with a deadline. Rejects with `RateLimiterUnavailableError`: `timeout` past
- * `timeoutMs`, `error` for anything the call throws or rejects with (connection refused or
- * closed, error replies), with the original as `cause`. `store` names the caller in the message.
+ * Run one Redis call with a deadline (`withDeadline`: a reply already read after an event-loop
+ * stall still wins). Rejects with `RateLimiterUnavailableError`: `timeout` past `timeoutMs`,
+ * `error` for anything the call throws or rejects with (connection refused or closed, error
+ * replies), with the original as `cause`. `store` names the caller in the message. Past the
+ * deadline the command may still reach Redis and take effect.
  */
 export async function callRedis<T>(call: () => Promise<T>, timeoutMs: number, store = 'rate limiter'): Promise<T> {
   try {
-    return await withTimeout(call(), timeoutMs, store);
+    return await withDeadline(call(), timeoutMs, () => new RateLimiterUnavailableError('timeout', `${store}: Redis did not answer within ${timeoutMs} ms`));
   } catch (err) {
     if (err instanceof RateLimiterUnavailableError) throw err;
     const detail = err instanceof Error ? err.message : String(err);
@@ -56,25 +48,4 @@ export async function callRedis<T>(call: () => Promise<T>, timeoutMs: number, st
       cause: err,
     });
   }
-}
-
-function withTimeout<T>(pending: Promise<T>, timeoutMs: number, store: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    // After an event-loop stall longer than the timeout, timers run before the socket is read:
-    // a reply that is already waiting would lose to the timer and a healthy Redis would be taken
-    // for an outage. setImmediate runs after the poll phase, so waiting replies are read first.
-    timer = setTimeout(() => {
-      setImmediate(() =>
-        reject(
-          new RateLimiterUnavailableError(
-            'timeout',
-            `${store}: Redis did not answer within ${timeoutMs} ms`,
-          ),
-        ),
-      );
-    }, timeoutMs);
-  });
-  // race() subscribes to `pending`, so a late rejection after the timeout is not unhandled.
-  return Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,11 +1,12 @@
 /**
- * All the limits one request is counted against, decided in one call: a tenant's limits (GCRA)
- * and DingTalk's per-app QPS guard (sliding window), in order. On Redis that is one round trip
- * (`RedisRequestLimiter`) where asking each limiter in turn took one per limit.
+ * The limiter of the package: all the limits one request is counted against, decided in one
+ * call. A tenant's limits (GCRA, `rate` checks) and DingTalk's QPS guard and per-IP window
+ * (sliding windows, `window` checks), in order. Implementations: `MemoryRequestLimiter` (this
+ * process), `RedisRequestLimiter` (`@dingtalk-gateway/rate-limiter/redis`: shared by every
+ * instance, one round trip), and `withRequestFallback` around the latter for Redis outages.
  *
  * Semantics, whatever the implementation: the checks are decided in order and the first refusal
- * ends it; the checks before it stay counted (as when each limiter is asked in turn), the ones
- * after it are not made. `SequentialRequestLimiter` is exactly that, over any two limiters.
+ * ends it; the checks before it stay counted, the ones after it are not made.
  *
  * ```ts
  * const outcomes = await limits.check([
@@ -15,10 +16,11 @@
  * const refused = outcomes.find((o) => !o.decision.allowed);
  * ```
  */
-import type { RateLimitDecision, RateLimitPolicy, RateLimiter } from './interface.js';
-import { MemoryRateLimiter } from './memory.js';
-import { MemoryWindowLimiter } from './memory-window.js';
-import type { WindowDecision, WindowLimiter, WindowPolicy } from './window-interface.js';
+import type { Clock, RateLimitDecision, RateLimitPolicy } from './interface.js';
+import { GcraBuckets } from './memory-gcra.js';
+import { WindowLogs } from './memory-window.js';
+import type { SweepOptions } from './sweep.js';
+import type { WindowDecision, WindowPolicy } from './window-interface.js';
 
 export type LimitCheck =
   | { readonly kind: 'rate'; readonly key: string; readonly policy: RateLimitPolicy }
@@ -31,51 +33,39 @@ export type LimitOutcome =
 export interface RequestLimiter {
   /**
    * The decisions of `checks`, in order, up to and including the first refusal: at once when the
-   * limits are in this process (`MemoryRequestLimiter`), else a promise. Fails with
-   * `RateLimiterUnavailableError` when the store cannot be reached (see `withRequestFallback`).
+   * limits are in this process (`MemoryRequestLimiter`), else a promise. A check's key names one
+   * budget of its kind (a `rate` key and a `window` key of the same name are two budgets); a
+   * changed policy applies to the key's state as it is. Fails with `RangeError` on an invalid
+   * policy, and with `RateLimiterUnavailableError` when the store cannot be reached (see
+   * `withRequestFallback`).
    */
   check(checks: readonly LimitCheck[]): LimitOutcome[] | Promise<LimitOutcome[]>;
 }
 
+export interface MemoryRequestLimiterOptions extends SweepOptions {
+  /** Millisecond clock; defaults to `performance` (monotonic, immune to wall-clock jumps). */
+  clock?: Clock;
+}
+
 /**
- * The in-process limits, decided at once (no promise: on the gateway's hot path every awaited
- * promise is a turn of the microtask queue). Same decisions as `SequentialRequestLimiter` over
- * the same two limiters.
+ * The limits in this process, decided at once (no promise: on the gateway's hot path every
+ * awaited promise is a turn of the microtask queue). Exact for one instance; memory is bounded by
+ * the keys still holding state (see `sweep.ts`).
  */
 export class MemoryRequestLimiter implements RequestLimiter {
-  constructor(
-    readonly rates: MemoryRateLimiter = new MemoryRateLimiter(),
-    readonly windows: MemoryWindowLimiter = new MemoryWindowLimiter(),
-  ) {}
+  private readonly rates: GcraBuckets;
+  private readonly windows: WindowLogs;
+
+  constructor(options: MemoryRequestLimiterOptions = {}) {
+    this.rates = new GcraBuckets(options);
+    this.windows = new WindowLogs(options);
+  }
 
   check(checks: readonly LimitCheck[]): LimitOutcome[] {
     const outcomes: LimitOutcome[] = [];
     for (const check of checks) {
       const outcome: LimitOutcome =
-        check.kind === 'rate'
-          ? { kind: 'rate', decision: this.rates.limitNow(check.key, check.policy) }
-          : { kind: 'window', decision: this.windows.hitNow(check.key, check.policy) };
-      outcomes.push(outcome);
-      if (!outcome.decision.allowed) break;
-    }
-    return outcomes;
-  }
-}
-
-/** Asks `rates` and `windows` in turn: one call per check. */
-export class SequentialRequestLimiter implements RequestLimiter {
-  constructor(
-    private readonly rates: RateLimiter,
-    private readonly windows: WindowLimiter,
-  ) {}
-
-  async check(checks: readonly LimitCheck[]): Promise<LimitOutcome[]> {
-    const outcomes: LimitOutcome[] = [];
-    for (const check of checks) {
-      const outcome: LimitOutcome =
-        check.kind === 'rate'
-          ? { kind: 'rate', decision: await this.rates.limit(check.key, check.policy) }
-          : { kind: 'window', decision: await this.windows.hit(check.key, check.policy) };
+        check.kind === 'rate' ? { kind: 'rate', decision: this.rates.limit(check.key, check.policy) } : { kind: 'window', decision: this.windows.hit(check.key, check.policy) };
       outcomes.push(outcome);
       if (!outcome.decision.allowed) break;
     }

@@ -1,5 +1,5 @@
 /**
- * Bounded per-key state for the in-process limiters (GCRA and sliding window). Internal: not
+ * Bounded per-key state for the in-process limits (GCRA and sliding window). Internal: not
  * exported from the package, except the `SweepOptions` type their options extend.
  *
  * Each limiter says when a key's state is *spent*: it carries no information any more, so the key

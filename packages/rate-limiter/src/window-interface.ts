@@ -1,6 +1,6 @@
 /**
- * The sliding-window limiter contract (memory, Redis, noop, fallback), side by side with the GCRA
- * `RateLimiter` of `interface.ts`; `Clock` and `RateLimiterUnavailableError` are shared with it.
+ * The sliding windows of a `RequestLimiter` (`request-limits.ts`): a `window` check's policy and
+ * decision, side by side with the GCRA limits of `interface.ts`.
  *
  * The algorithm is an exact sliding log: a hit at time `now` is admitted iff fewer than `limit`
  * admissions lie in `(now - windowMs, now]`. So no window of `windowMs` (sliding, hence also any
@@ -24,15 +24,15 @@ export interface WindowPolicy {
   readonly windowMs: number;
 }
 
-/** The outcome of one `hit()` call. Durations are integer milliseconds, rounded up. */
+/** The outcome of one `window` check. Durations are integer milliseconds, rounded up. */
 export interface WindowDecision {
   /** Whether this hit was admitted (and recorded). A denied hit records nothing. */
   readonly allowed: boolean;
   /**
    * After this decision: how many further hits would be admitted if sent right now, i.e. `limit`
    * minus the admissions in `(now - windowMs, now]`. An integer in `[0, limit]`: at most
-   * `limit - 1` after an admission (this hit is one of them), 0 when denied, `limit` only from a
-   * limiter that counts nothing (`NoopWindowLimiter`).
+   * `limit - 1` after an admission (this hit is one of them), 0 when denied, `limit` only when
+   * nothing is counted (`withRequestFallback`'s `open` mode).
    */
   readonly remaining: number;
   /**
@@ -40,13 +40,4 @@ export interface WindowDecision {
    * after which a hit is admitted if no other hit for the key arrives in between; always >= 1.
    */
   readonly retryAfterMs: number;
-}
-
-export interface WindowLimiter {
-  /**
-   * Decide one hit for `key` under `policy`, recording it if admitted.
-   * Rejects with `RangeError` on an invalid policy; the Redis implementation rejects with
-   * `RateLimiterUnavailableError` when it cannot get an answer in time.
-   */
-  hit(key: string, policy: WindowPolicy): Promise<WindowDecision>;
 }

@@ -1,6 +1,7 @@
 /**
- * Sliding-window helpers shared by the memory and Redis window limiters (the Redis Lua script
- * mirrors the admission rule; see `redis-window.ts`). Internal: not exported from the package.
+ * Sliding-window helpers shared by the in-process logs (`memory-window.ts`), `RedisRequestLimiter`
+ * (its Lua mirrors the admission rule; see `redis-lua.ts`) and the `open` fallback. Internal: not
+ * exported from the package.
  */
 import type { WindowDecision, WindowPolicy } from './window-interface.js';
 

@@ -180,4 +180,37 @@ describe.skipIf(unreachable)('createRedisTokenProvider (real Redis)', () => {
     expect(states).toEqual(['error']);
     expect(endpoint.calls).toBe(1);
   });
+
+  it('tries Redis again with one call per redisRetryMs while it is down, and goes back to it when it answers', async () => {
+    const endpoint = tokenEndpoint();
+    const states: string[] = [];
+    let clock = Date.now();
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true, enableOfflineQueue: false });
+    clients.push(redis);
+    await redis.connect();
+    const get = vi.spyOn(redis, 'get');
+    const provider = createRedisTokenProvider({
+      redis,
+      key: `${prefix}retry`,
+      fetchToken: endpoint.fetchToken,
+      fallback: createMemoryTokenProvider({ fetchToken: endpoint.fetchToken }),
+      localCacheMs: 0,
+      redisRetryMs: 1_000,
+      now: () => clock,
+      onRedisState: (state) => states.push(state),
+    });
+    expect((await provider.getToken()).token).toBe('token-1'); // fetched into Redis
+    redis.disconnect();
+    expect((await provider.getToken()).token).toBe('token-2'); // Redis down: the fallback fetches its own
+    expect(states).toEqual(['error']);
+    const readsWhileDown = get.mock.calls.length;
+    for (let i = 0; i < 10; i++) expect((await provider.getToken()).token).toBe('token-2');
+    expect(get.mock.calls.length).toBe(readsWhileDown); // Redis not asked before the retry is due
+
+    await redis.connect();
+    clock += 1_000;
+    expect((await provider.getToken()).token).toBe('token-1'); // the shared token again
+    expect(states).toEqual(['error', 'recovered']);
+    expect(endpoint.calls).toBe(2);
+  });
 });

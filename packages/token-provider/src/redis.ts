@@ -12,9 +12,11 @@
  * a newer token. A failed fetch leaves a backoff marker so the other instances fail fast
  * instead of each hammering the token endpoint.
  *
- * Redis slow or down: every call has a timeout; the provider then works alone through
- * `fallback` (an in-memory provider: tokens still flow, fetched per instance) and tries Redis
- * again after `redisRetryMs`. ISV apps get a new token per fetch, so during such an outage
+ * Redis slow or down: every call has a deadline (`redisTimeoutMs`); the provider then works alone
+ * through `fallback` (an in-memory provider: tokens still flow, fetched per instance), and tries
+ * Redis again with one call per `redisRetryMs`, going back to it when that call is answered (the
+ * circuit breaker of `@dingtalk-gateway/circuit-breaker`, the one every Redis store of the gateway
+ * uses). ISV apps get a new token per fetch, so during such an outage
  * instances may replace each other's tokens; the gateway's one replay on
  * `InvalidAuthentication` absorbs that.
  *
@@ -22,6 +24,7 @@
  * const tokens = createRedisTokenProvider({ redis, key: 'dtg:token:wiki-bot', fetchToken, fallback: createMemoryTokenProvider({ fetchToken }) });
  * ```
  */
+import { Circuit, withDeadline } from '@dingtalk-gateway/circuit-breaker';
 import type { Redis } from 'ioredis';
 import { type BackoffPolicy, DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
 import { type TokenFetcher, type TokenLease, type TokenProvider, TokenUnavailableError } from './interface.js';
@@ -45,7 +48,7 @@ export interface RedisTokenProviderOptions {
   pollIntervalMs?: number;
   /** Timeout of every Redis call. Default 250 ms. */
   redisTimeoutMs?: number;
-  /** After a Redis failure, how long to use the fallback before trying Redis again. Default 1000 ms. */
+  /** After a Redis failure, how long to use the fallback before trying Redis again (one call, then one per interval until it answers). Default 1000 ms. */
   redisRetryMs?: number;
   now?: () => number;
   random?: () => number;
@@ -95,23 +98,20 @@ export function createRedisTokenProvider(options: RedisTokenProviderOptions): To
   let inFlight: Promise<StoredToken> | undefined;
   let refreshing = false;
   let failures = 0;
-  let redisDownUntil = 0;
+  const circuit = new Circuit({
+    outage: RedisUnavailable,
+    probeIntervalMs: redisRetryMs,
+    clock: { now },
+    onTrip: (error) => options.onRedisState?.('error', error),
+    onRecover: () => options.onRedisState?.('recovered'),
+  });
 
+  /** One Redis call with its deadline; any failure is `RedisUnavailable`. */
   async function call<T>(command: () => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
-        command(),
-        new Promise<never>((_, reject) => {
-          // setImmediate: after an event-loop stall, let a reply already in the socket win over
-          // the timer (see the rate limiter's withTimeout for the same reason).
-          timer = setTimeout(() => setImmediate(() => reject(new RedisUnavailable(`Redis did not answer within ${redisTimeoutMs} ms`))), redisTimeoutMs);
-        }),
-      ]);
+      return await withDeadline(command(), redisTimeoutMs, () => new RedisUnavailable(`Redis did not answer within ${redisTimeoutMs} ms`));
     } catch (error) {
       throw error instanceof RedisUnavailable ? error : new RedisUnavailable(`Redis call failed: ${(error as Error).message}`, { cause: error });
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -189,11 +189,6 @@ export function createRedisTokenProvider(options: RedisTokenProviderOptions): To
       .finally(() => (refreshing = false));
   }
 
-  function redisFailed(error: unknown): void {
-    if (redisDownUntil === 0) options.onRedisState?.('error', error);
-    redisDownUntil = now() + redisRetryMs;
-  }
-
   return {
     async getToken(): Promise<TokenLease> {
       const t = now();
@@ -201,32 +196,26 @@ export function createRedisTokenProvider(options: RedisTokenProviderOptions): To
         if (t >= local.refreshAt) refreshInBackground();
         return { token: local.token, fromCache: true };
       }
-      if (t < redisDownUntil) return options.fallback.getToken();
-      try {
-        inFlight ??= resolve().finally(() => (inFlight = undefined));
-        const stored = await inFlight;
-        if (redisDownUntil !== 0) {
-          redisDownUntil = 0;
-          options.onRedisState?.('recovered');
-        }
-        if (now() >= stored.refreshAt) refreshInBackground();
-        return { token: stored.token, fromCache: false };
-      } catch (error) {
-        if (!(error instanceof RedisUnavailable)) throw error;
-        redisFailed(error);
-        return options.fallback.getToken();
-      }
+      return circuit.call(
+        async () => {
+          inFlight ??= resolve().finally(() => (inFlight = undefined));
+          const stored = await inFlight;
+          if (now() >= stored.refreshAt) refreshInBackground();
+          return { token: stored.token, fromCache: false };
+        },
+        () => options.fallback.getToken(),
+      );
     },
 
     async invalidate(token: string): Promise<void> {
       if (local?.token === token) local = undefined;
       await options.fallback.invalidate(token);
-      if (now() < redisDownUntil) return;
-      try {
-        await call(() => redis.eval(DELETE_IF_TOKEN, 1, key, token));
-      } catch (error) {
-        redisFailed(error);
-      }
+      await circuit.call(
+        async () => {
+          await call(() => redis.eval(DELETE_IF_TOKEN, 1, key, token));
+        },
+        async () => {},
+      );
     },
   };
 }

@@ -1,4 +1,4 @@
-import { MemoryWindowLimiter } from '@dingtalk-gateway/rate-limiter';
+import { MemoryRequestLimiter } from '@dingtalk-gateway/rate-limiter';
 import { describe, expect, it } from 'vitest';
 import { QpsQueue, type QueueOutcome } from './queue.js';
 
@@ -6,10 +6,10 @@ const KEY = 'app:bot:op:listWorkspaces';
 
 /** A queue over an in-memory sliding window of `limit` per `windowMs` (real time, short windows). */
 function queueOf(limit: number, windowMs: number, options: { maxWaitMs?: number; maxQueued?: number } = {}) {
-  const windows = new MemoryWindowLimiter();
+  const limits = new MemoryRequestLimiter();
   const order: string[] = [];
   const queue = new QpsQueue({
-    take: (key) => windows.hitNow(key, { limit, windowMs }),
+    take: (key) => limits.check([{ kind: 'window', key, policy: { limit, windowMs } }])[0]!.decision,
     maxWaitMs: options.maxWaitMs ?? 2_000,
     maxQueued: options.maxQueued ?? 100,
   });

@@ -11,12 +11,15 @@
  * When Redis cannot answer, the cache is only missed (reads go to DingTalk, nothing is kept), and
  * an invalidation that could not be made is owed: until Redis answers again this instance serves
  * nothing from it, and then first retires every entry kept so far (a new `epoch`), so that no
- * answer the missed invalidation concerned is served after it, by any instance.
+ * answer the missed invalidation concerned is served after it, by any instance. The calls go
+ * through the circuit breaker the Redis stores share: after a failure the store does not wait on
+ * Redis, asking it once per `probeIntervalMs` (1 s) until it answers.
  *
  * ```ts
  * const store = new RedisReadCacheStore({ redis, prefix: 'dtg:', keepInvalidationsMs: 10 * 60_000, lockMs: 15_000 });
  * ```
  */
+import { Circuit, type CircuitOptions } from '@dingtalk-gateway/circuit-breaker';
 import { RateLimiterUnavailableError } from '@dingtalk-gateway/rate-limiter';
 import { callRedis, defineScript } from '@dingtalk-gateway/rate-limiter/redis';
 import type { Redis } from 'ioredis';
@@ -68,7 +71,8 @@ type GetCommand = (entry: string, epoch: string, invalidationPrefix: string) => 
 type SetCommand = (entry: string, epoch: string, invalidationPrefix: string, body: Buffer, meta: string, fetchedAt: number, scopes: string, ttlMs: number) => Promise<number>;
 type InvalidateCommand = (sequence: string, epoch: string, invalidationPrefix: string, keepMs: number, newEpoch: number, ...scopes: string[]) => Promise<number>;
 
-export interface RedisReadCacheStoreOptions {
+/** `onTrip` and `onRecover` report an outage once each; `probeIntervalMs` and `clock` pace the probes. */
+export interface RedisReadCacheStoreOptions extends Omit<CircuitOptions<RateLimiterUnavailableError>, 'outage'> {
   redis: Redis;
   /** Prepended to every key. Default `dtg:`. */
   prefix?: string;
@@ -78,9 +82,6 @@ export interface RedisReadCacheStoreOptions {
   lockMs: number;
   /** A call's deadline; past it the cache is missed. Default 50 ms. */
   timeoutMs?: number;
-  /** Redis could not answer (once per outage: the store then reports nothing until it can again). */
-  onUnavailable?: (error: unknown) => void;
-  onAvailable?: () => void;
 }
 
 /** What an entry's `meta` field holds. */
@@ -96,13 +97,14 @@ export class RedisReadCacheStore implements ReadCacheStore {
   readonly #get: GetCommand;
   readonly #set: SetCommand;
   readonly #invalidate: InvalidateCommand;
+  readonly #circuit: Circuit<RateLimiterUnavailableError>;
   /** An invalidation could not be made: serve nothing from Redis until one is (with a new epoch). */
   #owed = false;
-  #down = false;
 
   constructor(options: RedisReadCacheStoreOptions) {
     this.#options = options;
     this.#redis = options.redis;
+    this.#circuit = new Circuit({ ...options, outage: RateLimiterUnavailableError });
     const prefix = `${options.prefix ?? 'dtg:'}cache:`;
     this.#keys = { entry: `${prefix}e:`, sequence: `${prefix}seq`, epoch: `${prefix}epoch`, invalidation: `${prefix}inv:`, lock: `${prefix}lock:` };
     defineScript<GetCommand>(this.#redis, 'dtgCacheGetV1', 2, GET_SCRIPT);
@@ -170,22 +172,11 @@ export class RedisReadCacheStore implements ReadCacheStore {
     return (await this.#call(() => this.#redis.exists(this.#keys.lock + key))) === 1;
   }
 
-  /** A Redis call that never throws for an outage: undefined then, with one report per outage. */
-  async #call<T>(call: () => Promise<T>): Promise<T | undefined> {
-    try {
-      const value = await callRedis(call, this.#options.timeoutMs ?? 50, 'read cache');
-      if (this.#down) {
-        this.#down = false;
-        this.#options.onAvailable?.();
-      }
-      return value;
-    } catch (error) {
-      if (!(error instanceof RateLimiterUnavailableError)) throw error;
-      if (!this.#down) {
-        this.#down = true;
-        this.#options.onUnavailable?.(error);
-      }
-      return undefined;
-    }
+  /** A Redis call that never throws for an outage: undefined then (at once while the circuit is tripped). */
+  #call<T>(call: () => Promise<T>): Promise<T | undefined> {
+    return this.#circuit.call<T | undefined>(
+      () => callRedis(call, this.#options.timeoutMs ?? 50, 'read cache'),
+      async () => undefined,
+    );
   }
 }

@@ -2,7 +2,7 @@
  * The read cache's stores, memory and Redis, against the same rules (`interface.ts`).
  */
 import { checkRedis, redisForTests } from '@dingtalk-gateway/test-support';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { CachedAnswer, ReadCacheStore } from './interface.js';
 import { MemoryReadCacheStore } from './memory.js';
 import { RedisReadCacheStore } from './redis.js';
@@ -106,9 +106,10 @@ describe.skipIf(unreachable)('RedisReadCacheStore', () => {
     const prefix = `dtg-test:cache:${process.pid}:owed:`;
     const shared = make({ prefix });
     await shared.set('kept', answer(await shared.sequence(), ['org|listWorkspaces']), 60_000);
-    // An instance whose Redis calls fail for a while: its invalidation cannot be made.
+    // An instance whose Redis calls fail for a while: its invalidation cannot be made. (Probed on
+    // every call, so that the first call after Redis is back reaches it.)
     const down = redis.client();
-    const flaky = new RedisReadCacheStore({ redis: down, prefix, keepInvalidationsMs: 60_000, lockMs: 1_000, timeoutMs: 200 });
+    const flaky = new RedisReadCacheStore({ redis: down, prefix, keepInvalidationsMs: 60_000, lockMs: 1_000, timeoutMs: 200, probeIntervalMs: 0 });
     down.disconnect();
     await flaky.invalidate(['org|listWorkspaces']);
     expect(await flaky.get('kept')).toBeUndefined();
@@ -118,6 +119,23 @@ describe.skipIf(unreachable)('RedisReadCacheStore', () => {
     expect(await shared.get('kept')).toBeUndefined();
     await shared.set('kept', answer(await shared.sequence(), ['org|listWorkspaces']), 60_000);
     expect(await flaky.get('kept')).toBeDefined();
+  });
+
+  it('while Redis is down, misses at once, asks Redis once per probe interval, and reports the outage once', async () => {
+    const down = redis.client();
+    const events: string[] = [];
+    const clock = { t: 0, now() { return this.t; } };
+    const flaky = make({ redis: down, clock, onTrip: (error) => events.push(`trip:${error.reason}`), onRecover: () => events.push('recover') });
+    await flaky.set('k', answer(await flaky.sequence(), ['org|getWorkspace']), 60_000);
+    down.disconnect();
+    const sent = vi.spyOn(down, 'get');
+    expect(await flaky.sequence()).toBe(0); // missed: the first failure trips the circuit
+    for (let i = 0; i < 10; i++) expect(await flaky.sequence()).toBe(0);
+    expect(sent).toHaveBeenCalledTimes(1); // not asked again before the probe is due
+    await down.connect();
+    clock.t = 1_000;
+    expect(await flaky.get('k')).toBeDefined(); // the probe reaches Redis: back on it
+    expect(events).toEqual(['trip:error', 'recover']);
   });
 });
 

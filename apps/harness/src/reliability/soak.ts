@@ -537,7 +537,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
       instances.map(async (instance) => {
         const text = await (await fetch(instance.metricsUrl, { signal: AbortSignal.timeout(2_000) })).text();
         return {
-          redisFallbacks: ['rateLimits', 'qpsGuard', 'tokens'].reduce((s, store) => s + metricValue(text, 'dtg_redis_fallbacks_total', `store="${store}"`), 0),
+          redisFallbacks: ['rateLimits', 'ledger', 'tokens', 'readCache'].reduce((s, store) => s + metricValue(text, 'dtg_redis_fallbacks_total', `store="${store}"`), 0),
           tokenFetchesOk: metricValue(text, 'dtg_token_fetches_total', 'result="ok"'),
           tokenFetchesError: metricValue(text, 'dtg_token_fetches_total', 'result="error"'),
         };

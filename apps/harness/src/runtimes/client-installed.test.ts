@@ -22,7 +22,7 @@ vi.setConfig({ testTimeout: 240_000, hookTimeout: 60_000 });
 
 const workspaceRoot = new URL('../../../../', import.meta.url).pathname;
 /** What an internal service installs: the client and the packages it depends on. */
-const PUBLISHED = { client: 'packages/dingtalk-client', types: 'packages/dingtalk-types', errors: 'packages/errors', 'token-provider': 'packages/token-provider' } as const;
+const PUBLISHED = { client: 'packages/dingtalk-client', types: 'packages/dingtalk-types', errors: 'packages/errors', 'token-provider': 'packages/token-provider', 'circuit-breaker': 'packages/circuit-breaker' } as const;
 /** The workspace's own pnpm (a devDependency of the root), by its `bin` (its `exports` list neither file). */
 const pnpm = join(workspaceRoot, 'node_modules/pnpm/bin/pnpm.cjs');
 const key = mintApiKey();

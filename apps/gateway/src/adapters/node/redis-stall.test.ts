@@ -1,20 +1,18 @@
 /**
- * Found by the soak: a busy event loop is taken for a Redis outage. Each Redis call of the
- * shared stores races Redis' reply against a bare `setTimeout` (rate-limiter
- * `redis-script.ts` `withTimeout`, token-provider `redis.ts` `call`). When the gateway's own event
- * loop stalls past the timeout (a GC pause, a burst of work, a busy machine), Node runs expired
- * timers before it reads sockets: the timeout wins although Redis' reply is already in the socket
- * buffer. The store then trips to its fallback ("Redis unavailable" logged, `dtg_redis_up` 0,
+ * Found by the soak: a busy event loop must not be taken for a Redis outage. Each Redis call of
+ * the shared stores races Redis' reply against a timer (`withDeadline` of
+ * `@dingtalk-gateway/circuit-breaker`, which every store uses). When the gateway's own event loop
+ * stalls past the timeout (a GC pause, a burst of work, a busy machine), Node runs expired timers
+ * before it reads sockets: a bare timer would win although Redis' reply is already in the socket
+ * buffer, and the store would trip to its fallback ("Redis unavailable" logged, `dtg_redis_up` 0,
  * limits per instance) with Redis healthy. The soak's 240 s run saw 82 such trips on two
  * instances, every one "Redis did not answer within 50 ms", each after a stall of 250–440 ms.
+ * `withDeadline` rejects one turn later, after pending I/O has been read.
  *
  * Each trial here sends one call (command written and timer armed synchronously), then blocks
  * the event loop for three timeouts; Redis answers within a millisecond meanwhile. The right
  * behaviour: the reply is used and the store stays on Redis. A genuinely slow Redis must still
  * time out (the suite's redis tests and scale-out tests cover that).
- *
- * Suggested fix: reject the timeout one turn later, after pending I/O has been read:
- * `setTimeout(() => setImmediate(() => reject(...)), timeoutMs)` in both places.
  */
 import { Writable } from 'node:stream';
 import type { LimitCheck } from '@dingtalk-gateway/rate-limiter';

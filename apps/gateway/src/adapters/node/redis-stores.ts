@@ -6,7 +6,7 @@
  */
 import type { QuotaLedger } from '@dingtalk-gateway/call-quota';
 import { RedisQuotaLedger, withLedgerFallback } from '@dingtalk-gateway/call-quota/redis';
-import { type FallbackMode, RateLimiterUnavailableError, type RequestLimiter, withRequestFallback } from '@dingtalk-gateway/rate-limiter';
+import { type FallbackMode, type RequestLimiter, withRequestFallback } from '@dingtalk-gateway/rate-limiter';
 import { RedisRequestLimiter } from '@dingtalk-gateway/rate-limiter/redis';
 import { createMemoryTokenProvider } from '@dingtalk-gateway/token-provider';
 import { createRedisTokenProvider } from '@dingtalk-gateway/token-provider/redis';
@@ -40,10 +40,6 @@ export interface RedisStores {
 }
 
 type RedisConfig = NonNullable<GatewayConfig['redis']>;
-
-const UNAVAILABLE: RequestLimiter = {
-  check: () => Promise.reject(new RateLimiterUnavailableError('error', 'Redis is unavailable and redis.whenDown is closed')),
-};
 
 /** The read cache's settings that come from the rest of the config. */
 export interface ReadCacheSettings {
@@ -83,13 +79,12 @@ export function createRedisStores(redisConfig: RedisConfig, env: NodeJS.ProcessE
   const mode: FallbackMode = redisConfig.whenDown;
   const prefix = redisConfig.keyPrefix;
   // One store (metrics label `rateLimits`) for the tenants' limits and the QPS guard: one script decides both.
-  const requestLimiter = withRequestFallback(
-    new RedisRequestLimiter({ redis, ratePrefix: `${prefix}rl:`, windowPrefix: `${prefix}qps:`, timeoutMs: redisConfig.timeoutMs }),
-    // `closed`: the gateway answers 503 gateway.unavailable while Redis is away (the rate-limit
-    // step's answer to an unavailable limiter), not a 429 that would tell the tenant it is over
-    // its rate. Redis is still probed at most once a second.
-    mode === 'closed' ? { mode: 'local', local: UNAVAILABLE, ...events('rateLimits') } : { mode, ...events('rateLimits') },
-  );
+  // `closed`: the limiter is unavailable while Redis is away, which the rate-limit step answers
+  // 503 gateway.unavailable (not a 429 that would tell the tenant it is over its rate).
+  const requestLimiter = withRequestFallback(new RedisRequestLimiter({ redis, ratePrefix: `${prefix}rl:`, windowPrefix: `${prefix}qps:`, timeoutMs: redisConfig.timeoutMs }), {
+    mode,
+    ...events('rateLimits'),
+  });
   const ledger = withLedgerFallback(new RedisQuotaLedger({ redis, prefix, timeoutMs: redisConfig.timeoutMs }), {
     mode,
     ...events('ledger'),
@@ -114,8 +109,7 @@ export function createRedisStores(redisConfig: RedisConfig, env: NodeJS.ProcessE
     keepInvalidationsMs: cache.keepInvalidationsMs,
     lockMs: cache.lockMs,
     timeoutMs: redisConfig.timeoutMs,
-    onUnavailable: cacheEvents.onTrip,
-    onAvailable: cacheEvents.onRecover,
+    ...cacheEvents,
   });
 
   return {

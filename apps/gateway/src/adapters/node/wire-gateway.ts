@@ -16,7 +16,6 @@ import { readFile } from 'node:fs/promises';
 import { MemoryQuotaLedger, type QuotaLedger } from '@dingtalk-gateway/call-quota';
 import { fileLedgerPersistence } from '@dingtalk-gateway/call-quota/file';
 import { docsDir, docsPages } from '@dingtalk-gateway/docs';
-import type { RateLimiter } from '@dingtalk-gateway/rate-limiter';
 import { type Logger, pino } from 'pino';
 import type { GatewayConfig } from '../../config/schema.js';
 import { secretsFromEnvironment } from '../../config/secrets.js';
@@ -39,7 +38,6 @@ export interface WireGatewayOptions {
   upstream: Upstream;
   /** Default: pino to stdout, the lines of each event-loop turn in one write (see log-destination.ts). */
   logger?: Logger;
-  limiter?: RateLimiter;
   tokenProviders?: TokenProviderFactory;
   /** Default: in Redis when configured, else in memory kept in `ledger.file`. */
   ledger?: QuotaLedger;
@@ -70,9 +68,7 @@ export async function wireGateway(options: WireGatewayOptions): Promise<WiredGat
   const gateway = createGateway(config, {
     upstream: options.upstream,
     secrets,
-    limiter: options.limiter,
-    // Given a limiter of its own (tests), the gateway asks it and an in-memory QPS guard in turn.
-    requestLimiter: options.limiter ? undefined : stores?.requestLimiter,
+    requestLimiter: stores?.requestLimiter,
     tokenProviders: options.tokenProviders ?? stores?.tokenProviders,
     ledger,
     ...(stores ? { readCacheStore: stores.readCacheStore, idempotencyStore: stores.idempotencyStore } : {}),

@@ -1,4 +1,4 @@
-import { MemoryRateLimiter, MemoryRequestLimiter, MemoryWindowLimiter, type RateLimitPolicy, type RateLimiter, RateLimiterUnavailableError, type RequestLimiter, SequentialRequestLimiter, type WindowLimiter } from '@dingtalk-gateway/rate-limiter';
+import { type LimitCheck, MemoryRequestLimiter, type RateLimitPolicy, RateLimiterUnavailableError, type RequestLimiter } from '@dingtalk-gateway/rate-limiter';
 import type { OperationInfo } from '@dingtalk-gateway/spec-validator';
 import { Hono } from 'hono';
 import { describe, expect, it, vi } from 'vitest';
@@ -30,8 +30,7 @@ const GENEROUS: RateLimitPolicy = { rate: 1000, burst: 1000 };
 function setup(options: {
   tenants: Tenant[];
   dingtalkQpsLimit?: number;
-  limiter?: RateLimiter;
-  qpsGuard?: WindowLimiter;
+  /** Default: the gateway's own in-memory limits (decided at once), on the test's clock. */
   limits?: RequestLimiter;
   /** How long a request waits for a QPS slot: none unless a test says so. */
   qpsMaxWaitMs?: number;
@@ -45,9 +44,7 @@ function setup(options: {
 }) {
   let clock = 1_000_000;
   const now = options.timersClock ? () => Date.now() : () => clock;
-  const memory = new MemoryRequestLimiter(new MemoryRateLimiter({ clock: { now } }), new MemoryWindowLimiter({ clock: { now } }));
-  // The gateway's own in-memory path (decided at once), unless a test brings a limiter of its own.
-  const limits = options.limits ?? (options.limiter || options.qpsGuard ? new SequentialRequestLimiter(options.limiter ?? memory.rates, options.qpsGuard ?? memory.windows) : memory);
+  const limits = options.limits ?? new MemoryRequestLimiter({ clock: { now } });
   const metrics = createPrometheusMetrics();
   const downstream = vi.fn();
   const errors: unknown[] = [];
@@ -368,8 +365,8 @@ describe("rateLimit: DingTalk's slot deferred (a read cache between)", () => {
 
 describe('rateLimit: when the limiter fails', () => {
   it('answers 503 gateway.unavailable with Retry-After when the limiter is unavailable', async () => {
-    const limiter: RateLimiter = { limit: vi.fn(async () => Promise.reject(new RateLimiterUnavailableError('timeout', 'redis did not answer'))) };
-    const h = setup({ tenants: [tenant('team', 'app', GENEROUS)], limiter });
+    const limits: RequestLimiter = { check: vi.fn(async () => Promise.reject(new RateLimiterUnavailableError('timeout', 'redis did not answer'))) };
+    const h = setup({ tenants: [tenant('team', 'app', GENEROUS)], limits });
     const response = await h.call('team');
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('1');
@@ -398,31 +395,39 @@ describe('rateLimit: when the limiter fails', () => {
 
   it('lets any other limiter error through to the error handler (a bug, not an outage)', async () => {
     const bug = new RangeError('rate limit policy: rate must be a finite number > 0');
-    const limiter: RateLimiter = { limit: vi.fn(async () => Promise.reject(bug)) };
-    const h = setup({ tenants: [tenant('team', 'app', GENEROUS)], limiter });
+    const limits: RequestLimiter = { check: vi.fn(async () => Promise.reject(bug)) };
+    const h = setup({ tenants: [tenant('team', 'app', GENEROUS)], limits });
     expect((await h.call('team')).status).toBe(500);
     expect(h.errors).toEqual([bug]);
     expect(h.downstream).not.toHaveBeenCalled();
   });
 
-  it('answers 503 when the QPS guard is unavailable too', async () => {
-    const qpsGuard: WindowLimiter = { hit: vi.fn(async () => Promise.reject(new RateLimiterUnavailableError('error', 'connection refused'))) };
-    const h = setup({ tenants: [tenant('team', 'app', GENEROUS)], qpsGuard });
-    expect((await h.call('team')).status).toBe(503);
+  it("answers 503 when the DingTalk slot's decision is unavailable, the tenant's limits admitted", async () => {
+    const memory = new MemoryRequestLimiter();
+    // The tenant's limits decided (the first step); the deferred slot's window check fails (the later step).
+    const limits: RequestLimiter = {
+      check: async (checks) => (checks.every((check) => check.kind === 'rate') ? memory.check(checks) : Promise.reject(new RateLimiterUnavailableError('error', 'connection refused'))),
+    };
+    const h = setup({ tenants: [tenant('team', 'app', GENEROUS)], limits, deferred: ['listWorkspaces'] });
+    const response = await h.call('team');
+    expect(response.status).toBe(503);
+    expect(response.headers.get('ratelimit')).toBe('"tenant";r=999;t=1');
     expect(h.downstream).not.toHaveBeenCalled();
   });
 
-  it('uses one key per budget: operation, tenant and app+operation', async () => {
-    const limiter = new MemoryRateLimiter();
-    const qpsGuard = new MemoryWindowLimiter();
-    const spy = vi.spyOn(limiter, 'limit');
-    const guardSpy = vi.spyOn(qpsGuard, 'hit');
-    const h = setup({ tenants: [tenant('team', 'app-x', GENEROUS, { addSpace: { rate: 1, burst: 5 } })], limiter, qpsGuard, dingtalkQpsLimit: 20 });
+  it('uses one key per budget, all in one decision: operation, tenant and app+operation', async () => {
+    const limits = new MemoryRequestLimiter();
+    const spy = vi.spyOn(limits, 'check');
+    const h = setup({ tenants: [tenant('team', 'app-x', GENEROUS, { addSpace: { rate: 1, burst: 5 } })], limits, dingtalkQpsLimit: 20 });
     await h.call('team', 'addSpace');
-    expect(spy.mock.calls.map(([key, policy]) => [key, policy])).toEqual([
-      ['tenant:team:op:addSpace', { rate: 1, burst: 5 }],
-      ['tenant:team', GENEROUS],
+    expect(spy.mock.calls).toEqual([
+      [
+        [
+          { kind: 'rate', key: 'tenant:team:op:addSpace', policy: { rate: 1, burst: 5 } },
+          { kind: 'rate', key: 'tenant:team', policy: GENEROUS },
+          { kind: 'window', key: 'app:app-x:op:addSpace', policy: { limit: 20, windowMs: DINGTALK_QPS_WINDOW_MS } },
+        ] satisfies LimitCheck[],
+      ],
     ]);
-    expect(guardSpy.mock.calls).toEqual([['app:app-x:op:addSpace', { limit: 20, windowMs: DINGTALK_QPS_WINDOW_MS }]]);
   });
 });

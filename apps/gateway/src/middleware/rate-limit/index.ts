@@ -11,7 +11,7 @@
  * Refusals are `429` with `Retry-After` (`503 gateway.unavailable` while shutting down).
  *
  * ```ts
- * const limits = new SequentialRequestLimiter(new MemoryRateLimiter(), new MemoryWindowLimiter());
+ * const limits = new MemoryRequestLimiter();
  * const qpsQueue = new QpsQueue({ take: (key) => qpsSlot(limits, key, 20), maxWaitMs: 1_500, maxQueued: 1_000 });
  * app.use('*', rateLimit({ limits, dingtalkQpsLimit: 20, qpsQueue, metrics }));
  * ```
@@ -34,7 +34,7 @@ import { type Step, stepMiddleware } from '../step.js';
 export const DINGTALK_QPS_WINDOW_MS = 1_050;
 
 export interface RateLimitOptions {
-  /** Decides all of a request's limits in one call (`SequentialRequestLimiter` over any limiters, or Redis' one round trip). */
+  /** Decides all of a request's limits in one call (`MemoryRequestLimiter` at once, or Redis' one round trip). */
   limits: RequestLimiter;
   dingtalkQpsLimit: number;
   /** Where a request over DingTalk's QPS limit waits for a slot (its `take` asks `qpsSlot`). */

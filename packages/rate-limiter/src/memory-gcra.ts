@@ -1,5 +1,6 @@
 /**
- * In-process GCRA limiter: exact for one instance, and the `local` fallback when Redis is down.
+ * GCRA buckets in this process, the tenants' limits of `MemoryRequestLimiter` (exact for one
+ * instance, and the `local` fallback while Redis is down). Internal: not exported from the package.
  *
  * State is one number per key (its TAT). Keys whose TAT is in the past are full buckets,
  * identical to keys never seen, so they are dropped by the sweep described in `sweep.ts`: the map
@@ -7,20 +8,16 @@
  * simultaneously not full (touched within their time-to-full) at a sweep.
  */
 import { EPSILON_MS, assertCost, assertPolicy, toDecision } from './gcra.js';
-import type { Clock, RateLimitDecision, RateLimitPolicy, RateLimiter } from './interface.js';
+import type { Clock, RateLimitDecision, RateLimitPolicy } from './interface.js';
 import { SweptMap, type SweepOptions } from './sweep.js';
 
-export interface MemoryRateLimiterOptions extends SweepOptions {
-  /** Millisecond clock; defaults to `performance` (monotonic, immune to wall-clock jumps). */
-  clock?: Clock;
-}
-
-export class MemoryRateLimiter implements RateLimiter {
+export class GcraBuckets {
   private readonly clock: Clock;
   /** Key -> TAT. Spent once the TAT is not in the future: the bucket is full again. */
   private readonly tats: SweptMap<number>;
 
-  constructor(options: MemoryRateLimiterOptions = {}) {
+  /** `clock` defaults to `performance` (monotonic, immune to wall-clock jumps). */
+  constructor(options: SweepOptions & { clock?: Clock } = {}) {
     this.clock = options.clock ?? performance;
     this.tats = new SweptMap((tat, now) => tat <= now, options, this.clock.now());
   }
@@ -30,12 +27,13 @@ export class MemoryRateLimiter implements RateLimiter {
     return this.tats.size;
   }
 
-  async limit(key: string, policy: RateLimitPolicy, cost = 1): Promise<RateLimitDecision> {
-    return this.limitNow(key, policy, cost);
-  }
-
-  /** `limit`, answered at once: the state is in this process. */
-  limitNow(key: string, policy: RateLimitPolicy, cost = 1): RateLimitDecision {
+  /**
+   * Decide one request for `key` under `policy`, consuming `cost` units (default 1) if admitted.
+   * `cost` must be finite and >= 0; `cost = 0` reads the key's state without consuming anything.
+   * A key's state is one timestamp, independent of the policy: a changed policy applies to the
+   * key's next call as is. Throws `RangeError` on an invalid policy or cost.
+   */
+  limit(key: string, policy: RateLimitPolicy, cost = 1): RateLimitDecision {
     assertPolicy(policy);
     assertCost(cost);
     const now = this.clock.now();
