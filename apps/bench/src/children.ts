@@ -76,7 +76,7 @@ export interface GatewayChild extends GatewayProcess {
 /**
  * The gateway through its real entry, the built CLI (`dingtalk-gateway start --config`), with
  * its stdout (the access log) going to `logFile`: pino writing to a file descriptor, as in
- * production. `nodeArgs` e.g. `--cpu-prof` (a profile is written on the clean exit SIGTERM gives).
+ * production. `runtimeArgs` e.g. Node's `--cpu-prof` (a profile is written on the clean exit SIGTERM gives).
  */
 export async function startGatewayProcess(options: GatewayProcessOptions & { logFile: string }): Promise<GatewayChild> {
   return { ...(await startGatewayInstance({ timeoutMs: 30_000, ...options })), logFile: options.logFile };

@@ -38,6 +38,14 @@ export class RunContext {
     return forkProcess('floor', { BENCH_UPSTREAM_URL: upstreamUrl, BENCH_UPSTREAM_CONNECTIONS: String(this.upstreamConnections) }, { execArgv: this.profileArgs('floor') });
   }
 
+  /**
+   * The fastify peer (`processes/fastify-peer.ts`): fastify, @fastify/http-proxy and
+   * @fastify/rate-limit with an API-key check, the bench tenants' keys (one, as the gateway's).
+   */
+  startFastifyPeer(upstreamUrl: string): Promise<ForkedChild> {
+    return forkProcess('fastify-peer', { BENCH_UPSTREAM_URL: upstreamUrl, BENCH_UPSTREAM_CONNECTIONS: String(this.upstreamConnections), BENCH_TENANTS: '1' }, { execArgv: this.profileArgs('fastify-peer') });
+  }
+
   /** `--cpu-prof` flags when profiling (the profile is written when the process exits cleanly). */
   private profileArgs(name: string): string[] {
     if (!this.options.profile) return [];
@@ -67,8 +75,10 @@ export class RunContext {
     /** The DingTalk app, when the upstream checks credentials (the sandbox). */
     app?: { appKey: string; appSecret: string };
     cache?: Readonly<Record<string, number>>;
-    /** Default: Node (with `--gateway-node-args` and `--profile`). */
+    /** Default: Node (with `--gateway-node-args` and `--profile`); Bun and Deno with `--gateway-bun-args` / `--gateway-deno-args`. */
     runtime?: GatewayRuntime;
+    /** Added to the runtime's flags (a heap setting the scenario measures). */
+    runtimeArgs?: readonly string[];
   }): Promise<GatewayChild> {
     const n = ++this.gatewayCount;
     const configFile = join(this.dir, `${options.name}-${n}.yaml`);
@@ -83,13 +93,13 @@ export class RunContext {
         cache: options.cache,
       }),
     );
-    const nodeArgs = options.runtime ? [] : [...this.options.gatewayNodeArgs, ...this.profileArgs(options.name)];
+    const runtimeArgs = [...(options.runtime ? this.options.gatewayRuntimeArgs[options.runtime] : [...this.options.gatewayNodeArgs, ...this.profileArgs(options.name)]), ...(options.runtimeArgs ?? [])];
     return startGatewayProcess({
       cli: options.cli,
       configFile,
       logFile: join(this.dir, `${options.name}-${n}.access.log`),
       env: { [BENCH_APP_SECRET_ENV]: options.app?.appSecret ?? 'bench-app-secret', ...(options.redisPrefix ? { REDIS_URL: this.options.redisUrl } : {}) },
-      nodeArgs,
+      runtimeArgs,
       runtime: options.runtime,
     });
   }

@@ -46,7 +46,8 @@ describe('options', () => {
   it('defaults to comparison, token storm, many tenants and call economy, and the soak to 10 minutes', () => {
     const defaults = parseOptions([], {}, '/r');
     expect(defaults.scenarios).toEqual(['compare', 'token-storm', 'many-tenants', 'call-economy']);
-    expect(defaults).toMatchObject({ durationS: 5, rounds: 3, connections: 32, tenants: 10_000, stormRequests: 1000, economyRequests: 4000, economyRate: 200, redis: true, floor: true, resultsDir: '/r' });
+    expect(defaults).toMatchObject({ durationS: 5, rounds: 3, connections: 32, tenants: 10_000, stormRequests: 1000, economyRequests: 4000, economyRate: 200, redis: true, floor: true, fastifyPeer: true, resultsDir: '/r' });
+    expect(parseOptions(['--no-fastify-peer'], {}, '/r').fastifyPeer).toBe(false);
     expect(parseOptions(['--scenario=call-economy', '--economy-requests=250', '--economy-rate=50'], {}, '/r')).toMatchObject({ scenarios: ['call-economy'], economyRequests: 250, economyRate: 50 });
     expect(parseOptions(['--no-floor'], {}, '/r').floor).toBe(false);
     expect(defaults.runtimes).toEqual(['bun', 'deno']);
@@ -136,9 +137,32 @@ describe('report', () => {
 
   it('splits the CPU per request into framework and features, and what the features may cost for 0.8×', () => {
     const summary = (cpuUsPerRequest: number) => ({ cpuUsPerRequest }) as TargetSummary;
-    const op = { operationId: 'listWorkspaces', method: 'GET', path: '/', ratios: {}, saturated: { baseline: summary(32), floor: summary(35), gateway: summary(50) } };
+    const op = { operationId: 'listWorkspaces', method: 'GET', path: '/', ratios: {}, gatewayOver: {}, saturated: { baseline: summary(32), floor: summary(35), gateway: summary(50) } };
     expect(cpuBudget(op)).toEqual({ frameworkUs: 3, featuresUs: 15, featuresBudgetUs: 5 });
     expect(cpuBudget({ ...op, saturated: { baseline: summary(32), gateway: summary(50) } })).toBeUndefined();
+  });
+
+  it("shows the gateway's throughput over the fastify peer's and the floor's, and checks them against 1.0× and 0.8×", () => {
+    const summary = (requestsPerSecond: number, p99Ms: number) => ({ requestsPerSecond, p50Ms: 1, p99Ms, p999Ms: 5, rssMaxMb: 100, cpuUsPerRequest: 40, systemCpuUsPerRequest: 15, requestsPerSecondByRound: [requestsPerSecond], foreignCoresMax: 0 }) as TargetSummary;
+    const op = (method: string, gateway: number) => ({
+      operationId: method === 'GET' ? 'listWorkspaces' : 'addWorkspace',
+      method,
+      path: '/',
+      saturated: { baseline: summary(10_000, 2), floor: summary(9_000, 2), fastifyPeer: summary(6_000, 3), gateway: summary(gateway, 3) },
+      ratios: { gateway: { throughput: gateway / 10_000, p99: 1.5, p99EqualRate: Number.NaN } },
+      gatewayOver: { floor: { throughput: gateway / 9_000, p99: 1.5 }, fastifyPeer: { throughput: gateway / 6_000, p99: 1 } },
+    });
+    const compare = { connections: 32, durationS: 5, warmupS: 2, rounds: 1, redis: 'skipped: --no-redis' as const, operations: [op('GET', 7_500), op('POST', 5_400)], disturbances: [], upstream: { requests: 0, tokenFetches: 3, missingToken: 0, notFound: 0 }, starts: {} };
+    const text = renderReport({ compare }, 'text');
+    expect(text).toMatch(/fastify peer \(fastify \+ http-proxy \+ rate-limit \+ API key\)\s+6,000 \(0\.60×\)/);
+    expect(text).toContain('The gateway (memory stores) over the floor: throughput 0.83×, p99 1.50×; over the fastify peer: throughput 1.25×, p99 1.00×.');
+    const checks = Object.fromEntries(targetChecks({ compare }).map((c) => [c.name, c.met]));
+    expect(checks).toMatchObject({
+      'GET throughput, gateway (memory) / fastify peer': true,
+      'GET throughput, gateway (memory) / floor': true,
+      'POST throughput, gateway (memory) / fastify peer': false,
+      'POST throughput, gateway (memory) / floor': false,
+    });
   });
 
   it('checks a token storm for exactly one fetch with every request answered', () => {

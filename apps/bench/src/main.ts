@@ -14,7 +14,7 @@ import { USAGE, parseOptions, redactUrl } from './options.js';
 import { type AllResults, renderReport, targetChecks } from './report.js';
 import { runCallEconomy } from './scenarios/call-economy.js';
 import { runCompare } from './scenarios/compare.js';
-import { runManyTenants } from './scenarios/many-tenants.js';
+import { manyTenantsTargets, runManyTenants } from './scenarios/many-tenants.js';
 import { runSideBySide } from './scenarios/side-by-side.js';
 import { runSoak } from './scenarios/soak.js';
 import { runTokenStorm } from './scenarios/token-storm.js';
@@ -49,7 +49,7 @@ async function main(argv: string[]): Promise<number> {
   const startedAt = new Date();
   try {
     if (options.scenarios.includes('compare')) {
-      log('\ncomparison: baseline vs gateway (memory) vs gateway (Redis)');
+      log('\ncomparison: baseline vs floor vs fastify peer vs gateway (memory) vs gateway (Redis)');
       results.compare = await runCompare(ctx);
     }
     if (options.scenarios.includes('token-storm')) {
@@ -58,7 +58,8 @@ async function main(argv: string[]): Promise<number> {
     }
     if (options.scenarios.includes('many-tenants')) {
       log(`\nmany tenants (${options.tenants})`);
-      results.manyTenants = await runManyTenants(ctx);
+      results.manyTenants = [];
+      for (const target of manyTenantsTargets(options.runtimes)) results.manyTenants.push(await runManyTenants(ctx, target));
     }
     if (options.scenarios.includes('call-economy')) {
       log(`\ncall economy (${options.economyRequests} caller requests)`);

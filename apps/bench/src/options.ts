@@ -34,6 +34,8 @@ export interface BenchOptions {
   equalRate: boolean;
   /** The framework floor in the comparison (Hono and the gateway's upstream, no features). */
   floor: boolean;
+  /** The fastify peer in the comparison (fastify + @fastify/http-proxy + @fastify/rate-limit + an API-key check). */
+  fastifyPeer: boolean;
   /** The gateway on other runtimes too (memory stores), as targets of the comparison. */
   runtimes: GatewayRuntime[];
   /** Side by side: requests per second each build gets. */
@@ -50,6 +52,8 @@ export interface BenchOptions {
   profile: boolean;
   /** Extra Node options for the gateway processes, e.g. `--max-semi-space-size=8`. */
   gatewayNodeArgs: string[];
+  /** The runtime's own flags for the gateway on Bun and on Deno (e.g. `--smol`). */
+  gatewayRuntimeArgs: Record<GatewayRuntime, string[]>;
   /** Wait (at most this many seconds) for load < 0.5 and no vitest before starting; 0: do not wait. */
   waitQuietS: number;
   /** Where latest.json (and the soak's CSV) go. */
@@ -74,6 +78,7 @@ export const USAGE = `Usage: pnpm bench [-- options]
   --extra-gateway-redis=<l>=<cli>  the same with the Redis stores (side-by-side: every build then on Redis)
   --no-equal-rate          skip the comparison's equal-request-rate latency runs
   --no-floor               skip the comparison's framework floor (Hono + the gateway's upstream, no features)
+  --no-fastify-peer        skip the comparison's fastify peer (fastify + @fastify/http-proxy + @fastify/rate-limit + API keys)
   --runtimes=<list>        the gateway on these runtimes too, memory stores (default bun,deno; none: Node only)
   --rate=<n>               side-by-side: requests/s each build gets, all builds at once (default 5000)
   --no-redis               skip the gateway with the Redis stores
@@ -85,6 +90,8 @@ export const USAGE = `Usage: pnpm bench [-- options]
   --sample-interval=<time> soak: RSS sampling interval (default 5s)
   --profile                run the gateways with --cpu-prof (profiles in a temporary directory)
   --gateway-node-args=<s>  extra Node options for the gateway processes (space-separated)
+  --gateway-bun-args=<s>   Bun's own options for the gateway on Bun (e.g. --smol)
+  --gateway-deno-args=<s>  Deno's own options for the gateway on Deno (e.g. --v8-flags=--max-old-space-size=128)
   --wait-quiet=<time>      first wait up to this long for load < 0.5 and no vitest running
   --results-dir=<dir>      default apps/bench/results (with --quick: a temporary directory)
   --markdown               also print the tables as Markdown
@@ -143,6 +150,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
       'extra-gateway-redis': { type: 'string', multiple: true },
       'no-equal-rate': { type: 'boolean' },
       'no-floor': { type: 'boolean' },
+      'no-fastify-peer': { type: 'boolean' },
       runtimes: { type: 'string' },
       rate: { type: 'string' },
       'no-redis': { type: 'boolean' },
@@ -154,6 +162,8 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
       'sample-interval': { type: 'string' },
       profile: { type: 'boolean' },
       'gateway-node-args': { type: 'string' },
+      'gateway-bun-args': { type: 'string' },
+      'gateway-deno-args': { type: 'string' },
       'wait-quiet': { type: 'string' },
       'results-dir': { type: 'string' },
       markdown: { type: 'boolean' },
@@ -185,6 +195,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
     extraGateways: [...(values['extra-gateway'] ?? []).map((t) => extraGateway(t, false)), ...(values['extra-gateway-redis'] ?? []).map((t) => extraGateway(t, true))],
     equalRate: !(values['no-equal-rate'] ?? false),
     floor: !(values['no-floor'] ?? false),
+    fastifyPeer: !(values['no-fastify-peer'] ?? false),
     runtimes: runtimeList(values.runtimes ?? 'bun,deno'),
     rate: positiveInt('rate', values.rate ?? (quick ? '500' : '5000')),
     redis: !(values['no-redis'] ?? false),
@@ -196,6 +207,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
     sampleIntervalS: parseDuration(values['sample-interval'] ?? (quick ? '1s' : '5s')),
     profile: values.profile ?? false,
     gatewayNodeArgs: (values['gateway-node-args'] ?? '').split(' ').filter(Boolean),
+    gatewayRuntimeArgs: { bun: (values['gateway-bun-args'] ?? '').split(' ').filter(Boolean), deno: (values['gateway-deno-args'] ?? '').split(' ').filter(Boolean) },
     waitQuietS: values['wait-quiet'] !== undefined ? parseDuration(values['wait-quiet']) : 0,
     // A smoke run must not overwrite the recorded results: it writes to a temporary directory.
     resultsDir: values['results-dir'] ?? (quick ? join(tmpdir(), 'dtg-bench-quick') : defaultResultsDir),

@@ -1,12 +1,18 @@
 /**
- * The comparison: the baseline forwarder, the gateway (memory stores) and the gateway (Redis
- * stores), all running at once against one upstream, driven in interleaved rounds (the order
- * rotates every round, so drift and order effects cancel) with the same load: a fixed number of
- * keep-alive connections (throughput and latency at saturation). Then, with the same rounds, at
- * one fixed request rate below every target's capacity (latency at one request volume). That rate
- * is autocannon's `overallRate`: a quota per connection and second, sent back to back at the
- * start of each second, so these runs are one-second bursts, not evenly spaced arrivals (an
- * evenly paced generator was measured and not adopted: docs/BENCHMARKS.md, round 4).
+ * The comparison: the baseline forwarder, the framework floor, the fastify peer, the gateway
+ * (memory stores) and the gateway (Redis stores), all running at once against one upstream,
+ * driven in interleaved rounds (the order rotates every round, so drift and order effects
+ * cancel) with the same load: a fixed number of keep-alive connections (throughput and latency
+ * at saturation). Then, with the same rounds, at one fixed request rate below every target's
+ * capacity (latency at one request volume). That rate is autocannon's `overallRate`: a quota
+ * per connection and second, sent back to back at the start of each second, so these runs are
+ * one-second bursts, not evenly spaced arrivals (an evenly paced generator was measured and not
+ * adopted: docs/BENCHMARKS.md, round 4).
+ *
+ * The gateway's throughput is reported over the baseline's (every target's is), and also over
+ * the floor's and the fastify peer's (`gatewayOver`): the peer is what a team would build with
+ * fastify, @fastify/http-proxy, @fastify/rate-limit and an API-key check instead of the gateway
+ * (`processes/fastify-peer.ts`; `--no-fastify-peer` leaves it out).
  *
  * `--extra-gateway=<label>=<cli>` adds more gateways (memory stores) built elsewhere, e.g. a copy
  * of the code before an optimisation, to measure before and after in the same run.
@@ -23,12 +29,13 @@ import { type RunMeasurement, type TargetSummary, ratio, summarizeRounds } from 
 
 const RUNTIME_NAMES: Record<string, string> = { bun: 'Bun', deno: 'Deno' };
 
-/** `baseline`, `floor`, `gateway`, `gatewayRedis`, `runtime:<bun|deno>` or `extra:<label>`. */
+/** `baseline`, `floor`, `fastifyPeer`, `gateway`, `gatewayRedis`, `runtime:<bun|deno>` or `extra:<label>`. */
 export type TargetName = string;
 
 export function targetLabel(name: TargetName): string {
   if (name === 'baseline') return 'baseline (node:http + undici Pool)';
   if (name === 'floor') return 'floor (Hono + the gateway\'s upstream, no features)';
+  if (name === 'fastifyPeer') return 'fastify peer (fastify + http-proxy + rate-limit + API key)';
   if (name === 'gateway') return 'gateway, memory stores';
   if (name === 'gatewayRedis') return 'gateway, Redis stores';
   if (name.startsWith('runtime:')) return `gateway on ${RUNTIME_NAMES[name.slice('runtime:'.length)] ?? name}, memory stores`;
@@ -59,7 +66,15 @@ export interface OperationComparison {
   equalRate?: { requestsPerSecond: number; targets: Record<TargetName, TargetSummary> };
   /** For every target but the baseline. */
   ratios: Record<TargetName, TargetRatios>;
+  /**
+   * The gateway's (memory stores, Node) throughput and p99 over those of the floor and of the
+   * fastify peer, same connections; only the targets that ran.
+   */
+  gatewayOver: Record<TargetName, { throughput: number; p99: number }>;
 }
+
+/** The targets the gateway is also measured against (`gatewayOver`), besides the baseline. */
+export const GATEWAY_REFERENCES: readonly TargetName[] = ['floor', 'fastifyPeer'];
 
 export interface CompareResult {
   connections: number;
@@ -100,6 +115,11 @@ export async function runCompare(ctx: RunContext): Promise<CompareResult> {
       const floor = await ctx.startFloor(upstream.url);
       started.push(floor);
       targets.push({ name: 'floor', url: floor.url, pid: floor.pid });
+    }
+    if (options.fastifyPeer) {
+      const peer = await ctx.startFastifyPeer(upstream.url);
+      started.push(peer);
+      targets.push({ name: 'fastifyPeer', url: peer.url, pid: peer.pid });
     }
     const starts: CompareResult['starts'] = {};
     const gateway = await ctx.startGateway({ name: 'gateway', upstreamUrl: upstream.url });
@@ -168,7 +188,7 @@ export async function runCompare(ctx: RunContext): Promise<CompareResult> {
     const results: OperationComparison[] = operations.map((operation) => {
       const sat: Record<TargetName, TargetSummary> = {};
       for (const target of targets) sat[target.name] = summarizeRounds(saturated.get(`${operation.name}/${target.name}`)!);
-      return { operationId: operation.operationId, method: operation.method, path: operation.path, saturated: sat, ratios: {} };
+      return { operationId: operation.operationId, method: operation.method, path: operation.path, saturated: sat, ratios: {}, gatewayOver: {} };
     });
 
     if (options.equalRate) {
@@ -206,6 +226,11 @@ export async function runCompare(ctx: RunContext): Promise<CompareResult> {
           p99: ratio(s.p99Ms, base.p99Ms),
           p99EqualRate: ratio(result.equalRate?.targets[target.name]?.p99Ms ?? Number.NaN, baseEqual?.p99Ms ?? Number.NaN),
         };
+      }
+      const gateway = result.saturated.gateway!;
+      for (const name of GATEWAY_REFERENCES) {
+        const reference = result.saturated[name];
+        if (reference) result.gatewayOver[name] = { throughput: ratio(gateway.requestsPerSecond, reference.requestsPerSecond), p99: ratio(gateway.p99Ms, reference.p99Ms) };
       }
     }
 

@@ -3,17 +3,37 @@
  * interleaved rounds with (a) one tenant's key on every request and (b) the N keys in turn, so
  * every tenant hits the limiter. Both use the same per-request header path of the load
  * generator, so the throughput ratio isolates what N tenants cost. RSS: after start (config
- * with N tenants loaded), and the highest under load.
+ * with N tenants loaded), and the highest under load. Run once per target: Node as it starts by
+ * default, Node with a heap ceiling (`MANY_TENANTS_NODE_HEAP`), and each of `--runtimes`.
  */
 import type { ForkedChild, GatewayChild } from '../children.js';
 import { childPids, rssMb } from '../children.js';
 import type { RunContext } from '../context.js';
+import type { GatewayRuntime } from '../options.js';
 import { benchApiKey } from '../gateway-config.js';
 import { OPERATIONS, drive, measure } from '../load.js';
 import { type RunMeasurement, type TargetSummary, ratio, summarizeRounds } from '../stats.js';
 import { fmt } from './compare.js';
 
-export interface ManyTenantsResult {
+/**
+ * The heap setting under which Node holds 10,000 tenants below 150 MB under load: an old
+ * generation of at most 128 MB (V8 then grows it by a smaller factor) and semi-spaces of 2 MB.
+ */
+export const MANY_TENANTS_NODE_HEAP = ['--max-old-space-size=128', '--max-semi-space-size=2'] as const;
+
+/** A gateway the scenario measures: a runtime and the flags it is given. */
+export interface ManyTenantsTarget {
+  runtime: 'node' | GatewayRuntime;
+  /** The runtime's own flags (the heap setting); none means its defaults. */
+  runtimeArgs: readonly string[];
+}
+
+/** Node with its defaults, Node with `MANY_TENANTS_NODE_HEAP`, then each runtime with its defaults. */
+export function manyTenantsTargets(runtimes: readonly GatewayRuntime[]): ManyTenantsTarget[] {
+  return [{ runtime: 'node', runtimeArgs: [] }, { runtime: 'node', runtimeArgs: [...MANY_TENANTS_NODE_HEAP] }, ...runtimes.map((runtime) => ({ runtime, runtimeArgs: [] }))];
+}
+
+export interface ManyTenantsResult extends ManyTenantsTarget {
   tenants: number;
   operationId: string;
   connections: number;
@@ -32,20 +52,22 @@ export interface ManyTenantsResult {
   requestsPerTenant: number;
 }
 
-export async function runManyTenants(ctx: RunContext): Promise<ManyTenantsResult> {
+export async function runManyTenants(ctx: RunContext, target: ManyTenantsTarget): Promise<ManyTenantsResult> {
   const { options, log } = ctx;
+  const { runtime, runtimeArgs } = target;
+  const label = `${runtime}${runtimeArgs.length ? ` ${runtimeArgs.join(' ')}` : ''}`;
   const n = options.tenants;
   const started: Array<ForkedChild | GatewayChild> = [];
   try {
     const upstream = await ctx.startUpstream();
     started.push(upstream);
     const t0 = performance.now();
-    const gateway = await ctx.startGateway({ name: `many-tenants-${n}`, upstreamUrl: upstream.url, tenants: n });
+    const gateway = await ctx.startGateway({ name: `many-tenants-${n}-${runtime}`, upstreamUrl: upstream.url, tenants: n, runtimeArgs, ...(runtime === 'node' ? {} : { runtime }) });
     started.push(gateway);
     const startSeconds = (performance.now() - t0) / 1000;
     const rssAfterStartMb = rssMb(gateway.pid);
     const heapAfterStart = await heapMb(gateway.metricsUrl);
-    log(`  ${n} tenants: gateway started in ${startSeconds.toFixed(1)} s, RSS ${rssAfterStartMb.toFixed(0)} MB, V8 heap ${heapAfterStart.usedMb.toFixed(0)} MB used of ${heapAfterStart.totalMb.toFixed(0)} MB`);
+    log(`  ${n} tenants on ${label}: gateway started in ${startSeconds.toFixed(1)} s, RSS ${rssAfterStartMb.toFixed(0)} MB, V8 heap ${heapAfterStart.usedMb.toFixed(0)} MB used of ${heapAfterStart.totalMb.toFixed(0)} MB`);
 
     const keys = Array.from({ length: n }, (_, i) => benchApiKey(i));
     let next = 0;
@@ -75,6 +97,8 @@ export async function runManyTenants(ctx: RunContext): Promise<ManyTenantsResult
     const oneTenant = summarizeRounds(one);
     const allTenants = summarizeRounds(all);
     return {
+      runtime,
+      runtimeArgs,
       tenants: n,
       operationId: operation.operationId,
       connections: options.connections,
