@@ -73,7 +73,7 @@ export function totalTimes(profile: CpuProfile, keyOf: (frame: CallFrame) => str
   return [...totals.entries()].map(([name, us]) => ({ name, ms: us / 1000, share: all > 0 ? us / all : 0 })).sort((a, b) => b.ms - a.ms);
 }
 
-/** `hono@4.13.19`, `gateway/middleware/observe/index.js`, `node:internal/...`: where a frame's code lives. */
+/** `hono@4.13.19`, `gateway/core/steps/observe/index.js`, `node:internal/...`: where a frame's code lives. */
 export function locationOf(url: string): string {
   if (url === '') return '(native/V8)';
   const pnpm = /node_modules\/\.pnpm\/([^/]+)\/node_modules\/((?:@[^/]+\/)?[^/]+)\/(.*)$/.exec(url);

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { sha256Hex } from '../keys/api-key.js';
+import { sha256Hex } from '../adapters/node/api-key.js';
 import { main } from './main.js';
 
 function capture() {

@@ -12,7 +12,7 @@ import { type OpenApiDocument, dingtalkOperationsOf } from '@dingtalk-gateway/sp
 import { load as loadYaml } from 'js-yaml';
 import { LineCounter, isNode, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { orgOfApp, quotaPlan } from '../quota/plan.js';
+import { orgOfApp, quotaPlan } from '../core/quota/plan.js';
 import { type GatewayConfig, configSchema } from './schema.js';
 import { YAML_CORE_SCHEMA } from './yaml-core-schema.js';
 

@@ -11,7 +11,7 @@
  * const running = await startBunGateway({ config, env: process.env });
  * ```
  */
-import { longestRequestMs } from '../../create-gateway.js';
+import { longestRequestMs } from '../../core/create-gateway.js';
 import type { RunningGateway, StartGatewayOptions } from '../node/server.js';
 import { runtimeFetchUpstream, stopWithin, wireGateway } from '../node/wire-gateway.js';
 

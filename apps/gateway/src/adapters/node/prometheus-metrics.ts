@@ -9,8 +9,8 @@
  * ```
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { GatewayMetrics } from '../../observability/metrics.js';
-import type { UsageRow } from '../../quota/usage-report.js';
+import type { GatewayMetrics } from '../../core/observability/metrics.js';
+import type { UsageRow } from '../../core/quota/usage-report.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 

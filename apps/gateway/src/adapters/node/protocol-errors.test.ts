@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
-import { mintApiKey } from '../../keys/api-key.js';
+import { mintApiKey } from './api-key.js';
 import { type RunningGateway, startGateway } from './server.js';
 
 let gateway: RunningGateway;

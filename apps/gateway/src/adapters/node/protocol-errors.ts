@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { errorBody } from '@dingtalk-gateway/errors';
 import type { GatewayErrorCode } from '@dingtalk-gateway/types';
-import { API_NOT_FOUND } from '../../errors.js';
+import { API_NOT_FOUND } from '../../core/errors.js';
 
 interface Answer {
   status: number;

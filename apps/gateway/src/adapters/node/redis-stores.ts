@@ -13,12 +13,12 @@ import { createRedisTokenProvider } from '@dingtalk-gateway/token-provider/redis
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../../config/schema.js';
-import type { GatewayMetrics } from '../../observability/metrics.js';
-import type { TokenProviderFactory } from '../../tokens/registry.js';
-import type { IdempotencyStore } from '../../idempotency/interface.js';
-import { RedisIdempotencyStore } from '../../idempotency/redis.js';
-import type { ReadCacheStore } from '../../read-cache/interface.js';
-import { RedisReadCacheStore } from '../../read-cache/redis.js';
+import type { GatewayMetrics } from '../../core/observability/metrics.js';
+import type { TokenProviderFactory } from '../../core/tokens/registry.js';
+import type { IdempotencyStore } from '../../core/idempotency/interface.js';
+import { RedisIdempotencyStore } from '../../core/idempotency/redis.js';
+import type { ReadCacheStore } from '../../core/read-cache/interface.js';
+import { RedisReadCacheStore } from '../../core/read-cache/redis.js';
 
 export interface RedisStores {
   /** Tenants' limits and DingTalk's QPS guard: one round trip per request, shared by the requests of an event-loop turn. */

@@ -13,9 +13,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import { type Server, type ServerOptions, ServerResponse, createServer } from 'node:http';
 import { type ServerType, getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
-import type { Gateway } from '../../create-gateway.js';
-import { createUndiciUpstream } from '../../proxy/undici-upstream.js';
-import type { Upstream } from '../../proxy/upstream.js';
+import type { Gateway } from '../../core/create-gateway.js';
+import { createUndiciUpstream } from './undici-upstream.js';
+import type { Upstream } from '../../core/proxy/upstream.js';
 import { answerClientError, answerConnect, answerExpectation, malformedRequestResponse, requireHost } from './protocol-errors.js';
 import { type WireGatewayOptions, wireGateway } from './wire-gateway.js';
 

@@ -18,12 +18,12 @@ import { type LedgerSnapshot, MemoryQuotaLedger, type Month, type QuotaAccount }
 import { type LimitCheck, MemoryRequestLimiter, type RequestLimiter } from '@dingtalk-gateway/rate-limiter';
 import { DurableObject, type DurableObjectState } from 'cloudflare:workers';
 import { config } from 'dingtalk-gateway:embedded';
-import { longestRequestMs } from '../../create-gateway.js';
-import type { IdempotencyRecord, IdempotencyStore } from '../../idempotency/interface.js';
-import { MemoryIdempotencyStore } from '../../idempotency/memory.js';
-import type { CachedAnswer, ReadCacheStore } from '../../read-cache/interface.js';
-import { MemoryReadCacheStore } from '../../read-cache/memory.js';
-import { cachePlanOf } from '../../read-cache/plan.js';
+import { longestRequestMs } from '../../core/create-gateway.js';
+import type { IdempotencyRecord, IdempotencyStore } from '../../core/idempotency/interface.js';
+import { MemoryIdempotencyStore } from '../../core/idempotency/memory.js';
+import type { CachedAnswer, ReadCacheStore } from '../../core/read-cache/interface.js';
+import { MemoryReadCacheStore } from '../../core/read-cache/memory.js';
+import { cachePlanOf } from '../../core/read-cache/plan.js';
 import { type TokenFetchOutcome, TokenLeases } from '@dingtalk-gateway/token-provider';
 import type { QuotaLedger } from '@dingtalk-gateway/call-quota';
 

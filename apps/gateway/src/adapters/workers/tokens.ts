@@ -26,8 +26,8 @@
  * Redis is down.
  */
 import { type TokenProvider, createLeasedTokenProvider, createMemoryTokenProvider } from '@dingtalk-gateway/token-provider';
-import type { GatewayLogger } from '../../observability/logger.js';
-import type { TokenProviderFactory } from '../../tokens/registry.js';
+import type { GatewayLogger } from '../../core/observability/logger.js';
+import type { TokenProviderFactory } from '../../core/tokens/registry.js';
 import type { GatewayStateStub } from './state.js';
 
 /** Token providers whose cache, single flight and backoff are the shared object's (`state()`: a new stub per call, as for the other stores). */

@@ -15,9 +15,9 @@ import { errorBody } from '@dingtalk-gateway/errors';
 import { config, docsPages } from 'dingtalk-gateway:embedded';
 import type { ExecutionContext } from 'hono';
 import { secretsFromEnvironment } from '../../config/secrets.js';
-import { type Gateway, createGateway } from '../../create-gateway.js';
-import { consoleLogger } from '../../observability/logger.js';
-import { createFetchUpstream } from '../../proxy/fetch-upstream.js';
+import { type Gateway, createGateway } from '../../core/create-gateway.js';
+import { consoleLogger } from '../../core/observability/logger.js';
+import { createFetchUpstream } from '../../core/proxy/fetch-upstream.js';
 import { type GatewayStateStub, sharedStores } from './state.js';
 import { sharedTokenProviders } from './tokens.js';
 

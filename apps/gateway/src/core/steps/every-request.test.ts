@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { GatewayEnv } from '../context.js';
 import { answerJson, gatewayError } from '../errors.js';
-import { createPrometheusMetrics } from '../adapters/node/prometheus-metrics.js';
+import { createPrometheusMetrics } from '../../adapters/node/prometheus-metrics.js';
 import { everyRequest } from './every-request.js';
 
 /**

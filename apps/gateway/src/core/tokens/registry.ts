@@ -10,8 +10,8 @@ import {
   createMemoryTokenProvider,
   internalAppToken,
 } from '@dingtalk-gateway/token-provider';
-import type { SecretSource } from '../config/secrets.js';
-import type { GatewayConfig } from '../config/schema.js';
+import type { SecretSource } from '../../config/secrets.js';
+import type { GatewayConfig } from '../../config/schema.js';
 
 export interface TokenRegistry {
   forApp(appId: string): TokenProvider;

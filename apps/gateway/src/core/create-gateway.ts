@@ -22,21 +22,21 @@ import { type SpecValidator, createSpecValidator } from '@dingtalk-gateway/spec-
 import { createGatewayContractValidator } from '@dingtalk-gateway/spec-validator/gateway-contract';
 import { type Context, Hono } from 'hono';
 import { stringify } from 'yaml';
-import type { SecretSource } from './config/secrets.js';
-import type { GatewayConfig } from './config/schema.js';
+import type { SecretSource } from '../config/secrets.js';
+import type { GatewayConfig } from '../config/schema.js';
 import type { GatewayEnv } from './context.js';
 import { answer } from './answer.js';
 import { API_NOT_FOUND, answerJson, dingtalkError, gatewayError } from './errors.js';
 import { type Sha256Hex, createApiKeyIndex } from './keys/api-key-index.js';
 import { sha256HexWeb } from './keys/sha256-web.js';
-import { authenticateStep } from './middleware/authenticate/index.js';
-import { authorizeScopesStep } from './middleware/authorize-scopes/index.js';
-import { everyRequest } from './middleware/every-request.js';
+import { authenticateStep } from './steps/authenticate/index.js';
+import { authorizeScopesStep } from './steps/authorize-scopes/index.js';
+import { everyRequest } from './steps/every-request.js';
 import { guardEgress } from './egress/guard.js';
 import { IpBan } from './egress/ip-ban.js';
 import { QpsQueue } from './qps/queue.js';
-import { monthlyQuotaStep } from './middleware/monthly-quota/index.js';
-import { qpsKeyOf, qpsSlot, rateLimitSteps } from './middleware/rate-limit/index.js';
+import { monthlyQuotaStep } from './steps/monthly-quota/index.js';
+import { qpsKeyOf, qpsSlot, rateLimitSteps } from './steps/rate-limit/index.js';
 import { idempotencyHandler } from './idempotency/handler.js';
 import type { IdempotencyStore } from './idempotency/interface.js';
 import { MemoryIdempotencyStore } from './idempotency/memory.js';
@@ -44,10 +44,10 @@ import { readCacheHandler } from './read-cache/handler.js';
 import type { ReadCacheStore } from './read-cache/interface.js';
 import { MemoryReadCacheStore } from './read-cache/memory.js';
 import { cachePlanOf } from './read-cache/plan.js';
-import { readBodyStep } from './middleware/read-body/index.js';
-import { routeOperationStep } from './middleware/route-operation/index.js';
-import { runSteps } from './middleware/step.js';
-import { validateRequestStep } from './middleware/validate-request/index.js';
+import { readBodyStep } from './steps/read-body/index.js';
+import { routeOperationStep } from './steps/route-operation/index.js';
+import { runSteps } from './steps/step.js';
+import { validateRequestStep } from './steps/validate-request/index.js';
 import { type GatewayLogger, consoleLogger } from './observability/logger.js';
 import { type GatewayMetrics, silentMetrics } from './observability/metrics.js';
 import { dingtalkProxy } from './proxy/handler.js';
@@ -267,7 +267,7 @@ export function createGateway<M extends GatewayMetrics = GatewayMetrics>(config:
   // What a request that goes to DingTalk passes after the read cache: its slot, its call of the month, the proxy.
   const toDingTalk = runSteps([limitSteps.dingtalkSlot, monthlyQuotaStep({ ledger, metrics, logger, now })], proxy);
 
-  // DingTalk's operations: every other path. One handler running the steps in turn (see middleware/step.ts).
+  // DingTalk's operations: every other path. One handler running the steps in turn (see steps/step.ts).
   app.all(
     '*',
     observed(

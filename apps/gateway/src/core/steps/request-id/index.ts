@@ -2,7 +2,7 @@
  * Gives every request an id: the caller's `x-request-id` when it is a sane token, otherwise a
  * new UUID. Echoed on the answer and used as `requestid` in every error the gateway makes.
  *
- * `everyRequest` (middleware/every-request.ts) assigns it before every route's handler:
+ * `everyRequest` (steps/every-request.ts) assigns it before every route's handler:
  *
  * ```ts
  * const id = assignRequestId(c);   // the caller's sane id, or a new UUID

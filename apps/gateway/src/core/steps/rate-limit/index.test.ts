@@ -3,7 +3,7 @@ import type { OperationInfo } from '@dingtalk-gateway/spec-validator';
 import { Hono } from 'hono';
 import { describe, expect, it, vi } from 'vitest';
 import type { GatewayEnv } from '../../context.js';
-import { type PrometheusMetrics, createPrometheusMetrics } from '../../adapters/node/prometheus-metrics.js';
+import { type PrometheusMetrics, createPrometheusMetrics } from '../../../adapters/node/prometheus-metrics.js';
 import type { Tenant } from '../../tenants.js';
 import { QpsQueue } from '../../qps/queue.js';
 import { stepMiddleware } from '../step.js';

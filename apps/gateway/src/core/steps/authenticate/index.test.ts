@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
 import { describe, expect, it, vi } from 'vitest';
-import { configSchema } from '../../config/schema.js';
+import { configSchema } from '../../../config/schema.js';
 import type { GatewayEnv } from '../../context.js';
 import { createApiKeyIndex } from '../../keys/api-key-index.js';
-import { sha256Hex } from '../../keys/api-key.js';
+import { sha256Hex } from '../../../adapters/node/api-key.js';
 import { buildTenants } from '../../tenants.js';
 import { authenticate } from './index.js';
 

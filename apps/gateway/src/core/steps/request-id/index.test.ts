@@ -2,7 +2,7 @@ import { type Context, Hono } from 'hono';
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import type { GatewayEnv } from '../../context.js';
-import { createPrometheusMetrics } from '../../adapters/node/prometheus-metrics.js';
+import { createPrometheusMetrics } from '../../../adapters/node/prometheus-metrics.js';
 import { everyRequest } from '../every-request.js';
 import { REQUEST_ID_HEADER } from './index.js';
 

@@ -4,7 +4,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { type Dispatcher, Pool, errors as undiciErrors } from 'undici';
-import { type Upstream, UpstreamError, type UpstreamResponse, endToEndHeaders } from './upstream.js';
+import { type Upstream, UpstreamError, type UpstreamResponse, endToEndHeaders } from '../../core/proxy/upstream.js';
 
 export interface UndiciUpstreamOptions {
   baseUrl: string;

@@ -14,7 +14,7 @@
  * ```
  */
 import type { QuotaAccount } from '@dingtalk-gateway/call-quota';
-import { type GatewayConfig, STANDARD_MONTHLY_CALL_QUOTA } from '../config/schema.js';
+import { type GatewayConfig, STANDARD_MONTHLY_CALL_QUOTA } from '../../config/schema.js';
 
 /** The org of every app when the config names none. */
 export const DEFAULT_ORG = 'default';

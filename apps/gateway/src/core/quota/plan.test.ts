@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configSchema } from '../config/schema.js';
+import { configSchema } from '../../config/schema.js';
 import { DEFAULT_ORG, allocationOf, orgOfApp, quotaPlan } from './plan.js';
 
 const tenant = (app: string, monthlyAllocation?: number | string) => ({

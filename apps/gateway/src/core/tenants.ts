@@ -3,7 +3,7 @@
  */
 import type { QuotaAccount } from '@dingtalk-gateway/call-quota';
 import type { RateLimitPolicy } from '@dingtalk-gateway/rate-limiter';
-import type { GatewayConfig } from './config/schema.js';
+import type { GatewayConfig } from '../config/schema.js';
 import { type QuotaPlan, quotaPlan } from './quota/plan.js';
 
 export interface Tenant {

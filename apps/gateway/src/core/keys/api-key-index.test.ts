@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
-import { configSchema } from '../config/schema.js';
+import { configSchema } from '../../config/schema.js';
 import { buildTenants } from '../tenants.js';
 import { createApiKeyIndex } from './api-key-index.js';
-import { mintApiKey, sha256Hex, sha256HexWeb } from './api-key.js';
+import { mintApiKey, sha256Hex, sha256HexWeb } from '../../adapters/node/api-key.js';
 
 const tenant = (app: string, sha256s: string[]) => ({
   name: app,

@@ -16,4 +16,4 @@ export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-export { sha256HexWeb } from './sha256-web.js';
+export { sha256HexWeb } from '../../core/keys/sha256-web.js';

@@ -1,7 +1,7 @@
 /**
  * Finds the tenant of an API key by the key's SHA-256, the only thing the config holds.
  */
-import type { GatewayConfig } from '../config/schema.js';
+import type { GatewayConfig } from '../../config/schema.js';
 import type { Tenant } from '../tenants.js';
 
 export interface ApiKeyIndex {

@@ -2,7 +2,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createUndiciUpstream } from './undici-upstream.js';
-import { type Upstream, UpstreamError, type UpstreamRequest } from './upstream.js';
+import { type Upstream, UpstreamError, type UpstreamRequest } from '../../core/proxy/upstream.js';
 
 interface TestServer {
   origin: string;

@@ -1,7 +1,7 @@
 import type { FetchLike, TokenFetchEvent, TokenFetcher, TokenProvider } from '@dingtalk-gateway/token-provider';
 import { describe, expect, it, vi } from 'vitest';
-import { type GatewayConfig, configSchema } from '../config/schema.js';
-import type { SecretSource } from '../config/secrets.js';
+import { type GatewayConfig, configSchema } from '../../config/schema.js';
+import type { SecretSource } from '../../config/secrets.js';
 import { type TokenProviderFactory, createTokenRegistry } from './registry.js';
 
 const tenant = (app: string) => ({ name: app, app, apiKeys: [{ sha256: 'a'.repeat(64) }], scopes: ['Wiki.Workspace.Read'], rateLimit: { rate: 1, burst: 1 } });

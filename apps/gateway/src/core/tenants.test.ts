@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type GatewayConfig, configSchema } from './config/schema.js';
+import { type GatewayConfig, configSchema } from '../config/schema.js';
 import { buildTenants } from './tenants.js';
 
 const READ = 'Wiki.Workspace.Read';

@@ -7,7 +7,7 @@
  * plan.lifetimeMs('wiki-team', 'getWorkspace'); // 60_000, or undefined: not cached for this tenant
  * ```
  */
-import type { GatewayConfig } from '../config/schema.js';
+import type { GatewayConfig } from '../../config/schema.js';
 
 /** Beyond an entry's lifetime, how long an invalidation is kept: the longest a request to DingTalk can be under way. */
 const IN_FLIGHT_MARGIN_MS = 5 * 60_000;

@@ -5,7 +5,7 @@
  * attempts, whether the token was cached, the gateway's error code. Never a header, a query
  * string, a body, a key or a token.
  *
- * `everyRequest` (middleware/every-request.ts) runs it around every route's handler:
+ * `everyRequest` (steps/every-request.ts) runs it around every route's handler:
  *
  * ```ts
  * const observer = requestObserver({ logger, metrics });
