@@ -23,7 +23,7 @@ import { type RunningGateway, type StartGatewayOptions, startGateway } from '../
 import { installShutdown } from '../adapters/node/shutdown.js';
 
 const USAGE = `Usage:
-  dingtalk-gateway start [--config <file>]          run the gateway (config also from GATEWAY_CONFIG)
+  dingtalk-gateway start [--config <file>]          run the gateway (config also from GATEWAY_CONFIG); SIGHUP reloads the file
   dingtalk-gateway check-config <file> [--env]      check a config file; --env also checks that its secrets are set
   dingtalk-gateway mint-key --tenant <id> [--label <text>]
                                                     print a new API key (once) and the line to add under tenants.<id>.apiKeys
@@ -80,10 +80,23 @@ async function start(args: string[], runtime: CliRuntime): Promise<number> {
     console.error(`no config file: pass --config <file> or set GATEWAY_CONFIG\n\n${USAGE}`);
     return 2;
   }
-  const config = loadConfigFile(file, loadGatewayContract());
+  const contract = loadGatewayContract();
+  const config = loadConfigFile(file, contract);
   const running = await runtime.startGateway({ config, env: process.env });
   console.error(listeningLine(running.url, config.upstream.baseUrl, running.metricsUrl));
   installShutdown(running.close);
+  // SIGHUP: the file is read and checked again, in full, aside; applied at once, or refused with
+  // the error a start would give, the last good config staying in force.
+  process.on('SIGHUP', () => {
+    let next: Parameters<RunningGateway['reload']>[0];
+    try {
+      next = loadConfigFile(file, contract);
+    } catch (error) {
+      next = { error: error as Error };
+    }
+    const outcome = running.reload(next);
+    console.error(outcome.ok ? `SIGHUP: config reloaded, generation ${outcome.generation}: ${outcome.message}` : `SIGHUP: config refused, generation ${outcome.generation} stays in force: ${outcome.message}`);
+  });
   return await new Promise<number>(() => {});
 }
 

@@ -58,6 +58,7 @@ import { USAGE_PATH, usageRoute } from './quota/usage-route.js';
 import type { Upstream } from './proxy/upstream.js';
 import { buildTenants } from './tenants.js';
 import { type TokenProviderFactory, type TokenRegistry, createTokenRegistry } from './tokens/registry.js';
+import type { ReloadOutcome } from './reload/reloadable.js';
 
 export interface GatewayDeps<M extends GatewayMetrics = GatewayMetrics> {
   /** How the gateway reaches DingTalk (undici pool in production, any fetch in tests). */
@@ -91,6 +92,22 @@ export interface GatewayDeps<M extends GatewayMetrics = GatewayMetrics> {
   contract?: OpenApiDocument;
   /** The docs portal's pages by file name (`index.html`, …), as text or UTF-8 bytes, served under `/docs/`. */
   docsPages?: ReadonlyMap<string, string | Uint8Array>;
+  /**
+   * The gateway this one replaces on a reload (`reload/reloadable.ts`): its limiter, ledger, read
+   * cache, Idempotency-Keys and DingTalk's ban are kept (where no store is given), and so is the
+   * token provider of every app whose settings and secret did not change.
+   */
+  previous?: Gateway<M>;
+  /** The last reload's outcome, shown on the metrics listener's `/readyz`. */
+  reloadStatus?: () => ReloadOutcome | undefined;
+}
+
+/** What a gateway holds that outlives a config: carried from one to the next on a reload. */
+export interface GatewayState {
+  limits: RequestLimiter;
+  ipBan: IpBan;
+  readCacheStore: ReadCacheStore;
+  idempotencyStore: IdempotencyStore;
 }
 
 export interface Gateway<M extends GatewayMetrics = GatewayMetrics> {
@@ -104,6 +121,8 @@ export interface Gateway<M extends GatewayMetrics = GatewayMetrics> {
   ledger: QuotaLedger;
   /** Requests waiting for DingTalk's QPS slots. */
   qpsQueue: QpsQueue;
+  /** Kept across a reload (`deps.previous`). */
+  state: GatewayState;
   /** Shutdown: answers the requests still waiting for a QPS slot (503, try again) rather than keeping them. */
   close(): void;
   /** Whether each app can get a DingTalk token now. */
@@ -123,11 +142,12 @@ export function createGateway<M extends GatewayMetrics = GatewayMetrics>(config:
   // The built contract's validators were compiled at build time: no code is generated at run
   // time (Workers forbid it) and start-up is shorter. Another contract (tests) is compiled now.
   const validator = deps.contract ? createSpecValidator(contract) : createGatewayContractValidator();
-  const ledger = deps.ledger ?? new MemoryQuotaLedger();
-  const limits = deps.requestLimiter ?? new MemoryRequestLimiter();
+  const previous = deps.previous;
+  const ledger = deps.ledger ?? previous?.ledger ?? new MemoryQuotaLedger();
+  const limits = deps.requestLimiter ?? previous?.state.limits ?? new MemoryRequestLimiter();
   const now = deps.now ?? Date.now;
   // Every call to DingTalk (API and token) passes DingTalk's per-IP guard and ban.
-  const ipBan = new IpBan({ now });
+  const ipBan = previous?.state.ipBan ?? new IpBan({ now });
   const ipWindow = config.dingtalk.ipWindow;
   const egressWindow = ipWindow ? { key: `egress:${ipWindow.egress}`, policy: { limit: ipWindow.limit, windowMs: ipWindow.windowMs } } : undefined;
   const upstream = guardEgress(deps.upstream, {
@@ -155,7 +175,7 @@ export function createGateway<M extends GatewayMetrics = GatewayMetrics>(config:
   const plan = quotaPlan(config);
   const cachePlan = cachePlanOf(config);
   const readCacheStore =
-    deps.readCacheStore ?? new MemoryReadCacheStore({ maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxBytes, keepInvalidationsMs: cachePlan.keepInvalidationsMs, now });
+    deps.readCacheStore ?? previous?.state.readCacheStore ?? new MemoryReadCacheStore({ maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxBytes, keepInvalidationsMs: cachePlan.keepInvalidationsMs, now });
   const tenants = buildTenants(config, plan);
   metrics.quotaUsage.source = async () => usageRows(plan, await ledger.usage(monthOf(now())));
   const sha256Hex = deps.sha256Hex ?? sha256HexWeb;
@@ -165,6 +185,7 @@ export function createGateway<M extends GatewayMetrics = GatewayMetrics>(config:
     secrets: deps.secrets,
     fetch: upstreamAsFetch(upstream),
     createProvider: deps.tokenProviders,
+    ...(previous ? { previous: previous.tokens } : {}),
     onFetch: (appId, event) => {
       metrics.tokenFetches.inc({ app: appId, result: event.ok ? 'ok' : 'error' });
       if (event.ok) logger.info({ app: appId, background: event.background, durationMs: Math.round(event.durationMs) }, 'DingTalk token fetched');
@@ -193,6 +214,9 @@ export function createGateway<M extends GatewayMetrics = GatewayMetrics>(config:
     );
     return { ready: Object.values(apps).every((state) => state === 'ok'), apps };
   }
+
+  const idempotencyStore =
+    deps.idempotencyStore ?? previous?.state.idempotencyStore ?? new MemoryIdempotencyStore({ maxEntries: config.idempotency.maxEntries, maxBytes: config.idempotency.maxBytes, now });
 
   const app = new Hono<GatewayEnv>();
   // Logged and answered as DingTalk would: never the error's text to the caller.
@@ -282,7 +306,7 @@ export function createGateway<M extends GatewayMetrics = GatewayMetrics>(config:
         ],
         idempotencyHandler(
           {
-            store: deps.idempotencyStore ?? new MemoryIdempotencyStore({ maxEntries: config.idempotency.maxEntries, maxBytes: config.idempotency.maxBytes, now }),
+            store: idempotencyStore,
             ttlMs: config.idempotency.ttlSeconds * 1000,
             inFlightMaxMs: longestRequestMs(config),
             metering: meteringOf(contract),
@@ -308,14 +332,15 @@ export function createGateway<M extends GatewayMetrics = GatewayMetrics>(config:
   metricsApp.get('/readyz', async (c) => {
     const state = await readiness();
     const { ready, apps, egress, retryAfterMs } = state;
+    const reload = deps.reloadStatus?.();
     return c.json(
-      { status: ready ? 'ready' : 'not ready', apps, ...(egress ? { egress } : {}) },
+      { status: ready ? 'ready' : 'not ready', apps, ...(egress ? { egress } : {}), ...(reload ? { lastReload: { generation: reload.generation, at: reload.at, ok: reload.ok, message: reload.message } } : {}) },
       ready ? 200 : 503,
       ready ? {} : { 'retry-after': String(Math.max(1, Math.ceil((retryAfterMs ?? 1_000) / 1000))) },
     );
   });
 
-  return { app, metricsApp, tokens, metrics, validator, ledger, qpsQueue, readiness, close: () => qpsQueue.close() };
+  return { app, metricsApp, tokens, metrics, validator, ledger, qpsQueue, state: { limits, ipBan, readCacheStore, idempotencyStore }, readiness, close: () => qpsQueue.close() };
 }
 
 /**

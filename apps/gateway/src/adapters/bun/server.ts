@@ -33,7 +33,7 @@ declare const Bun: { serve(options: BunServeOptions): BunServer; version: string
 export async function startBunGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options;
   const upstream = options.upstream ?? runtimeFetchUpstream(config);
-  const { gateway, logger, release } = await wireGateway({ ...options, upstream });
+  const { gateway, logger, release, reload } = await wireGateway({ ...options, upstream });
 
   const serve = (fetchHandler: BunServeOptions['fetch'], hostname: string, port: number) =>
     Bun.serve({
@@ -45,9 +45,9 @@ export async function startBunGateway(options: StartGatewayOptions): Promise<Run
       // The core answers a body over `server.bodyLimitBytes` in DingTalk's shape; Bun's own limit stays above it.
       maxRequestBodySize: config.server.bodyLimitBytes * 2 + 65_536,
     });
-  const server = serve((request) => gateway.app.fetch(request), config.server.host, config.server.port);
+  const server = serve((request) => gateway.fetch(request), config.server.host, config.server.port);
   const metricsServer = config.observability.metrics.enabled
-    ? serve((request) => gateway.metricsApp.fetch(request), config.observability.metrics.host, config.observability.metrics.port)
+    ? serve((request) => gateway.metricsFetch(request), config.observability.metrics.host, config.observability.metrics.port)
     : undefined;
   const origin = (url: URL) => url.origin;
 
@@ -55,10 +55,13 @@ export async function startBunGateway(options: StartGatewayOptions): Promise<Run
   return {
     url: origin(server.url),
     metricsUrl: metricsServer ? `${origin(metricsServer.url)}/metrics` : undefined,
-    gateway,
+    get gateway() {
+      return gateway.current;
+    },
+    reload,
     close() {
       closing ??= (async () => {
-        gateway.close();
+        gateway.current.close();
         await stopWithin(config.server.shutdownGraceMs, () => server.stop(), () => server.stop(true), logger);
         await metricsServer?.stop(true);
         await upstream.close();

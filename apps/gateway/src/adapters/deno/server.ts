@@ -42,13 +42,13 @@ export function requireHostHeader(handler: (request: Request) => Response | Prom
 export async function startDenoGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options;
   const upstream = options.upstream ?? runtimeFetchUpstream(config);
-  const { gateway, logger, release } = await wireGateway({ ...options, upstream });
+  const { gateway, logger, release, reload } = await wireGateway({ ...options, upstream });
 
   const serve = (handler: (request: Request) => Response | Promise<Response>, hostname: string, port: number) =>
     Deno.serve({ hostname, port, onListen: () => {}, handler: requireHostHeader(handler) });
-  const server = serve((request) => gateway.app.fetch(request), config.server.host, config.server.port);
+  const server = serve((request) => gateway.fetch(request), config.server.host, config.server.port);
   const metricsServer = config.observability.metrics.enabled
-    ? serve((request) => gateway.metricsApp.fetch(request), config.observability.metrics.host, config.observability.metrics.port)
+    ? serve((request) => gateway.metricsFetch(request), config.observability.metrics.host, config.observability.metrics.port)
     : undefined;
   const origin = (s: DenoHttpServer) => `http://${s.addr.hostname.includes(':') ? `[${s.addr.hostname}]` : s.addr.hostname}:${s.addr.port}`;
 
@@ -56,10 +56,13 @@ export async function startDenoGateway(options: StartGatewayOptions): Promise<Ru
   return {
     url: origin(server),
     metricsUrl: metricsServer ? `${origin(metricsServer)}/metrics` : undefined,
-    gateway,
+    get gateway() {
+      return gateway.current;
+    },
+    reload,
     close() {
       closing ??= (async () => {
-        gateway.close();
+        gateway.current.close();
         // Deno has no way to cut its connections: past the grace period the process exits with them.
         await stopWithin(config.server.shutdownGraceMs, () => server.shutdown(), async () => {}, logger);
         await metricsServer?.shutdown();

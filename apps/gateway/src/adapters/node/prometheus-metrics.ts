@@ -69,6 +69,9 @@ export function createPrometheusMetrics(options: { processMetrics?: boolean } = 
     rateLimited: new Counter({ name: 'dtg_rate_limited_total', help: 'Requests refused by a rate limit, by tenant and limit.', labelNames: ['tenant', 'limit'], registers: [registry] }),
     quotaRefused: new Counter({ name: 'dtg_quota_refused_total', help: "Requests refused because a monthly call limit is spent, by tenant and limit (tenant: its allocation, pool, org: the org's quota).", labelNames: ['tenant', 'limit'], registers: [registry] }),
     redisFallbacks: new Counter({ name: 'dtg_redis_fallbacks_total', help: 'Times a shared store lost Redis and switched to its fallback.', labelNames: ['store'], registers: [registry] }),
+    configGeneration: new Gauge({ name: 'dtg_config_generation', help: 'The config generation in force: 1 at start, +1 per applied reload (SIGHUP).', registers: [registry] }),
+    configReloads: new Counter({ name: 'dtg_config_reloads_total', help: 'Reloads of the config file, by outcome: applied, refused (the last good config stays in force).', labelNames: ['outcome'], registers: [registry] }),
+    configReloadTime: new Gauge({ name: 'dtg_config_last_reload_timestamp_seconds', help: 'When the config was last reloaded or a reload refused (Unix time).', registers: [registry] }),
     redisUp: new Gauge({ name: 'dtg_redis_up', help: '1 while a shared store uses Redis, 0 while it runs on its fallback.', labelNames: ['store'], registers: [registry] }),
     quotaUsed: new Gauge({
       name: 'dtg_quota_used_calls',

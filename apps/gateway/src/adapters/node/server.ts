@@ -13,6 +13,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { type Server, type ServerOptions, ServerResponse, createServer } from 'node:http';
 import { type ServerType, getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
+import type { GatewayConfig } from '../../config/schema.js';
+import type { ReloadOutcome } from '../../core/reload/reloadable.js';
 import type { Gateway } from '../../core/create-gateway.js';
 import { createUndiciUpstream } from './undici-upstream.js';
 import type { Upstream } from '../../core/proxy/upstream.js';
@@ -27,7 +29,10 @@ export interface StartGatewayOptions extends Omit<WireGatewayOptions, 'upstream'
 export interface RunningGateway {
   url: string;
   metricsUrl: string | undefined;
-  gateway: Gateway;
+  /** The gateway in force now (a reload replaces it). */
+  readonly gateway: Gateway;
+  /** Replaces the config while serving, or refuses it (the last good one stays): see `core/reload/reloadable.ts`. */
+  reload(next: GatewayConfig | { error: Error }): ReloadOutcome;
   /** Stops accepting connections, waits for in-flight requests (at most `shutdownGraceMs`), then closes everything. */
   close(): Promise<void>;
 }
@@ -43,9 +48,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       responseTimeoutMs: config.upstream.responseTimeoutMs,
       maxResponseBytes: config.upstream.maxResponseBytes,
     });
-  const { gateway, logger, release } = await wireGateway({ ...options, upstream });
+  const { gateway, logger, release, reload } = await wireGateway({ ...options, upstream });
 
-  const server = await listen(gateway.app.fetch, config.server.host, config.server.port, {
+  const server = await listen(gateway.fetch, config.server.host, config.server.port, {
     headersTimeout: config.server.headersTimeoutMs,
     requestTimeout: config.server.requestTimeoutMs,
     // Node looks for expired requests only this often (30 s by default): a slow client would
@@ -54,18 +59,21 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     maxHeaderSize: config.server.maxHeaderBytes,
   });
   const metricsServer = config.observability.metrics.enabled
-    ? await listen(gateway.metricsApp.fetch, config.observability.metrics.host, config.observability.metrics.port)
+    ? await listen(gateway.metricsFetch, config.observability.metrics.host, config.observability.metrics.port)
     : undefined;
 
   let closing: Promise<void> | undefined;
   return {
     url: urlOf(server),
     metricsUrl: metricsServer ? `${urlOf(metricsServer)}/metrics` : undefined,
-    gateway,
+    get gateway() {
+      return gateway.current;
+    },
+    reload,
     close() {
       closing ??= (async () => {
         // Requests waiting for a DingTalk QPS slot are answered now (503, send again: another instance serves it).
-        gateway.close();
+        gateway.current.close();
         await drain(server, config.server.shutdownGraceMs, logger);
         if (metricsServer) await drain(metricsServer, 1_000, logger);
         await upstream.close();

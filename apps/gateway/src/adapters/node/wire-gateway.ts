@@ -24,6 +24,7 @@ import { sha256Hex } from './api-key.js';
 import { createFetchUpstream } from '../../core/proxy/fetch-upstream.js';
 import type { Upstream } from '../../core/proxy/upstream.js';
 import { cachePlanOf } from '../../core/read-cache/plan.js';
+import { type ReloadOutcome, type ReloadableGateway, reloadableGateway } from '../../core/reload/reloadable.js';
 import type { TokenProviderFactory } from '../../core/tokens/registry.js';
 import { turnBatchedDestination } from './log-destination.js';
 import { type PrometheusMetrics, createPrometheusMetrics } from './prometheus-metrics.js';
@@ -44,7 +45,10 @@ export interface WireGatewayOptions {
 }
 
 export interface WiredGateway {
-  gateway: Gateway<PrometheusMetrics>;
+  /** The gateway, its config replaceable while it serves (`reload`). */
+  gateway: ReloadableGateway<PrometheusMetrics>;
+  /** `gateway.reload`, its outcome logged: what changed, or why it was refused. */
+  reload(next: GatewayConfig | { error: Error }): ReloadOutcome;
   logger: Logger;
   /** After the listener has drained: the ledger written, the Redis stores closed, the log flushed. */
   release(): Promise<void>;
@@ -55,7 +59,6 @@ export async function wireGateway(options: WireGatewayOptions): Promise<WiredGat
   const destination = options.logger === undefined ? turnBatchedDestination() : undefined;
   const logger = options.logger ?? pino({ level: config.observability.logLevel }, destination);
   const metrics = createPrometheusMetrics({ processMetrics: true });
-  const secrets = secretsFromEnvironment(config, options.env, (file) => readFile(file, 'utf8'));
   const stores = config.redis
     ? createRedisStores(config.redis, options.env, logger, metrics, {
         keepInvalidationsMs: cachePlanOf(config).keepInvalidationsMs,
@@ -65,21 +68,34 @@ export async function wireGateway(options: WireGatewayOptions): Promise<WiredGat
     : undefined;
   await stores?.connected(REDIS_CONNECT_TIMEOUT_MS);
   const ledger = options.ledger ?? stores?.ledger ?? localLedger(config, logger);
-  const gateway = createGateway(config, {
-    upstream: options.upstream,
-    secrets,
-    requestLimiter: stores?.requestLimiter,
-    tokenProviders: options.tokenProviders ?? stores?.tokenProviders,
-    ledger,
-    ...(stores ? { readCacheStore: stores.readCacheStore, idempotencyStore: stores.idempotencyStore } : {}),
-    logger,
-    metrics,
-    sha256Hex,
-    docsPages: loadDocsPages(logger),
-  });
+  const docsPages = loadDocsPages(logger);
+  // Each config's gateway, built at start and on every reload, on the same stores, logger and metrics.
+  const build = (next: GatewayConfig, previous: Gateway<PrometheusMetrics> | undefined, reloadStatus: () => ReloadOutcome | undefined) =>
+    createGateway(next, {
+      upstream: options.upstream,
+      secrets: secretsFromEnvironment(next, options.env, (file) => readFile(file, 'utf8')),
+      requestLimiter: stores?.requestLimiter,
+      tokenProviders: options.tokenProviders ?? stores?.tokenProviders,
+      ledger,
+      ...(stores ? { readCacheStore: stores.readCacheStore, idempotencyStore: stores.idempotencyStore } : {}),
+      logger,
+      metrics,
+      sha256Hex,
+      docsPages,
+      previous,
+      reloadStatus,
+    });
+  const gateway = reloadableGateway(config, build);
   return {
     gateway,
     logger,
+    reload(next) {
+      const outcome = gateway.reload(next);
+      const { generation, message, changes } = outcome;
+      if (outcome.ok) logger.info({ generation, changes }, `config reloaded: ${message}`);
+      else logger.error({ generation, reason: message }, 'config reload refused; the last good config stays in force');
+      return outcome;
+    },
     async release() {
       // The last calls are settled by now; then written (file) or added to Redis.
       await ledger.close();

@@ -54,6 +54,12 @@ export interface GatewayMetrics {
    * calls per org, per tenant and per pool.
    */
   readonly quotaUsage: { source?: () => Promise<UsageRow[]> };
+  /** The config generation in force: 1 at start, +1 per applied reload. */
+  readonly configGeneration: GaugeMetric;
+  /** Reloads of the config, by outcome (applied, refused). */
+  readonly configReloads: CounterMetric<'outcome'>;
+  /** When the last reload was attempted, in Unix seconds. */
+  readonly configReloadTime: GaugeMetric;
   /** The scrape page (`/metrics` on the metrics listener); absent where nothing is kept. */
   readonly expose?: () => Promise<{ contentType: string; body: string }>;
 }
@@ -81,5 +87,8 @@ export function silentMetrics(): GatewayMetrics {
     dingtalkBans: counter,
     dingtalkBanned: {},
     quotaUsage: {},
+    configGeneration: gauge,
+    configReloads: counter,
+    configReloadTime: gauge,
   };
 }

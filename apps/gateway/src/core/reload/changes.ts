@@ -1,0 +1,57 @@
+/**
+ * What a new config changes, for the reload's decision and its log: what only a restart can
+ * apply, and tenants, keys and apps added, removed or changed (keys by their hash's first 12
+ * characters: never a key, and the hash only in part).
+ */
+import type { GatewayConfig } from '../../config/schema.js';
+
+/**
+ * Settings a running instance cannot change: the listeners, the logger, the Redis connection,
+ * the ledger's file and the connection pool to DingTalk (its address and timeouts) are made
+ * once, at start.
+ */
+const RESTART_ONLY = ['server', 'observability', 'redis', 'ledger', 'upstream'] as const;
+
+export interface ConfigChanges {
+  /** Dotted paths of restart-only settings that differ (`server.port`, `redis.url`, …). */
+  restartOnly: string[];
+  tenants: { added: string[]; removed: string[]; changed: string[] };
+  /** `tenant:hashprefix` of each key. */
+  keys: { added: string[]; removed: string[] };
+  apps: { added: string[]; removed: string[]; changed: string[] };
+  /** Top-level sections that differ (`dingtalk`, `upstream`, `cache`, …). */
+  sections: string[];
+}
+
+export function configChanges(current: GatewayConfig, next: GatewayConfig): ConfigChanges {
+  const restartOnly = RESTART_ONLY.flatMap((section) => differingPaths(section, current[section], next[section]));
+  const sections = [...new Set([...Object.keys(current), ...Object.keys(next)])].filter(
+    (section) => !same((current as Record<string, unknown>)[section], (next as Record<string, unknown>)[section]),
+  );
+  const keysOf = (config: GatewayConfig) => new Set(Object.entries(config.tenants).flatMap(([id, tenant]) => tenant.apiKeys.map((key) => `${id}:${key.sha256.slice(0, 12)}`)));
+  const [keysBefore, keysAfter] = [keysOf(current), keysOf(next)];
+  return {
+    restartOnly,
+    tenants: compare(current.tenants, next.tenants),
+    keys: { added: [...keysAfter].filter((key) => !keysBefore.has(key)), removed: [...keysBefore].filter((key) => !keysAfter.has(key)) },
+    apps: compare(current.apps, next.apps),
+    sections,
+  };
+}
+
+function compare(before: Record<string, unknown>, after: Record<string, unknown>): { added: string[]; removed: string[]; changed: string[] } {
+  return {
+    added: Object.keys(after).filter((id) => !(id in before)),
+    removed: Object.keys(before).filter((id) => !(id in after)),
+    changed: Object.keys(after).filter((id) => id in before && !same(before[id], after[id])),
+  };
+}
+
+function differingPaths(path: string, a: unknown, b: unknown): string[] {
+  if (same(a, b)) return [];
+  if (!isObject(a) || !isObject(b)) return [path];
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].flatMap((key) => differingPaths(`${path}.${key}`, a[key], b[key]));
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
