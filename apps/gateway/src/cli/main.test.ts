@@ -32,6 +32,18 @@ describe('dingtalk-gateway mint-key', () => {
     expect(await main(['mint-key'])).toBe(2);
     expect(io.err()).toMatch(/--tenant/);
   });
+
+  it('sets expiresAt from --expires (days or hours), and refuses another lifetime', async () => {
+    const io = capture();
+    const before = Date.now();
+    expect(await main(['mint-key', '--tenant', 'ci', '--expires', '90d'])).toBe(0);
+    const expiresAt = /expiresAt: "([^"]+)"/.exec(io.out())![1]!;
+    expect(expiresAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(Date.parse(expiresAt) - before).toBeGreaterThan(90 * 86_400_000 - 2_000);
+    expect(Date.parse(expiresAt) - before).toBeLessThanOrEqual(90 * 86_400_000 + 2_000);
+    expect(await main(['mint-key', '--tenant', 'ci', '--expires', '3 months'])).toBe(2);
+    expect(io.err()).toMatch(/--expires takes a lifetime in days or hours/);
+  });
 });
 
 describe('dingtalk-gateway check-config', () => {

@@ -25,7 +25,7 @@ import { installShutdown } from '../adapters/node/shutdown.js';
 const USAGE = `Usage:
   dingtalk-gateway start [--config <file>]          run the gateway (config also from GATEWAY_CONFIG); SIGHUP reloads the file
   dingtalk-gateway check-config <file> [--env]      check a config file; --env also checks that its secrets are set
-  dingtalk-gateway mint-key --tenant <id> [--label <text>]
+  dingtalk-gateway mint-key --tenant <id> [--label <text>] [--expires <90d|12h>]
                                                     print a new API key (once) and the line to add under tenants.<id>.apiKeys
   dingtalk-gateway usage [--config <file>] [--month YYYY-MM] [--json]
                                                     the monthly call quota (China Standard Time): calls used and left per org,
@@ -135,17 +135,31 @@ function checkConfig(args: string[]): number {
 }
 
 function mintKey(args: string[]): number {
-  const { values } = parseArgs({ args, options: { tenant: { type: 'string' }, label: { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { tenant: { type: 'string' }, label: { type: 'string' }, expires: { type: 'string' } } });
   if (!values.tenant) {
     console.error(`mint-key needs --tenant <id>\n\n${USAGE}`);
     return 2;
   }
+  const lifetimeMs = values.expires === undefined ? undefined : durationMs(values.expires);
+  if (lifetimeMs === null) {
+    console.error(`--expires takes a lifetime in days or hours, e.g. 90d or 12h; got "${values.expires}"`);
+    return 2;
+  }
   const { key, sha256 } = mintApiKey();
   const label = values.label ?? `minted ${new Date().toISOString().slice(0, 10)}`;
+  // Whole seconds: the line reads as a config author would write it.
+  const expiresAt = lifetimeMs === undefined ? undefined : new Date(Math.floor((Date.now() + lifetimeMs) / 1000) * 1000).toISOString().replace('.000Z', 'Z');
   console.log(`API key for tenant "${values.tenant}" (shown once; the gateway keeps only its hash):\n\n  ${key}\n`);
   // Quoted: YAML would read a hash that happens to look like a number (digits, one `e`) as one.
-  console.log(`Add under tenants.${values.tenant}.apiKeys:\n\n      - { sha256: "${sha256}", label: ${JSON.stringify(label)} }\n`);
+  console.log(`Add under tenants.${values.tenant}.apiKeys:\n\n      - { sha256: "${sha256}", label: ${JSON.stringify(label)}${expiresAt ? `, expiresAt: "${expiresAt}"` : ''} }\n`);
   return 0;
+}
+
+/** `90d` or `12h` in ms; null for anything else. */
+function durationMs(text: string): number | null {
+  const match = /^([1-9]\d{0,4})([dh])$/.exec(text);
+  if (!match) return null;
+  return Number(match[1]) * (match[2] === 'd' ? 86_400_000 : 3_600_000);
 }
 
 async function usage(args: string[]): Promise<number> {

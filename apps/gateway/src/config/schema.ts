@@ -42,6 +42,9 @@ const isvAppSchema = z.strictObject({
   suiteTicket: z.union([z.strictObject({ env: envName }), z.strictObject({ file: z.string().min(1) })]),
 });
 
+/** An instant as ISO 8601 with its zone (`Z` or an offset): read the same on every machine. */
+const isoInstant = z.iso.datetime({ offset: true, error: 'expected an instant as ISO 8601 with its zone, e.g. 2027-03-01T00:00:00Z' });
+
 export const apiKeyHashSchema = z.strictObject({
   /** Hex SHA-256 of the API key, as printed by `dingtalk-gateway mint-key`. */
   sha256: z
@@ -49,6 +52,13 @@ export const apiKeyHashSchema = z.strictObject({
     .regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters (the SHA-256 of the key)'),
   /** A note for humans, e.g. when the key was minted and for whom. */
   label: z.string().optional(),
+  /** The key is refused before this instant (ISO 8601 with a zone, e.g. `2027-01-01T00:00:00Z`). */
+  notBefore: isoInstant.optional(),
+  /** The key is refused from this instant on, as an unknown key is (`mint-key --expires 90d` sets it). */
+  expiresAt: isoInstant.optional(),
+}).refine((key) => key.notBefore === undefined || key.expiresAt === undefined || Date.parse(key.notBefore) < Date.parse(key.expiresAt), {
+  message: 'notBefore must be before expiresAt',
+  path: ['expiresAt'],
 });
 
 const tenantSchema = z.strictObject({

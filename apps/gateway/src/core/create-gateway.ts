@@ -28,6 +28,7 @@ import type { GatewayEnv } from './context.js';
 import { answer } from './answer.js';
 import { API_NOT_FOUND, answerJson, dingtalkError, gatewayError } from './errors.js';
 import { type Sha256Hex, createApiKeyIndex } from './keys/api-key-index.js';
+import { warnOfKeyExpiries } from './keys/expiry.js';
 import { sha256HexWeb } from './keys/sha256-web.js';
 import { authenticateStep } from './steps/authenticate/index.js';
 import { authorizeScopesStep } from './steps/authorize-scopes/index.js';
@@ -179,7 +180,11 @@ export function createGateway<M extends GatewayMetrics = GatewayMetrics>(config:
   const tenants = buildTenants(config, plan);
   metrics.quotaUsage.source = async () => usageRows(plan, await ledger.usage(monthOf(now())));
   const sha256Hex = deps.sha256Hex ?? sha256HexWeb;
-  const keys = createApiKeyIndex(config, tenants, sha256Hex);
+  const keys = createApiKeyIndex(config, tenants, sha256Hex, {
+    now,
+    onExpiringKeyUsed: (key) => logger.warn({ tenant: key.tenantId, key: key.hashPrefix, label: key.label, expiresAt: key.expiresAt }, 'an API key in use expires soon: mint its successor'),
+  });
+  warnOfKeyExpiries(config, now(), logger);
   const tokens = createTokenRegistry({
     config,
     secrets: deps.secrets,

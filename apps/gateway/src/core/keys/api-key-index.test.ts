@@ -84,3 +84,59 @@ describe('createApiKeyIndex', () => {
     for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) expect(await index.lookup(name)).toBeUndefined();
   });
 });
+
+describe('keys with a validity window (notBefore, expiresAt)', () => {
+  const DAY = 86_400_000;
+  const start = Date.parse('2027-03-01T00:00:00Z');
+
+  function windowed(window: { notBefore?: string; expiresAt?: string }) {
+    const key = mintApiKey();
+    const config = configSchema.parse({
+      apps: { bot: { type: 'internal', appKey: 'k', appSecretEnv: 'S' } },
+      tenants: { team: { ...tenant('bot', []), apiKeys: [{ sha256: key.sha256, label: 'ci', ...window }] } },
+    });
+    let clock = start;
+    const warned: unknown[] = [];
+    const index = createApiKeyIndex(config, buildTenants(config), sha256Hex, { now: () => clock, onExpiringKeyUsed: (k) => warned.push(k) });
+    return { key: key.key, hash: key.sha256, index, warned, at: (ms: number) => (clock = ms), tenants: buildTenants(config) };
+  }
+
+  it('refuses a key from its expiresAt on, as an unknown key, even one seen before', async () => {
+    const w = windowed({ expiresAt: '2027-03-31T00:00:00Z' });
+    expect((await w.index.lookup(w.key))?.id).toBe('team');
+    w.at(Date.parse('2027-03-30T23:59:59.999Z'));
+    expect((await w.index.lookup(w.key))?.id).toBe('team');
+    w.at(Date.parse('2027-03-31T00:00:00Z'));
+    expect(await w.index.lookup(w.key)).toBeUndefined();
+  });
+
+  it('refuses a key before its notBefore', async () => {
+    const w = windowed({ notBefore: '2027-03-02T00:00:00Z' });
+    expect(await w.index.lookup(w.key)).toBeUndefined();
+    w.at(start + DAY);
+    expect((await w.index.lookup(w.key))?.id).toBe('team');
+  });
+
+  it('warns of a key in use within 14 days of its expiry, once a day, with its hash prefix and never the key', async () => {
+    const w = windowed({ expiresAt: '2027-03-31T00:00:00Z' });
+    await w.index.lookup(w.key);
+    expect(w.warned).toEqual([]); // 30 days left
+    w.at(Date.parse('2027-03-17T10:00:00Z'));
+    await w.index.lookup(w.key);
+    await w.index.lookup(w.key);
+    expect(w.warned).toEqual([{ tenantId: 'team', hashPrefix: w.hash.slice(0, 12), label: 'ci', expiresAt: '2027-03-31T00:00:00Z' }]);
+    w.at(Date.parse('2027-03-18T10:00:00Z'));
+    await w.index.lookup(w.key);
+    expect(w.warned).toHaveLength(2);
+    expect(JSON.stringify(w.warned)).not.toContain(w.key);
+  });
+
+  it('takes only instants with a zone, and notBefore before expiresAt', () => {
+    const parse = (window: Record<string, string>) =>
+      configSchema.safeParse({ apps: { bot: { type: 'internal', appKey: 'k', appSecretEnv: 'S' } }, tenants: { team: { ...tenant('bot', []), apiKeys: [{ sha256: 'a'.repeat(64), ...window }] } } });
+    expect(parse({ expiresAt: '2027-03-31T00:00:00Z' }).success).toBe(true);
+    expect(parse({ expiresAt: '2027-03-31T08:00:00+08:00' }).success).toBe(true);
+    expect(parse({ expiresAt: '2027-03-31' }).error?.issues[0]?.message).toMatch(/ISO 8601 with its zone/);
+    expect(parse({ notBefore: '2027-04-01T00:00:00Z', expiresAt: '2027-03-31T00:00:00Z' }).error?.issues[0]?.message).toBe('notBefore must be before expiresAt');
+  });
+});
