@@ -46,6 +46,22 @@ describe('dingtalk-gateway mint-key', () => {
   });
 });
 
+describe('dingtalk-gateway revoke', () => {
+  it('without Redis in the config, says how a key is revoked instead: its hash removed, then SIGHUP', async () => {
+    const io = capture();
+    expect(await main(['revoke', '--config', exampleConfig, '--sha256', 'a'.repeat(64)])).toBe(2);
+    expect(io.err()).toMatch(/has no redis: .*Remove the key's hash and send SIGHUP to every instance/);
+  });
+
+  it('needs exactly one of --key and --sha256, and a well-formed hash', async () => {
+    const io = capture();
+    expect(await main(['revoke', '--config', exampleConfig])).toBe(2);
+    expect(await main(['revoke', '--config', exampleConfig, '--key', 'k', '--sha256', 'a'.repeat(64)])).toBe(2);
+    expect(await main(['revoke', '--config', exampleConfig, '--sha256', 'ABC'])).toBe(2);
+    expect(io.err()).toMatch(/64 lowercase hex characters/);
+  });
+});
+
 describe('dingtalk-gateway check-config', () => {
   it('accepts the example configs', async () => {
     const io = capture();

@@ -15,7 +15,8 @@ import { loadGatewayContract } from '@dingtalk-gateway/spec/gateway-contract';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import { MissingSecretError, secretsFromEnvironment } from '../config/secrets.js';
 import type { GatewayConfig } from '../config/schema.js';
-import { mintApiKey } from '../adapters/node/api-key.js';
+import { mintApiKey, sha256Hex } from '../adapters/node/api-key.js';
+import { revokeKeys } from '../adapters/node/revocations.js';
 import { quotaPlan } from '../core/quota/plan.js';
 import { formatUsage, usageRows } from '../core/quota/usage-report.js';
 import { listeningLine } from './listening.js';
@@ -30,6 +31,10 @@ const USAGE = `Usage:
   dingtalk-gateway usage [--config <file>] [--month YYYY-MM] [--json]
                                                     the monthly call quota (China Standard Time): calls used and left per org,
                                                     tenant and operation, from the ledger (Redis, or the ledger file)
+  dingtalk-gateway revoke [--config <file>] (--key <api key> | --sha256 <hash>)
+                                                    revoke a key on every instance sharing the config's Redis
+                                                    (refused everywhere within about a second); without Redis,
+                                                    remove its hash from the config and send SIGHUP
   dingtalk-gateway build-worker [--config <file>] --out <dir>
                                                     the Cloudflare Workers bundle for this config (checked now, embedded),
                                                     a workerd.capnp to serve it with workerd, and a wrangler.toml to
@@ -52,6 +57,8 @@ export async function main(argv: string[], runtime: CliRuntime = { startGateway 
         return mintKey(rest);
       case 'usage':
         return await usage(rest);
+      case 'revoke':
+        return await revoke(rest);
       case 'build-worker':
         return await buildWorkerCommand(rest);
       case undefined:
@@ -197,6 +204,38 @@ async function readUsage(config: GatewayConfig, month: string): Promise<MonthUsa
   }
   const snapshot = fileLedgerPersistence(config.ledger.file!).load();
   return { month, orgs: snapshot?.months[month] ?? {} };
+}
+
+async function revoke(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' }, key: { type: 'string' }, sha256: { type: 'string' } } });
+  const file = values.config ?? process.env.GATEWAY_CONFIG;
+  if (!file || (values.key === undefined) === (values.sha256 === undefined)) {
+    console.error(`revoke needs --config <file> (or GATEWAY_CONFIG) and one of --key <api key> or --sha256 <hash>\n\n${USAGE}`);
+    return 2;
+  }
+  const hash = values.key !== undefined ? sha256Hex(values.key) : values.sha256!;
+  if (!/^[0-9a-f]{64}$/.test(hash)) {
+    console.error('--sha256 takes the 64 lowercase hex characters of the key\'s hash, as in the config');
+    return 2;
+  }
+  const config = loadConfigFile(file, loadGatewayContract());
+  const owner = Object.entries(config.tenants).find(([, tenant]) => tenant.apiKeys.some((key) => key.sha256 === hash))?.[0];
+  if (!config.redis) {
+    console.error(`${file} has no redis: each instance revokes a key when its config no longer has it. Remove the key's hash${owner ? ` from tenants.${owner}.apiKeys` : ''} and send SIGHUP to every instance.`);
+    return 2;
+  }
+  const url = config.redis.url ?? process.env[config.redis.urlEnv!];
+  if (!url) throw new ConfigError('redis', [{ path: 'redis.urlEnv', message: `environment variable ${config.redis.urlEnv} is not set` }]);
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 3_000, lazyConnect: true });
+  try {
+    await redis.connect();
+    const added = await revokeKeys(redis, config.redis.keyPrefix, [hash]);
+    const which = `${owner ? `tenant "${owner}"'s key` : 'key (in no tenant of this config)'} ${hash.slice(0, 12)}…`;
+    console.log(added ? `revoked ${which}: every instance on this Redis refuses it within about a second. Remove it from the config too.` : `${which} was already revoked.`);
+    return 0;
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Runs a command and exits with its status (`bin/dingtalk-gateway.js`, `node dist/cli/main.js`, `bun dist/adapters/bun/main.js`). */

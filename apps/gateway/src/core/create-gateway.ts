@@ -29,6 +29,7 @@ import { answer } from './answer.js';
 import { API_NOT_FOUND, answerJson, dingtalkError, gatewayError } from './errors.js';
 import { type Sha256Hex, createApiKeyIndex } from './keys/api-key-index.js';
 import { warnOfKeyExpiries } from './keys/expiry.js';
+import type { RevokedKeys } from './keys/revoked.js';
 import { sha256HexWeb } from './keys/sha256-web.js';
 import { authenticateStep } from './steps/authenticate/index.js';
 import { authorizeScopesStep } from './steps/authorize-scopes/index.js';
@@ -101,6 +102,8 @@ export interface GatewayDeps<M extends GatewayMetrics = GatewayMetrics> {
   previous?: Gateway<M>;
   /** The last reload's outcome, shown on the metrics listener's `/readyz`. */
   reloadStatus?: () => ReloadOutcome | undefined;
+  /** Keys revoked while the gateway runs, shared by every instance (Redis). Default: none. */
+  revokedKeys?: RevokedKeys;
 }
 
 /** What a gateway holds that outlives a config: carried from one to the next on a reload. */
@@ -182,6 +185,7 @@ export function createGateway<M extends GatewayMetrics = GatewayMetrics>(config:
   const sha256Hex = deps.sha256Hex ?? sha256HexWeb;
   const keys = createApiKeyIndex(config, tenants, sha256Hex, {
     now,
+    ...(deps.revokedKeys ? { revoked: deps.revokedKeys } : {}),
     onExpiringKeyUsed: (key) => logger.warn({ tenant: key.tenantId, key: key.hashPrefix, label: key.label, expiresAt: key.expiresAt }, 'an API key in use expires soon: mint its successor'),
   });
   warnOfKeyExpiries(config, now(), logger);

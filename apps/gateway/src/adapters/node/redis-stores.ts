@@ -19,6 +19,7 @@ import type { IdempotencyStore } from '../../core/idempotency/interface.js';
 import { RedisIdempotencyStore } from '../../core/idempotency/redis.js';
 import type { ReadCacheStore } from '../../core/read-cache/interface.js';
 import { RedisReadCacheStore } from '../../core/read-cache/redis.js';
+import { RedisRevokedKeys, revokeKeys } from './revocations.js';
 
 export interface RedisStores {
   /** Tenants' limits and DingTalk's QPS guard: one round trip per request, shared by the requests of an event-loop turn. */
@@ -30,6 +31,10 @@ export interface RedisStores {
   readCacheStore: ReadCacheStore;
   /** What became of POSTs with an Idempotency-Key: one send per key whichever instance gets it. */
   idempotencyStore: IdempotencyStore;
+  /** API keys revoked while running, read from Redis every 500 ms by every instance. */
+  revokedKeys: RedisRevokedKeys;
+  /** Adds keys to the shared revoked set (a reload that drops them). */
+  revoke(hashes: readonly string[]): Promise<number>;
   /**
    * Resolves once Redis answers, or after `timeoutMs` when it does not: start serving then, on
    * the fallbacks. Listening before the client is connected would send the first requests to
@@ -112,14 +117,25 @@ export function createRedisStores(redisConfig: RedisConfig, env: NodeJS.ProcessE
     ...cacheEvents,
   });
 
+  const revokedKeys = new RedisRevokedKeys({
+    redis,
+    prefix,
+    onRevoked: (sha256) => logger.warn({ key: sha256.slice(0, 12) }, 'API key revoked: refused from now on'),
+  });
+
   return {
     requestLimiter,
     tokenProviders,
+    revokedKeys,
+    revoke: (hashes) => revokeKeys(redis, prefix, hashes),
     ledger,
     readCacheStore,
     idempotencyStore: new RedisIdempotencyStore({ redis, prefix, timeoutMs: redisConfig.timeoutMs }),
     async connected(timeoutMs) {
-      if (redis.status === 'ready') return true;
+      if (redis.status === 'ready') {
+        await revokedKeys.refresh();
+        return true;
+      }
       return new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => {
           redis.off('ready', onReady);
@@ -128,12 +144,14 @@ export function createRedisStores(redisConfig: RedisConfig, env: NodeJS.ProcessE
         }, timeoutMs);
         const onReady = () => {
           clearTimeout(timer);
-          resolve(true);
+          // Keys revoked before this start are refused from the first request.
+          void revokedKeys.refresh().then(() => resolve(true));
         };
         redis.once('ready', onReady);
       });
     },
     async close() {
+      revokedKeys.close();
       redis.disconnect();
     },
   };

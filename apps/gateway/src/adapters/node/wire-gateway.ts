@@ -84,16 +84,25 @@ export async function wireGateway(options: WireGatewayOptions): Promise<WiredGat
       docsPages,
       previous,
       reloadStatus,
+      ...(stores ? { revokedKeys: stores.revokedKeys } : {}),
     });
   const gateway = reloadableGateway(config, build);
   return {
     gateway,
     logger,
     reload(next) {
+      const before = gateway.config;
       const outcome = gateway.reload(next);
       const { generation, message, changes } = outcome;
       if (outcome.ok) logger.info({ generation, changes }, `config reloaded: ${message}`);
       else logger.error({ generation, reason: message }, 'config reload refused; the last good config stays in force');
+      // A key dropped here is revoked on every instance sharing Redis, not only on this one.
+      if (outcome.ok && stores && !('error' in next)) {
+        const dropped = droppedKeyHashes(before, next);
+        if (dropped.length > 0) {
+          stores.revoke(dropped).catch((error: unknown) => logger.error({ keys: dropped.map((hash) => hash.slice(0, 12)), error: (error as Error).message }, 'keys dropped by the reload not revoked in Redis: the other instances accept them until their own reload'));
+        }
+      }
       return outcome;
     },
     async release() {
@@ -159,4 +168,10 @@ export async function stopWithin(graceMs: number, stop: () => Promise<void>, cut
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The hashes of the keys in `before` that `after` no longer has. */
+function droppedKeyHashes(before: GatewayConfig, after: GatewayConfig): string[] {
+  const kept = new Set(Object.values(after.tenants).flatMap((tenant) => tenant.apiKeys.map((key) => key.sha256)));
+  return Object.values(before.tenants).flatMap((tenant) => tenant.apiKeys.map((key) => key.sha256)).filter((hash) => !kept.has(hash));
 }

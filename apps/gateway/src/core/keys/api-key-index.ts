@@ -1,10 +1,11 @@
 /**
  * Finds the tenant of an API key by the key's SHA-256, the only thing the config holds, while
  * the key is within its validity (`notBefore`, `expiresAt`): outside it, a key is not found, as
- * an unknown key is not.
+ * an unknown key is not; nor is a key revoked while the gateway runs (`revoked.ts`).
  */
 import type { GatewayConfig } from '../../config/schema.js';
 import type { Tenant } from '../tenants.js';
+import type { RevokedKeys } from './revoked.js';
 
 export interface ApiKeyIndex {
   /** At once when it can (a key already proven valid, or a synchronous hash); else a promise. */
@@ -28,6 +29,7 @@ export interface ExpiringKey {
 }
 
 interface KnownKey {
+  sha256: string;
   tenant: Tenant;
   /** Epoch ms; the key is valid in [from, until). */
   from: number;
@@ -41,7 +43,7 @@ export function createApiKeyIndex(
   config: GatewayConfig,
   tenants: ReadonlyMap<string, Tenant>,
   sha256Hex: Sha256Hex,
-  options: { now?: () => number; onExpiringKeyUsed?: (key: ExpiringKey) => void } = {},
+  options: { now?: () => number; onExpiringKeyUsed?: (key: ExpiringKey) => void; revoked?: RevokedKeys } = {},
 ): ApiKeyIndex {
   const now = options.now ?? Date.now;
   const byHash = new Map<string, KnownKey>();
@@ -50,11 +52,13 @@ export function createApiKeyIndex(
       const from = key.notBefore === undefined ? Number.NEGATIVE_INFINITY : Date.parse(key.notBefore);
       const until = key.expiresAt === undefined ? Number.POSITIVE_INFINITY : Date.parse(key.expiresAt);
       const expiring = key.expiresAt === undefined ? undefined : { tenantId, hashPrefix: key.sha256.slice(0, 12), label: key.label, expiresAt: key.expiresAt };
-      byHash.set(key.sha256, { tenant: tenants.get(tenantId)!, from, until, ...(expiring ? { expiring } : {}) });
+      byHash.set(key.sha256, { sha256: key.sha256, tenant: tenants.get(tenantId)!, from, until, ...(expiring ? { expiring } : {}) });
     }
   }
+  const revoked = options.revoked;
   const valid = (known: KnownKey | undefined): Tenant | undefined => {
     if (known === undefined) return undefined;
+    if (revoked?.has(known.sha256)) return undefined;
     // Most keys have no validity window: no clock read for them.
     if (known.from === Number.NEGATIVE_INFINITY && known.until === Number.POSITIVE_INFINITY) return known.tenant;
     const at = now();
