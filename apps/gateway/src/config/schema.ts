@@ -234,6 +234,12 @@ export const configSchema = z.strictObject({
           port: z.number().int().min(0).max(65535).default(9464),
         })
         .prefault({}),
+      /**
+       * Where the audit log goes (JSON lines, appended): the start, every reload with what it
+       * changed, every revocation seen, the stop. Default: stdout beside the access log, each
+       * line tagged `"log":"audit"`. Audit lines are written whatever `logLevel` is.
+       */
+      auditFile: z.string().min(1).optional(),
     })
     .prefault({}),
 });

@@ -79,6 +79,12 @@ describe.skipIf(unreachable)('revoking a key on every instance (real processes, 
       expect(lastAccepted).toBeLessThan(revokedAt + WITHIN_MS);
       expect([...keptResult.statuses.keys()]).toEqual([200]);
       for (const gateway of gateways) expect(await status(gateway, revoked.key)).toBe(401);
+      // Each instance's audit log has the revocation it saw, by tenant and hash prefix.
+      for (const gateway of gateways) {
+        const audit = gateway.output().split('\n').filter((line) => line.includes('"log":"audit"')).map((line) => JSON.parse(line) as Record<string, unknown>);
+        expect(audit).toContainEqual(expect.objectContaining({ event: 'revocation', key: revoked.sha256.slice(0, 12), tenant: 'team' }));
+        expect(gateway.output()).not.toContain(revoked.key);
+      }
     } finally {
       await Promise.all(gateways.map((g) => g.stop()));
     }

@@ -56,7 +56,15 @@ export interface ReadCacheSettings {
 /** Default for tests of the other stores: lifetimes of a few minutes, DingTalk's default timeout. */
 const READ_CACHE_DEFAULTS: ReadCacheSettings = { keepInvalidationsMs: 10 * 60_000, lockMs: 31_000 };
 
-export function createRedisStores(redisConfig: RedisConfig, env: NodeJS.ProcessEnv, logger: Logger, metrics: GatewayMetrics, cache: ReadCacheSettings = READ_CACHE_DEFAULTS): RedisStores {
+export function createRedisStores(
+  redisConfig: RedisConfig,
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+  metrics: GatewayMetrics,
+  cache: ReadCacheSettings = READ_CACHE_DEFAULTS,
+  /** Each key this instance sees revoked, once (the audit log). */
+  onRevoked?: (sha256: string) => void,
+): RedisStores {
   const url = redisConfig.url ?? env[redisConfig.urlEnv!];
   if (!url) throw new Error(`redis.urlEnv: environment variable ${redisConfig.urlEnv} is not set`);
   const redis = new Redis(url, {
@@ -120,7 +128,10 @@ export function createRedisStores(redisConfig: RedisConfig, env: NodeJS.ProcessE
   const revokedKeys = new RedisRevokedKeys({
     redis,
     prefix,
-    onRevoked: (sha256) => logger.warn({ key: sha256.slice(0, 12) }, 'API key revoked: refused from now on'),
+    onRevoked: (sha256) => {
+      logger.warn({ key: sha256.slice(0, 12) }, 'API key revoked: refused from now on');
+      onRevoked?.(sha256);
+    },
   });
 
   return {

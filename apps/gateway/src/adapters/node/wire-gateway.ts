@@ -29,6 +29,7 @@ import type { TokenProviderFactory } from '../../core/tokens/registry.js';
 import { turnBatchedDestination } from './log-destination.js';
 import { type PrometheusMetrics, createPrometheusMetrics } from './prometheus-metrics.js';
 import { createRedisStores } from './redis-stores.js';
+import { createAuditLog } from './audit.js';
 
 /** How long start-up waits for Redis before serving on the fallbacks. */
 const REDIS_CONNECT_TIMEOUT_MS = 3_000;
@@ -58,13 +59,16 @@ export async function wireGateway(options: WireGatewayOptions): Promise<WiredGat
   const { config } = options;
   const destination = options.logger === undefined ? turnBatchedDestination() : undefined;
   const logger = options.logger ?? pino({ level: config.observability.logLevel }, destination);
+  const audit = createAuditLog(config, destination ?? logger);
+  // Revocations are read from Redis before the gateway is built (at connect): the start's config until then.
+  let configInForce = () => config;
   const metrics = createPrometheusMetrics({ processMetrics: true });
   const stores = config.redis
     ? createRedisStores(config.redis, options.env, logger, metrics, {
         keepInvalidationsMs: cachePlanOf(config).keepInvalidationsMs,
         // One fetch of a read for all instances, for at most as long as a request can take.
         lockMs: longestRequestMs(config),
-      })
+      }, (sha256) => audit.record('revocation', { key: sha256.slice(0, 12), tenant: tenantOfKey(configInForce(), sha256) }))
     : undefined;
   await stores?.connected(REDIS_CONNECT_TIMEOUT_MS);
   const ledger = options.ledger ?? stores?.ledger ?? localLedger(config, logger);
@@ -87,6 +91,8 @@ export async function wireGateway(options: WireGatewayOptions): Promise<WiredGat
       ...(stores ? { revokedKeys: stores.revokedKeys } : {}),
     });
   const gateway = reloadableGateway(config, build);
+  configInForce = () => gateway.config;
+  audit.record('start', { generation: 1, pid: process.pid, apps: Object.keys(config.apps), tenants: Object.keys(config.tenants).length, keys: keyCount(config), redis: config.redis !== undefined });
   return {
     gateway,
     logger,
@@ -96,6 +102,7 @@ export async function wireGateway(options: WireGatewayOptions): Promise<WiredGat
       const { generation, message, changes } = outcome;
       if (outcome.ok) logger.info({ generation, changes }, `config reloaded: ${message}`);
       else logger.error({ generation, reason: message }, 'config reload refused; the last good config stays in force');
+      audit.record('reload', { ok: outcome.ok, generation, message, ...(changes ? { tenants: changes.tenants, keys: changes.keys, apps: changes.apps, sections: changes.sections } : {}) });
       // A key dropped here is revoked on every instance sharing Redis, not only on this one.
       if (outcome.ok && stores && !('error' in next)) {
         const dropped = droppedKeyHashes(before, next);
@@ -109,6 +116,8 @@ export async function wireGateway(options: WireGatewayOptions): Promise<WiredGat
       // The last calls are settled by now; then written (file) or added to Redis.
       await ledger.close();
       await stores?.close();
+      audit.record('stop', { generation: gateway.generation, pid: process.pid });
+      audit.flush();
       destination?.close();
     },
   };
@@ -175,3 +184,7 @@ function droppedKeyHashes(before: GatewayConfig, after: GatewayConfig): string[]
   const kept = new Set(Object.values(after.tenants).flatMap((tenant) => tenant.apiKeys.map((key) => key.sha256)));
   return Object.values(before.tenants).flatMap((tenant) => tenant.apiKeys.map((key) => key.sha256)).filter((hash) => !kept.has(hash));
 }
+
+const keyCount = (config: GatewayConfig) => Object.values(config.tenants).reduce((sum, tenant) => sum + tenant.apiKeys.length, 0);
+/** The tenant whose key has this hash, if the config has it. */
+const tenantOfKey = (config: GatewayConfig, sha256: string) => Object.entries(config.tenants).find(([, tenant]) => tenant.apiKeys.some((key) => key.sha256 === sha256))?.[0];

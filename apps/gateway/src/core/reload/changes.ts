@@ -16,7 +16,7 @@ export interface ConfigChanges {
   /** Dotted paths of restart-only settings that differ (`server.port`, `redis.url`, …). */
   restartOnly: string[];
   tenants: { added: string[]; removed: string[]; changed: string[] };
-  /** `tenant:hashprefix` of each key. */
+  /** `tenant:hashprefix "label"` of each key (the label where it has one). */
   keys: { added: string[]; removed: string[] };
   apps: { added: string[]; removed: string[]; changed: string[] };
   /** Top-level sections that differ (`dingtalk`, `upstream`, `cache`, …). */
@@ -28,12 +28,17 @@ export function configChanges(current: GatewayConfig, next: GatewayConfig): Conf
   const sections = [...new Set([...Object.keys(current), ...Object.keys(next)])].filter(
     (section) => !same((current as Record<string, unknown>)[section], (next as Record<string, unknown>)[section]),
   );
-  const keysOf = (config: GatewayConfig) => new Set(Object.entries(config.tenants).flatMap(([id, tenant]) => tenant.apiKeys.map((key) => `${id}:${key.sha256.slice(0, 12)}`)));
+  // `tenant:hashprefix`, and its label where it has one: what an operator recognises a key by.
+  const keysOf = (config: GatewayConfig) =>
+    new Map(Object.entries(config.tenants).flatMap(([id, tenant]) => tenant.apiKeys.map((key) => [`${id}:${key.sha256.slice(0, 12)}`, key.label ? ` "${key.label}"` : ''] as const)));
   const [keysBefore, keysAfter] = [keysOf(current), keysOf(next)];
   return {
     restartOnly,
     tenants: compare(current.tenants, next.tenants),
-    keys: { added: [...keysAfter].filter((key) => !keysBefore.has(key)), removed: [...keysBefore].filter((key) => !keysAfter.has(key)) },
+    keys: {
+      added: [...keysAfter].filter(([key]) => !keysBefore.has(key)).map(([key, label]) => key + label),
+      removed: [...keysBefore].filter(([key]) => !keysAfter.has(key)).map(([key, label]) => key + label),
+    },
     apps: compare(current.apps, next.apps),
     sections,
   };
