@@ -1,6 +1,7 @@
 /**
  * What the middlewares of one request share, as Hono context variables.
  */
+import type { TraceContext } from './steps/trace-context/index.js';
 import type { OperationInfo } from '@dingtalk-gateway/spec-validator';
 import type { Context } from 'hono';
 import type { MeteredCall } from './quota/metered-call.js';
@@ -21,6 +22,8 @@ export interface RequestLog {
 export type GatewayEnv = {
   Variables: {
     requestId: string;
+    /** W3C Trace Context: the caller's trace or a new one, and the gateway's span (`steps/trace-context`). */
+    trace: TraceContext;
     tenant: Tenant;
     operation: OperationInfo;
     pathParams: Readonly<Record<string, string>>;

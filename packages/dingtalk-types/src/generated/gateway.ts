@@ -529,6 +529,7 @@ export interface components {
         GatewayUnauthorized: {
             headers: {
                 "x-request-id": components["headers"]["XRequestId"];
+                traceresponse: components["headers"]["TraceResponse"];
                 [name: string]: unknown;
             };
             content: {
@@ -549,6 +550,7 @@ export interface components {
         GatewayPayloadTooLarge: {
             headers: {
                 "x-request-id": components["headers"]["XRequestId"];
+                traceresponse: components["headers"]["TraceResponse"];
                 [name: string]: unknown;
             };
             content: {
@@ -572,6 +574,7 @@ export interface components {
         GatewayConflict: {
             headers: {
                 "x-request-id": components["headers"]["XRequestId"];
+                traceresponse: components["headers"]["TraceResponse"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
@@ -593,6 +596,7 @@ export interface components {
         GatewayUnprocessable: {
             headers: {
                 "x-request-id": components["headers"]["XRequestId"];
+                traceresponse: components["headers"]["TraceResponse"];
                 [name: string]: unknown;
             };
             content: {
@@ -613,6 +617,7 @@ export interface components {
         GatewayInternalError: {
             headers: {
                 "x-request-id": components["headers"]["XRequestId"];
+                traceresponse: components["headers"]["TraceResponse"];
                 [name: string]: unknown;
             };
             content: {
@@ -636,6 +641,7 @@ export interface components {
         GatewayBadGateway: {
             headers: {
                 "x-request-id": components["headers"]["XRequestId"];
+                traceresponse: components["headers"]["TraceResponse"];
                 [name: string]: unknown;
             };
             content: {
@@ -660,6 +666,7 @@ export interface components {
         GatewayUnavailable: {
             headers: {
                 "x-request-id": components["headers"]["XRequestId"];
+                traceresponse: components["headers"]["TraceResponse"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
@@ -681,6 +688,7 @@ export interface components {
         GatewayTimeout: {
             headers: {
                 "x-request-id": components["headers"]["XRequestId"];
+                traceresponse: components["headers"]["TraceResponse"];
                 [name: string]: unknown;
             };
             content: {
@@ -710,6 +718,7 @@ export interface components {
         GatewayOtherError: {
             headers: {
                 "x-request-id": components["headers"]["XRequestId"];
+                traceresponse: components["headers"]["TraceResponse"];
                 [name: string]: unknown;
             };
             content: {
@@ -737,6 +746,7 @@ export interface components {
                 "x-acs-request-id": components["headers"]["RequestId"];
                 "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
+                traceresponse: components["headers"]["TraceResponse"];
                 [name: string]: unknown;
             };
             content: {
@@ -762,6 +772,7 @@ export interface components {
                 "x-acs-request-id": components["headers"]["RequestId"];
                 "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
+                traceresponse: components["headers"]["TraceResponse"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 RateLimit: components["headers"]["RateLimit"];
@@ -789,6 +800,7 @@ export interface components {
                 "x-acs-request-id": components["headers"]["RequestId"];
                 "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
+                traceresponse: components["headers"]["TraceResponse"];
                 [name: string]: unknown;
             };
             content: {
@@ -814,6 +826,7 @@ export interface components {
                 "x-acs-request-id": components["headers"]["RequestId"];
                 "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
+                traceresponse: components["headers"]["TraceResponse"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
@@ -839,6 +852,7 @@ export interface components {
                 "x-acs-request-id": components["headers"]["RequestId"];
                 "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
+                traceresponse: components["headers"]["TraceResponse"];
                 [name: string]: unknown;
             };
             content: {
@@ -865,6 +879,7 @@ export interface components {
                 "x-acs-request-id": components["headers"]["RequestId"];
                 "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
+                traceresponse: components["headers"]["TraceResponse"];
                 [name: string]: unknown;
             };
             content: {
@@ -889,6 +904,7 @@ export interface components {
                 "x-acs-request-id": components["headers"]["RequestId"];
                 "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
+                traceresponse: components["headers"]["TraceResponse"];
                 [name: string]: unknown;
             };
             content: {
@@ -911,6 +927,7 @@ export interface components {
                 "x-acs-request-id": components["headers"]["RequestId"];
                 "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
+                traceresponse: components["headers"]["TraceResponse"];
                 [name: string]: unknown;
             };
             content: {
@@ -940,6 +957,7 @@ export interface components {
                 "x-acs-request-id": components["headers"]["RequestId"];
                 "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
+                traceresponse: components["headers"]["TraceResponse"];
                 [name: string]: unknown;
             };
             content: {
@@ -962,6 +980,7 @@ export interface components {
                 "x-acs-request-id": components["headers"]["RequestId"];
                 "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
+                traceresponse: components["headers"]["TraceResponse"];
                 [name: string]: unknown;
             };
             content: {
@@ -984,6 +1003,7 @@ export interface components {
                 "x-acs-request-id": components["headers"]["RequestId"];
                 "x-acs-trace-id": components["headers"]["TraceId"];
                 "x-request-id": components["headers"]["XRequestId"];
+                traceresponse: components["headers"]["TraceResponse"];
                 [name: string]: unknown;
             };
             content: {
@@ -1056,6 +1076,14 @@ export interface components {
         Age: number;
         /** @description `true` when the answer is the stored answer to an earlier request with the same `Idempotency-Key` (DingTalk was not called again). */
         IdempotentReplayed: "true";
+        /**
+         * @description W3C Trace Context (Level 2) `traceresponse`: `00-<trace id>-<the gateway's span id>-<flags>`.
+         *     The trace is the caller's when it sent a valid `traceparent` (the gateway's span is then a
+         *     child of the caller's span), otherwise a new one; the access-log line of the request
+         *     carries the same trace id.
+         * @example 00-4bf92f3577b34da6a3ce929d0e0e4736-a3ce929d0e0e4736-01
+         */
+        TraceResponse: string;
         /**
          * @description The request id; echoes the caller's `x-request-id` when one was sent, otherwise a new one.
          * @example 4b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d1e
@@ -1142,6 +1170,7 @@ export interface operations {
                     "x-acs-request-id": components["headers"]["RequestId"];
                     "x-acs-trace-id": components["headers"]["TraceId"];
                     "x-request-id": components["headers"]["XRequestId"];
+                    traceresponse: components["headers"]["TraceResponse"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
                     "Cache-Status": components["headers"]["CacheStatus"];
@@ -1234,6 +1263,7 @@ export interface operations {
                     "x-acs-request-id": components["headers"]["RequestId"];
                     "x-acs-trace-id": components["headers"]["TraceId"];
                     "x-request-id": components["headers"]["XRequestId"];
+                    traceresponse: components["headers"]["TraceResponse"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -1321,6 +1351,7 @@ export interface operations {
                     "x-acs-request-id": components["headers"]["RequestId"];
                     "x-acs-trace-id": components["headers"]["TraceId"];
                     "x-request-id": components["headers"]["XRequestId"];
+                    traceresponse: components["headers"]["TraceResponse"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
                     "Cache-Status": components["headers"]["CacheStatus"];
@@ -1412,6 +1443,7 @@ export interface operations {
                     "x-acs-request-id": components["headers"]["RequestId"];
                     "x-acs-trace-id": components["headers"]["TraceId"];
                     "x-request-id": components["headers"]["XRequestId"];
+                    traceresponse: components["headers"]["TraceResponse"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -1480,6 +1512,7 @@ export interface operations {
                     "x-acs-request-id": components["headers"]["RequestId"];
                     "x-acs-trace-id": components["headers"]["TraceId"];
                     "x-request-id": components["headers"]["XRequestId"];
+                    traceresponse: components["headers"]["TraceResponse"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -1534,6 +1567,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
+                    traceresponse: components["headers"]["TraceResponse"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1568,6 +1602,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
+                    traceresponse: components["headers"]["TraceResponse"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -1,6 +1,6 @@
 /**
- * What every request goes through, whichever route answers it: its id (`assignRequestId`),
- * then its observation (`requestObserver`: the access-log line and the metrics), with an error
+ * What every request goes through, whichever route answers it: its id (`assignRequestId`) and
+ * its trace (`assignTraceContext`), then its observation (`requestObserver`: the access-log line and the metrics), with an error
  * thrown by the route answered by the gateway's error handler and observed like any answer.
  *
  * A wrapper around each route's handler rather than two Hono middlewares (performance): Hono
@@ -20,6 +20,7 @@ import { applyAnswerHeaders } from '../answer.js';
 import type { GatewayEnv, RouteHandler } from '../context.js';
 import { type ObserveOptions, requestObserver } from './observe/index.js';
 import { assignRequestId, randomRequestId } from './request-id/index.js';
+import { assignTraceContext } from './trace-context/index.js';
 
 export interface EveryRequestOptions extends ObserveOptions {
   /** The id of a request that brings no sane one. Default: a random UUID. */
@@ -35,6 +36,7 @@ export function everyRequest(options: EveryRequestOptions): (handler: RouteHandl
 
   return (handler) => (c) => {
     assignRequestId(c, generateId);
+    assignTraceContext(c);
     const started = observer.start(c);
     const answered = (response: Response): Response => {
       // The request's headers on answers not built by `answer()` (a no-op on those that were).

@@ -169,7 +169,17 @@ describe('requestObserver, as everyRequest runs it', () => {
     for (const secret of ['s3cr3t', 'access_token', 'operatorId', 'ws-secret-id', 'dtg_', 'session', 'agent-']) expect(raw).not.toContain(secret);
     const fields = Object.keys(h.lines()[0]!).sort();
     expect(fields).toEqual(
-      ['hostname', 'latencyMs', 'level', 'method', 'msg', 'operation', 'pid', 'requestId', 'route', 'status', 'tenant', 'time', 'tokenCached', 'upstreamAttempts', 'upstreamMs'].sort(),
+      ['hostname', 'latencyMs', 'level', 'method', 'msg', 'operation', 'pid', 'requestId', 'route', 'spanId', 'status', 'tenant', 'time', 'tokenCached', 'traceId', 'upstreamAttempts', 'upstreamMs'].sort(),
     );
+  });
+
+  it("logs the request's trace: the caller's trace id, or a new one", async () => {
+    const h = setup();
+    await h.app.request('/ok/a', { headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } });
+    await h.app.request('/ok/a');
+    const [continued, started] = h.lines();
+    expect(continued).toMatchObject({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    expect(started!.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(started!.traceId).not.toBe(continued!.traceId);
   });
 });

@@ -18,6 +18,7 @@ import type { Context } from 'hono';
 import type { GatewayLogger } from '../../observability/logger.js';
 import type { GatewayEnv, RequestLog } from '../../context.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
+import type { TraceContext } from '../trace-context/index.js';
 
 export interface ObserveOptions {
   logger: GatewayLogger;
@@ -45,6 +46,7 @@ export function requestObserver(options: ObserveOptions): RequestObserver {
     finish(c, started, status) {
       const latencyMs = now() - started;
       const log = c.get('log');
+      const trace = c.get('trace') as TraceContext | undefined;
       const tenant = c.get('tenant')?.id ?? '-';
       const operationInfo = c.get('operation');
       const operation = operationInfo?.operationId ?? '-';
@@ -55,6 +57,8 @@ export function requestObserver(options: ObserveOptions): RequestObserver {
       logger.info(
         {
           requestId: c.get('requestId'),
+          traceId: trace?.traceId,
+          spanId: trace?.spanId,
           tenant,
           operation,
           method: c.req.method,
