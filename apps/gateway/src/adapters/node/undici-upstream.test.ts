@@ -157,6 +157,16 @@ describe('createUndiciUpstream', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('applies new limits (a reload) to the exchanges that start afterwards: a longer timeout lets a slow answer through, a smaller bound refuses a large one', async () => {
+    const server = await startServer((_req, res) => setTimeout(() => res.end('x'.repeat(600)), 250));
+    const upstream = upstreamTo(server.origin, { responseTimeoutMs: 100 });
+    expect(await failure(upstream.send(get()))).toMatchObject({ failure: 'timeout', message: 'no answer within 100 ms' });
+    upstream.setLimits!({ responseTimeoutMs: 2_000, maxResponseBytes: 1024 });
+    expect((await upstream.send(get())).status).toBe(200);
+    upstream.setLimits!({ responseTimeoutMs: 2_000, maxResponseBytes: 500 });
+    expect(await failure(upstream.send(get()))).toMatchObject({ failure: 'tooLarge' });
+  });
+
   it("bounds a request still waiting for a connection too: 'timeout' within responseTimeoutMs", async () => {
     const server = await startServer(() => {});
     const upstream = createUndiciUpstream({ baseUrl: server.origin, connections: 1, connectTimeoutMs: 1_000, responseTimeoutMs: 150, maxResponseBytes: 1024 });

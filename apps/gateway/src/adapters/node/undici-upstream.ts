@@ -14,7 +14,10 @@ export interface UndiciUpstreamOptions {
   maxResponseBytes: number;
 }
 
-export function createUndiciUpstream(options: UndiciUpstreamOptions): Upstream {
+export function createUndiciUpstream(given: UndiciUpstreamOptions): Upstream {
+  // Its own copy: `setLimits` changes the response timeout and size bound for the exchanges that
+  // start afterwards (each dispatch carries its timeouts); the pool's address and connections stay.
+  const options = { ...given };
   const base = new URL(options.baseUrl);
   const prefix = base.pathname.replace(/\/+$/, '');
   const pool = new Pool(base.origin, {
@@ -33,13 +36,24 @@ export function createUndiciUpstream(options: UndiciUpstreamOptions): Upstream {
       // buffer a small JSON answer. Same request, same limits, same errors.
       return new Promise<UpstreamResponse>((resolve, reject) => {
         pool.dispatch(
-          { method: request.method as Dispatcher.HttpMethod, path: prefix + request.path, headers: request.headers, body: request.body },
+          {
+            method: request.method as Dispatcher.HttpMethod,
+            path: prefix + request.path,
+            headers: request.headers,
+            body: request.body,
+            headersTimeout: options.responseTimeoutMs,
+            bodyTimeout: options.responseTimeoutMs,
+          },
           new BufferingHandler(options, resolve, reject),
         );
       });
     },
     async close() {
       await pool.close();
+    },
+    setLimits(limits) {
+      options.responseTimeoutMs = limits.responseTimeoutMs;
+      options.maxResponseBytes = limits.maxResponseBytes;
     },
   };
 }

@@ -103,6 +103,8 @@ export async function wireGateway(options: WireGatewayOptions): Promise<WiredGat
       if (outcome.ok) logger.info({ generation, changes }, `config reloaded: ${message}`);
       else logger.error({ generation, reason: message }, 'config reload refused; the last good config stays in force');
       audit.record('reload', { ok: outcome.ok, generation, message, ...(changes ? { tenants: changes.tenants, keys: changes.keys, apps: changes.apps, sections: changes.sections } : {}) });
+      // The response timeout and size bound apply to the exchanges that start from now on.
+      if (outcome.ok && !('error' in next)) options.upstream.setLimits?.({ responseTimeoutMs: next.upstream.responseTimeoutMs, maxResponseBytes: next.upstream.maxResponseBytes });
       // A key dropped here is revoked on every instance sharing Redis, not only on this one.
       if (outcome.ok && stores && !('error' in next)) {
         const dropped = droppedKeyHashes(before, next);

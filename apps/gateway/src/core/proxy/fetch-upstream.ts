@@ -11,9 +11,15 @@ export interface FetchUpstreamOptions {
   maxResponseBytes: number;
 }
 
-export function createFetchUpstream(options: FetchUpstreamOptions): Upstream {
+export function createFetchUpstream(given: FetchUpstreamOptions): Upstream {
+  // Its own copy: `setLimits` changes it for the exchanges that start afterwards.
+  const options = { ...given };
   const origin = options.baseUrl.replace(/\/+$/, '');
   return {
+    setLimits(limits) {
+      options.responseTimeoutMs = limits.responseTimeoutMs;
+      options.maxResponseBytes = limits.maxResponseBytes;
+    },
     async send(request): Promise<UpstreamResponse> {
       const signal = AbortSignal.timeout(options.responseTimeoutMs);
       let response: Response;

@@ -49,9 +49,17 @@ export class UpstreamError extends Error {
   }
 }
 
+/** What of an upstream a reload may change (the rest, its address and connections, needs a restart). */
+export interface UpstreamLimits {
+  responseTimeoutMs: number;
+  maxResponseBytes: number;
+}
+
 export interface Upstream {
   send(request: UpstreamRequest): Promise<UpstreamResponse>;
   close(): Promise<void>;
+  /** Applies a reloaded config's limits to the exchanges that start from now on. */
+  setLimits?(limits: UpstreamLimits): void;
 }
 
 /** Statuses whose answers may not carry a body (Fetch standard): passed on without one. */

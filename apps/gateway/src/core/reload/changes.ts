@@ -7,10 +7,11 @@ import type { GatewayConfig } from '../../config/schema.js';
 
 /**
  * Settings a running instance cannot change: the listeners, the logger, the Redis connection,
- * the ledger's file and the connection pool to DingTalk (its address and timeouts) are made
- * once, at start.
+ * the ledger's file and the connection pool to DingTalk (its address, size and connect timeout)
+ * are made once, at start. The rest of `upstream` (response timeout, size bound, retries)
+ * applies to the exchanges that start after the reload.
  */
-const RESTART_ONLY = ['server', 'observability', 'redis', 'ledger', 'upstream'] as const;
+const RESTART_ONLY = ['server', 'observability', 'redis', 'ledger', 'upstream.baseUrl', 'upstream.connections', 'upstream.connectTimeoutMs'] as const;
 
 export interface ConfigChanges {
   /** Dotted paths of restart-only settings that differ (`server.port`, `redis.url`, …). */
@@ -24,7 +25,7 @@ export interface ConfigChanges {
 }
 
 export function configChanges(current: GatewayConfig, next: GatewayConfig): ConfigChanges {
-  const restartOnly = RESTART_ONLY.flatMap((section) => differingPaths(section, current[section], next[section]));
+  const restartOnly = RESTART_ONLY.flatMap((path) => differingPaths(path, valueAt(current, path), valueAt(next, path)));
   const sections = [...new Set([...Object.keys(current), ...Object.keys(next)])].filter(
     (section) => !same((current as Record<string, unknown>)[section], (next as Record<string, unknown>)[section]),
   );
@@ -60,3 +61,5 @@ function differingPaths(path: string, a: unknown, b: unknown): string[] {
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+const valueAt = (config: GatewayConfig, path: string): unknown => path.split('.').reduce<unknown>((value, key) => (isObject(value) ? value[key] : undefined), config);

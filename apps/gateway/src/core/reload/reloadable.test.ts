@@ -119,6 +119,15 @@ describe('reloading the config while serving', () => {
     expect((await h.call(alice.key)).status).toBe(200);
   });
 
+  it("applies the upstream's response timeout and size bound, and refuses its address or pool size", () => {
+    const h = harness();
+    const base = configWith();
+    const withUpstream = (upstream: Record<string, unknown>) => configSchema.parse({ ...base, upstream: { ...base.upstream, ...upstream } });
+    expect(h.gateway.reload(withUpstream({ responseTimeoutMs: 1_234, maxResponseBytes: 65_536, getRetries: 0 }))).toMatchObject({ ok: true, message: 'sections changed: upstream' });
+    expect(h.gateway.reload(withUpstream({ baseUrl: 'https://elsewhere.invalid' }))).toMatchObject({ ok: false, message: 'needs a restart, not a reload: upstream.baseUrl changed' });
+    expect(h.gateway.reload(withUpstream({ connections: 7, connectTimeoutMs: 999 }))).toMatchObject({ ok: false, message: 'needs a restart, not a reload: upstream.connections, upstream.connectTimeoutMs changed' });
+  });
+
   it('lets a request in flight finish under the config it started with', async () => {
     const h = harness();
     let release!: () => void;
