@@ -51,6 +51,7 @@ import { type BackoffPolicy, DEFAULT_BACKOFF, backoffDelay } from './backoff.js'
 import { type TokenFetcher, type TokenLease, type TokenProvider, TokenUnavailableError } from './interface.js';
 import { DEFAULT_LIFETIME_POLICY, type LifetimePolicy, type TokenTimes, tokenTimes } from './lifetime.js';
 import type { TokenFetchEvent } from './memory.js';
+import { fetchCheckedToken } from './checked-fetch.js';
 
 /** What the authority answers an isolate asking for the token (plain data: it crosses an RPC). */
 export type TokenGrant =
@@ -264,8 +265,7 @@ export function createLeasedTokenProvider(options: LeasedTokenProviderOptions): 
     const startedAt = now();
     let fetched;
     try {
-      fetched = await options.fetchToken();
-      if (typeof fetched?.accessToken !== 'string' || fetched.accessToken === '') throw new Error('the token endpoint answered without an accessToken');
+      fetched = await fetchCheckedToken(options.fetchToken);
     } catch (error) {
       options.onFetch?.({ ok: false, durationMs: now() - startedAt, background, error });
       const grant = await leases.settle(fence, { ok: false, reason: describe(error) });

@@ -15,6 +15,7 @@
 import { type BackoffPolicy, DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
 import { type TokenFetcher, type TokenLease, type TokenProvider, TokenUnavailableError } from './interface.js';
 import { DEFAULT_LIFETIME_POLICY, type LifetimePolicy, type TokenTimes, tokenTimes } from './lifetime.js';
+import { fetchCheckedToken } from './checked-fetch.js';
 
 export interface MemoryTokenProviderOptions {
   fetchToken: TokenFetcher;
@@ -49,10 +50,7 @@ export function createMemoryTokenProvider(options: MemoryTokenProviderOptions): 
     inFlight ??= (async () => {
       const startedAt = now();
       try {
-        const fetched = await options.fetchToken();
-        if (typeof fetched?.accessToken !== 'string' || fetched.accessToken === '') {
-          throw new Error('the token endpoint answered without an accessToken');
-        }
+        const fetched = await fetchCheckedToken(options.fetchToken);
         cached = { token: fetched.accessToken, ...tokenTimes(startedAt, fetched.expireIn, lifetime) };
         failures = 0;
         nextAttemptAt = 0;

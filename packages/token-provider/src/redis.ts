@@ -30,6 +30,7 @@ import { type BackoffPolicy, DEFAULT_BACKOFF, backoffDelay } from './backoff.js'
 import { type TokenFetcher, type TokenLease, type TokenProvider, TokenUnavailableError } from './interface.js';
 import { DEFAULT_LIFETIME_POLICY, type LifetimePolicy, type TokenTimes, tokenTimes } from './lifetime.js';
 import type { TokenFetchEvent } from './memory.js';
+import { fetchCheckedToken } from './checked-fetch.js';
 
 export interface RedisTokenProviderOptions {
   redis: Redis;
@@ -139,8 +140,7 @@ export function createRedisTokenProvider(options: RedisTokenProviderOptions): To
     const startedAt = now();
     let fetched;
     try {
-      fetched = await options.fetchToken();
-      if (typeof fetched?.accessToken !== 'string' || fetched.accessToken === '') throw new Error('the token endpoint answered without an accessToken');
+      fetched = await fetchCheckedToken(options.fetchToken);
     } catch (error) {
       failures += 1;
       const delay = Math.ceil(backoffDelay(failures, backoff, random));
