@@ -240,6 +240,16 @@ export const configSchema = z.strictObject({
        * line tagged `"log":"audit"`. Audit lines are written whatever `logLevel` is.
        */
       auditFile: z.string().min(1).optional(),
+      /**
+       * OpenTelemetry spans, exported over OTLP/HTTP (JSON) to `otlpEndpoint`: one per request
+       * with children for the limits, the token and each call to DingTalk. Off when absent.
+       */
+      tracing: z
+        .strictObject({
+          otlpEndpoint: z.url({ protocol: /^https?$/, error: 'expected the http(s) URL of an OTLP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces' }),
+          serviceName: z.string().min(1).default('dingtalk-gateway'),
+        })
+        .optional(),
     })
     .prefault({}),
 });

@@ -2,6 +2,7 @@
  * What the middlewares of one request share, as Hono context variables.
  */
 import type { TraceContext } from './steps/trace-context/index.js';
+import type { RequestSpan } from './observability/tracing.js';
 import type { OperationInfo } from '@dingtalk-gateway/spec-validator';
 import type { Context } from 'hono';
 import type { MeteredCall } from './quota/metered-call.js';
@@ -24,6 +25,8 @@ export type GatewayEnv = {
     requestId: string;
     /** W3C Trace Context: the caller's trace or a new one, and the gateway's span (`steps/trace-context`). */
     trace: TraceContext;
+    /** The request's span, when a tracer is configured (`observability/tracing.ts`). */
+    span: RequestSpan | undefined;
     tenant: Tenant;
     operation: OperationInfo;
     pathParams: Readonly<Record<string, string>>;

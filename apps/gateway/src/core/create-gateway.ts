@@ -30,6 +30,7 @@ import { API_NOT_FOUND, answerJson, dingtalkError, gatewayError } from './errors
 import { type Sha256Hex, createApiKeyIndex } from './keys/api-key-index.js';
 import { warnOfKeyExpiries } from './keys/expiry.js';
 import type { RevokedKeys } from './keys/revoked.js';
+import type { GatewayTracer } from './observability/tracing.js';
 import { sha256HexWeb } from './keys/sha256-web.js';
 import { authenticateStep } from './steps/authenticate/index.js';
 import { authorizeScopesStep } from './steps/authorize-scopes/index.js';
@@ -104,6 +105,8 @@ export interface GatewayDeps<M extends GatewayMetrics = GatewayMetrics> {
   reloadStatus?: () => ReloadOutcome | undefined;
   /** Keys revoked while the gateway runs, shared by every instance (Redis). Default: none. */
   revokedKeys?: RevokedKeys;
+  /** Spans per request (OTLP in the Node adapter). Default: none, at no cost. */
+  tracer?: GatewayTracer;
 }
 
 /** What a gateway holds that outlives a config: carried from one to the next on a reload. */
@@ -234,7 +237,7 @@ export function createGateway<M extends GatewayMetrics = GatewayMetrics>(config:
     return gatewayError(c, 500, 'gateway.internalError', 'internal error; report it with the request id');
   };
   // Every route's handler runs inside it: the request id, the access-log line and metrics, errors answered.
-  const observed = everyRequest({ logger, metrics, onError: internalError });
+  const observed = everyRequest({ logger, metrics, onError: internalError, ...(deps.tracer ? { tracer: deps.tracer } : {}) });
 
   app.get('/healthz', observed((c) => answerJson(c, { status: 'ok' }, 200)));
   // Public: ready or not, nothing more (app ids and DingTalk's failure reasons are operators'

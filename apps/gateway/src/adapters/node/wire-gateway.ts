@@ -30,6 +30,7 @@ import { turnBatchedDestination } from './log-destination.js';
 import { type PrometheusMetrics, createPrometheusMetrics } from './prometheus-metrics.js';
 import { createRedisStores } from './redis-stores.js';
 import { createAuditLog } from './audit.js';
+import { createOtelTracer } from './otel-tracer.js';
 
 /** How long start-up waits for Redis before serving on the fallbacks. */
 const REDIS_CONNECT_TIMEOUT_MS = 3_000;
@@ -60,6 +61,7 @@ export async function wireGateway(options: WireGatewayOptions): Promise<WiredGat
   const destination = options.logger === undefined ? turnBatchedDestination() : undefined;
   const logger = options.logger ?? pino({ level: config.observability.logLevel }, destination);
   const audit = createAuditLog(config, destination ?? logger);
+  const tracing = config.observability.tracing ? createOtelTracer({ endpoint: config.observability.tracing.otlpEndpoint, serviceName: config.observability.tracing.serviceName }) : undefined;
   // Revocations are read from Redis before the gateway is built (at connect): the start's config until then.
   let configInForce = () => config;
   const metrics = createPrometheusMetrics({ processMetrics: true });
@@ -89,6 +91,7 @@ export async function wireGateway(options: WireGatewayOptions): Promise<WiredGat
       previous,
       reloadStatus,
       ...(stores ? { revokedKeys: stores.revokedKeys } : {}),
+      ...(tracing ? { tracer: tracing.tracer } : {}),
     });
   const gateway = reloadableGateway(config, build);
   configInForce = () => gateway.config;
@@ -118,6 +121,7 @@ export async function wireGateway(options: WireGatewayOptions): Promise<WiredGat
       // The last calls are settled by now; then written (file) or added to Redis.
       await ledger.close();
       await stores?.close();
+      await tracing?.shutdown().catch((error: unknown) => logger.warn({ error: (error as Error).message }, 'spans not exported at shutdown'));
       audit.record('stop', { generation: gateway.generation, pid: process.pid });
       audit.flush();
       destination?.close();

@@ -108,11 +108,15 @@ export function dingtalkProxy(options: ProxyOptions): RouteHandler {
     if (bannedMs > 0) return egressRefused(c, options.metrics, new EgressRefusedError('banned', bannedMs, "DingTalk bans this instance's egress IP"), tenant);
 
     let token: string;
+    const span = c.get('span');
+    const tokenSpan = span?.child('dingtalk.token', { 'gateway.app': tenant.appId });
     try {
       const lease = await tokens.getToken();
       token = lease.token;
       log.tokenCached = lease.fromCache;
+      tokenSpan?.end({ 'gateway.token.cached': lease.fromCache });
     } catch (error) {
+      tokenSpan?.end(undefined, error instanceof Error ? error.message : String(error));
       if (error instanceof TokenUnavailableError) {
         // The token fetch itself was held back by the egress guard: that is the answer.
         if (error.cause instanceof EgressRefusedError) return egressRefused(c, options.metrics, error.cause, tenant);
@@ -136,9 +140,12 @@ export function dingtalkProxy(options: ProxyOptions): RouteHandler {
       headers[ACCESS_TOKEN_HEADER] = token;
       const started = now();
       let response: UpstreamResponse;
+      const callSpan = span?.child('dingtalk.call', { 'dingtalk.operation': operation.operationId, 'http.request.method': operation.method, 'gateway.attempt': attempts });
       try {
         response = await options.upstream.send(request);
+        callSpan?.end({ 'http.response.status_code': response.status });
       } catch (error) {
+        callSpan?.end(undefined, error instanceof Error ? error.message : String(error));
         upstreamMs += now() - started;
         if (error instanceof EgressRefusedError) {
           // Not sent, or answered by DingTalk's anti-abuse front, not its API: nothing counts.

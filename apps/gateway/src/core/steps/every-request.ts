@@ -21,10 +21,13 @@ import type { GatewayEnv, RouteHandler } from '../context.js';
 import { type ObserveOptions, requestObserver } from './observe/index.js';
 import { assignRequestId, randomRequestId } from './request-id/index.js';
 import { assignTraceContext } from './trace-context/index.js';
+import type { GatewayTracer } from '../observability/tracing.js';
 
 export interface EveryRequestOptions extends ObserveOptions {
   /** The id of a request that brings no sane one. Default: a random UUID. */
   generateId?: () => string;
+  /** Spans per request, when configured. */
+  tracer?: GatewayTracer;
   /** Answers an `Error` a route threw (as Hono's `app.onError`). Anything else thrown is not answered here. */
   onError: (error: Error, c: Context<GatewayEnv>) => Response | Promise<Response>;
 }
@@ -32,22 +35,26 @@ export interface EveryRequestOptions extends ObserveOptions {
 export function everyRequest(options: EveryRequestOptions): (handler: RouteHandler) => RouteHandler {
   const observer = requestObserver(options);
   const generateId = options.generateId ?? randomRequestId;
-  const { onError } = options;
+  const { onError, tracer } = options;
+  const endSpan = (c: Context<GatewayEnv>, status: number) =>
+    c.get('span')?.end({ 'http.response.status_code': status, 'dingtalk.operation': c.get('operation')?.operationId, 'gateway.tenant': c.get('tenant')?.id, 'gateway.request_id': c.get('requestId') }, status >= 500 ? `status ${status}` : undefined);
 
   return (handler) => (c) => {
     assignRequestId(c, generateId);
-    assignTraceContext(c);
+    assignTraceContext(c, undefined, tracer);
     const started = observer.start(c);
     const answered = (response: Response): Response => {
       // The request's headers on answers not built by `answer()` (a no-op on those that were).
       c.res = response;
       applyAnswerHeaders(c);
       observer.finish(c, started, c.res.status);
+      if (tracer) endSpan(c, c.res.status);
       return c.res;
     };
     // Thrown past every handler (a non-Error value, or the error handler failing): the server answers 500.
     const escaped = (error: unknown): never => {
       observer.finish(c, started, 500);
+      if (tracer) endSpan(c, 500);
       throw error;
     };
     const failed = (error: unknown): Response | Promise<Response> => {

@@ -112,13 +112,22 @@ export function rateLimitSteps(options: RateLimitOptions): { rateLimit: Step; di
    * `unavailable`.
    */
   function decide(c: Context<GatewayEnv>, checks: LimitCheck[], answer: (outcomes: LimitOutcome[]) => ReturnType<Step>): ReturnType<Step> {
+    const span = c.get('span')?.child('gateway.limits', { 'gateway.limits.checks': checks.length });
     let outcomes: LimitOutcome[] | Promise<LimitOutcome[]>;
     try {
       outcomes = limits.check(checks);
     } catch (error) {
+      span?.end(undefined, (error as Error).message);
       return unavailable(c, error);
     }
-    if (outcomes instanceof Promise) return outcomes.then(answer, (error: unknown) => unavailable(c, error));
+    if (outcomes instanceof Promise) {
+      if (span === undefined) return outcomes.then(answer, (error: unknown) => unavailable(c, error));
+      return outcomes.then(
+        (decided) => (span.end({ 'gateway.limits.allowed': decided.every((o) => o.decision.allowed) }), answer(decided)),
+        (error: unknown) => (span.end(undefined, (error as Error).message), unavailable(c, error)),
+      );
+    }
+    span?.end({ 'gateway.limits.allowed': outcomes.every((o) => o.decision.allowed) });
     return answer(outcomes);
   }
 

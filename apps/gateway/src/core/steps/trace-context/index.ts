@@ -11,6 +11,7 @@
  */
 import type { Context } from 'hono';
 import type { GatewayEnv } from '../../context.js';
+import type { GatewayTracer } from '../../observability/tracing.js';
 
 export const TRACEPARENT_HEADER = 'traceparent';
 export const TRACESTATE_HEADER = 'tracestate';
@@ -52,15 +53,21 @@ export function randomHex(bytes: number): string {
   return hex;
 }
 
-/** Sets the request's trace (`c.get('trace')`) and puts `traceresponse` on every answer. */
-export function assignTraceContext(c: Context<GatewayEnv>, random: (bytes: number) => string = randomHex): TraceContext {
+/**
+ * Sets the request's trace (`c.get('trace')`) and puts `traceresponse` on every answer. With a
+ * tracer, the ids are those of the span it starts (`c.get('span')`), so that the trace a caller
+ * quotes is the one exported.
+ */
+export function assignTraceContext(c: Context<GatewayEnv>, random: (bytes: number) => string = randomHex, tracer?: GatewayTracer): TraceContext {
   const parent = parseTraceparent(c.req.header(TRACEPARENT_HEADER));
   const tracestate = parent ? c.req.header(TRACESTATE_HEADER) : undefined;
+  const span = tracer?.startRequest(parent && { traceId: parent.traceId, spanId: parent.parentSpanId, flags: parent.flags }, { 'http.request.method': c.req.method });
+  if (span) c.set('span', span);
   const trace: TraceContext = {
-    traceId: parent?.traceId ?? random(16),
-    spanId: random(8),
+    traceId: span?.traceId ?? parent?.traceId ?? random(16),
+    spanId: span?.spanId ?? random(8),
     parentSpanId: parent?.parentSpanId,
-    flags: parent?.flags ?? '00',
+    flags: span ? (span.sampled ? '01' : '00') : (parent?.flags ?? '00'),
     tracestate: tracestate !== undefined && tracestate.length <= 512 ? tracestate : undefined,
   };
   c.set('trace', trace);
