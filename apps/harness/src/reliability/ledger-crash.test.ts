@@ -13,6 +13,7 @@ import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mintApiKey } from '@dingtalk-gateway/gateway';
 import { startGatewayProcess } from '../processes/index.js';
+import { sandboxConfigHead } from '../sandbox-config.js';
 
 vi.setConfig({ testTimeout: 60_000 }); // real processes
 
@@ -25,12 +26,7 @@ let sandbox: RunningSandbox;
 
 const config = () =>
   [
-    'server: { port: 0, shutdownGraceMs: 3000 }',
-    `upstream: { baseUrl: '${sandbox.url}' }`,
-    'dingtalk: { qpsLimit: 100000 }',
-    'apps:',
-    `  full: { type: internal, appKey: ${seeded.apps.full.appKey}, appSecretEnv: FULL_SECRET }`,
-    'tenants:',
+    ...sandboxConfigHead(sandbox.url, '{ port: 0, shutdownGraceMs: 3000 }'),
     `  team: { name: Team, app: full, apiKeys: [{ sha256: "${key.sha256}" }], scopes: [Wiki.Workspace.Read], rateLimit: { rate: 100000, burst: 100000 } }`,
     `ledger: { file: '${ledgerFile}', flushEveryMs: ${FLUSH_EVERY_MS} }`,
     'observability: { logLevel: warn, metrics: { port: 0 } }',

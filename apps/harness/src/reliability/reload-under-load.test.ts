@@ -12,6 +12,7 @@ import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mintApiKey } from '@dingtalk-gateway/gateway';
 import { type LoadResult, drive, startGatewayProcess } from '../processes/index.js';
+import { sandboxConfigHead } from '../sandbox-config.js';
 
 vi.setConfig({ testTimeout: 60_000 }); // a real process under load
 
@@ -32,12 +33,7 @@ afterAll(() => sandbox.close());
 /** The config of reload `n`: the visitor tenant on odd reloads; a different port on the restart-only one. */
 function config(n: number, options: { port?: number } = {}): string {
   return [
-    `server: { port: ${options.port ?? 0}, shutdownGraceMs: 3000 }`,
-    `upstream: { baseUrl: '${sandbox.url}' }`,
-    'dingtalk: { qpsLimit: 100000 }',
-    'apps:',
-    `  full: { type: internal, appKey: ${seeded.apps.full.appKey}, appSecretEnv: FULL_SECRET }`,
-    'tenants:',
+    ...sandboxConfigHead(sandbox.url, `{ port: ${options.port ?? 0}, shutdownGraceMs: 3000 }`),
     `  busy: { name: Busy, app: full, apiKeys: [{ sha256: "${busy.sha256}" }], scopes: [Wiki.Workspace.Read], rateLimit: { rate: 100000, burst: 100000 } }`,
     // One refill a day: whatever the reloads, this tenant is admitted its burst and no more.
     `  limited: { name: Limited, app: full, apiKeys: [{ sha256: "${limited.sha256}" }], scopes: [Wiki.Workspace.Read], rateLimit: { rate: 0.00001, burst: ${BURST} } }`,

@@ -24,6 +24,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mintApiKey } from '@dingtalk-gateway/gateway';
 import { type GatewayProcess, startGatewayProcess } from '../processes/index.js';
 import { contractOperations, validRequest } from './operations.js';
+import { sandboxConfigHead } from '../sandbox-config.js';
 
 vi.setConfig({ testTimeout: 20_000 });
 
@@ -72,12 +73,7 @@ afterAll(() => sandbox?.close());
 
 function gatewayConfig(): string {
   return [
-    `server: { port: 0, shutdownGraceMs: ${GRACE_MS} }`,
-    `upstream: { baseUrl: '${sandbox.url}' }`,
-    'dingtalk: { qpsLimit: 100000 }',
-    'apps:',
-    `  full: { type: internal, appKey: ${seeded.apps.full.appKey}, appSecretEnv: FULL_SECRET }`,
-    'tenants:',
+    ...sandboxConfigHead(sandbox.url, `{ port: 0, shutdownGraceMs: ${GRACE_MS} }`),
     `  t: { name: T, app: full, apiKeys: [{ sha256: "${key.sha256}" }], scopes: [Wiki.Workspace.Read, Wiki.Workspace.Write, Document.WorkspaceDocument.Write, Drive.Space.Write], rateLimit: { rate: 100000, burst: 100000 } }`,
     'observability: { logLevel: info, metrics: { port: 0 } }',
   ].join('\n');

@@ -8,6 +8,7 @@ import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import { REDIS_URL, checkRedis } from '@dingtalk-gateway/test-support';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type GatewayProcess, type Runtime, startGatewayProcess } from '../processes/index.js';
+import { sandboxConfigHead } from '../sandbox-config.js';
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
@@ -24,12 +25,7 @@ beforeAll(async () => {
   sandbox = await startSandbox({ qpsLimit: 100_000 });
   // One refill in a day: the budget is the burst, whatever the test's pace.
   const yaml = [
-    'server: { port: 0, shutdownGraceMs: 2000 }',
-    `upstream: { baseUrl: '${sandbox.url}' }`,
-    'dingtalk: { qpsLimit: 100000 }',
-    'apps:',
-    `  full: { type: internal, appKey: ${seeded.apps.full.appKey}, appSecretEnv: FULL_SECRET }`,
-    'tenants:',
+    ...sandboxConfigHead(sandbox.url, '{ port: 0, shutdownGraceMs: 2000 }'),
     `  team: { name: Team, app: full, apiKeys: [{ sha256: "${key.sha256}" }], scopes: [Wiki.Workspace.Read], rateLimit: { rate: 0.00001, burst: ${BURST} } }`,
     `redis: { url: '${REDIS_URL}', keyPrefix: 'dtg:test:mixed:${process.pid}:${Date.now()}:' }`,
     'observability: { logLevel: warn, metrics: { port: 0 } }',

@@ -10,6 +10,7 @@ import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mintApiKey } from '@dingtalk-gateway/gateway';
 import { type Runtime, startGatewayProcess } from '../processes/index.js';
+import { sandboxConfigHead } from '../sandbox-config.js';
 
 vi.setConfig({ testTimeout: 30_000 });
 
@@ -42,12 +43,7 @@ afterAll(async () => {
 describe.each<Runtime>(['node', 'bun', 'deno'])('spans over OTLP on %s', (runtime) => {
   it("exports the request's span, a child of the caller's, with the limits, the token and the DingTalk call as its children", async () => {
     const config = [
-      'server: { port: 0 }',
-      `upstream: { baseUrl: '${sandbox.url}' }`,
-      'dingtalk: { qpsLimit: 100000 }',
-      'apps:',
-      `  full: { type: internal, appKey: ${seeded.apps.full.appKey}, appSecretEnv: FULL_SECRET }`,
-      'tenants:',
+      ...sandboxConfigHead(sandbox.url),
       `  team: { name: Team, app: full, apiKeys: [{ sha256: "${key.sha256}" }], scopes: [Wiki.Workspace.Read], rateLimit: { rate: 100, burst: 100 } }`,
       `observability: { logLevel: warn, metrics: { port: 0 }, tracing: { otlpEndpoint: 'http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces', serviceName: 'gateway-${runtime}' } }`,
     ].join('\n');

@@ -14,6 +14,7 @@ import { REDIS_URL, checkRedis } from '@dingtalk-gateway/test-support';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mintApiKey } from '@dingtalk-gateway/gateway';
 import { type GatewayProcess, drive, gatewayCli, startGatewayProcess } from '../processes/index.js';
+import { sandboxConfigHead } from '../sandbox-config.js';
 
 vi.setConfig({ testTimeout: 60_000 }); // real processes under load
 
@@ -32,12 +33,7 @@ afterAll(() => sandbox?.close());
 
 function config(prefix: string, keys: Record<string, string>): string {
   return [
-    'server: { port: 0, shutdownGraceMs: 2000 }',
-    `upstream: { baseUrl: '${sandbox.url}' }`,
-    'dingtalk: { qpsLimit: 100000 }',
-    'apps:',
-    `  full: { type: internal, appKey: ${seeded.apps.full.appKey}, appSecretEnv: FULL_SECRET }`,
-    'tenants:',
+    ...sandboxConfigHead(sandbox.url, '{ port: 0, shutdownGraceMs: 2000 }'),
     ...Object.entries(keys).map(([tenant, sha256]) => `  ${tenant}: { name: ${tenant}, app: full, apiKeys: [{ sha256: "${sha256}" }], scopes: [Wiki.Workspace.Read], rateLimit: { rate: 100000, burst: 100000 } }`),
     `redis: { url: '${REDIS_URL}', keyPrefix: '${prefix}' }`,
     'observability: { logLevel: warn, metrics: { port: 0 } }',
