@@ -17,6 +17,7 @@ import { MissingSecretError, secretsFromEnvironment } from '../config/secrets.js
 import type { GatewayConfig } from '../config/schema.js';
 import { mintApiKey, sha256Hex } from '../adapters/node/api-key.js';
 import { revokeKeys } from '../adapters/node/revocations.js';
+import { tenantOfKey } from '../adapters/node/wire-gateway.js';
 import { quotaPlan } from '../core/quota/plan.js';
 import { formatUsage, usageRows } from '../core/quota/usage-report.js';
 import { listeningLine } from './listening.js';
@@ -219,7 +220,7 @@ async function revoke(args: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfigFile(file, loadGatewayContract());
-  const owner = Object.entries(config.tenants).find(([, tenant]) => tenant.apiKeys.some((key) => key.sha256 === hash))?.[0];
+  const owner = tenantOfKey(config, hash);
   if (!config.redis) {
     console.error(`${file} has no redis: each instance revokes a key when its config no longer has it. Remove the key's hash${owner ? ` from tenants.${owner}.apiKeys` : ''} and send SIGHUP to every instance.`);
     return 2;

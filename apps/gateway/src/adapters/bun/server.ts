@@ -13,7 +13,7 @@
  */
 import { longestRequestMs } from '../../core/create-gateway.js';
 import type { RunningGateway, StartGatewayOptions } from '../node/server.js';
-import { runtimeFetchUpstream, stopWithin, wireGateway } from '../node/wire-gateway.js';
+import { runningGateway, runtimeFetchUpstream, stopWithin, wireGateway } from '../node/wire-gateway.js';
 
 /** The part of Bun's API this file uses (Bun's type package would declare its globals for every file of the package). */
 interface BunServer {
@@ -33,7 +33,8 @@ declare const Bun: { serve(options: BunServeOptions): BunServer; version: string
 export async function startBunGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options;
   const upstream = options.upstream ?? runtimeFetchUpstream(config);
-  const { gateway, logger, release, reload } = await wireGateway({ ...options, upstream });
+  const wired = await wireGateway({ ...options, upstream });
+  const { gateway, logger } = wired;
 
   const serve = (fetchHandler: BunServeOptions['fetch'], hostname: string, port: number) =>
     Bun.serve({
@@ -51,23 +52,12 @@ export async function startBunGateway(options: StartGatewayOptions): Promise<Run
     : undefined;
   const origin = (url: URL) => url.origin;
 
-  let closing: Promise<void> | undefined;
-  return {
+  return runningGateway(wired, upstream, {
     url: origin(server.url),
     metricsUrl: metricsServer ? `${origin(metricsServer.url)}/metrics` : undefined,
-    get gateway() {
-      return gateway.current;
+    async stop() {
+      await stopWithin(config.server.shutdownGraceMs, () => server.stop(), () => server.stop(true), logger);
+      await metricsServer?.stop(true);
     },
-    reload,
-    close() {
-      closing ??= (async () => {
-        gateway.current.close();
-        await stopWithin(config.server.shutdownGraceMs, () => server.stop(), () => server.stop(true), logger);
-        await metricsServer?.stop(true);
-        await upstream.close();
-        await release();
-      })();
-      return closing;
-    },
-  };
+  });
 }

@@ -14,7 +14,7 @@
  */
 import { errorBody } from '@dingtalk-gateway/errors';
 import type { RunningGateway, StartGatewayOptions } from '../node/server.js';
-import { runtimeFetchUpstream, stopWithin, wireGateway } from '../node/wire-gateway.js';
+import { runningGateway, runtimeFetchUpstream, stopWithin, wireGateway } from '../node/wire-gateway.js';
 
 /** The part of Deno's API this file uses (Deno's own types are not part of this TypeScript build). */
 interface DenoHttpServer {
@@ -42,7 +42,8 @@ export function requireHostHeader(handler: (request: Request) => Response | Prom
 export async function startDenoGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options;
   const upstream = options.upstream ?? runtimeFetchUpstream(config);
-  const { gateway, logger, release, reload } = await wireGateway({ ...options, upstream });
+  const wired = await wireGateway({ ...options, upstream });
+  const { gateway, logger } = wired;
 
   const serve = (handler: (request: Request) => Response | Promise<Response>, hostname: string, port: number) =>
     Deno.serve({ hostname, port, onListen: () => {}, handler: requireHostHeader(handler) });
@@ -52,24 +53,13 @@ export async function startDenoGateway(options: StartGatewayOptions): Promise<Ru
     : undefined;
   const origin = (s: DenoHttpServer) => `http://${s.addr.hostname.includes(':') ? `[${s.addr.hostname}]` : s.addr.hostname}:${s.addr.port}`;
 
-  let closing: Promise<void> | undefined;
-  return {
+  return runningGateway(wired, upstream, {
     url: origin(server),
     metricsUrl: metricsServer ? `${origin(metricsServer)}/metrics` : undefined,
-    get gateway() {
-      return gateway.current;
+    async stop() {
+      // Deno has no way to cut its connections: past the grace period the process exits with them.
+      await stopWithin(config.server.shutdownGraceMs, () => server.shutdown(), async () => {}, logger);
+      await metricsServer?.shutdown();
     },
-    reload,
-    close() {
-      closing ??= (async () => {
-        gateway.current.close();
-        // Deno has no way to cut its connections: past the grace period the process exits with them.
-        await stopWithin(config.server.shutdownGraceMs, () => server.shutdown(), async () => {}, logger);
-        await metricsServer?.shutdown();
-        await upstream.close();
-        await release();
-      })();
-      return closing;
-    },
-  };
+  });
 }

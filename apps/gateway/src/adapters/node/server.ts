@@ -13,29 +13,17 @@ import type { AddressInfo, Socket } from 'node:net';
 import { type Server, type ServerOptions, ServerResponse, createServer } from 'node:http';
 import { type ServerType, getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
-import type { GatewayConfig } from '../../config/schema.js';
-import type { ReloadOutcome } from '../../core/reload/reloadable.js';
-import type { Gateway } from '../../core/create-gateway.js';
 import { createUndiciUpstream } from './undici-upstream.js';
 import type { Upstream } from '../../core/proxy/upstream.js';
 import { answerClientError, answerConnect, answerExpectation, malformedRequestResponse, requireHost } from './protocol-errors.js';
-import { type WireGatewayOptions, wireGateway } from './wire-gateway.js';
+import { type RunningGateway, type WireGatewayOptions, runningGateway, wireGateway } from './wire-gateway.js';
 
 export interface StartGatewayOptions extends Omit<WireGatewayOptions, 'upstream'> {
   /** Default: an undici pool to `config.upstream.baseUrl`. */
   upstream?: Upstream;
 }
 
-export interface RunningGateway {
-  url: string;
-  metricsUrl: string | undefined;
-  /** The gateway in force now (a reload replaces it). */
-  readonly gateway: Gateway;
-  /** Replaces the config while serving, or refuses it (the last good one stays): see `core/reload/reloadable.ts`. */
-  reload(next: GatewayConfig | { error: Error }): ReloadOutcome;
-  /** Stops accepting connections, waits for in-flight requests (at most `shutdownGraceMs`), then closes everything. */
-  close(): Promise<void>;
-}
+export type { RunningGateway } from './wire-gateway.js';
 
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options;
@@ -48,7 +36,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       responseTimeoutMs: config.upstream.responseTimeoutMs,
       maxResponseBytes: config.upstream.maxResponseBytes,
     });
-  const { gateway, logger, release, reload } = await wireGateway({ ...options, upstream });
+  const wired = await wireGateway({ ...options, upstream });
+  const { gateway, logger } = wired;
 
   const server = await listen(gateway.fetch, config.server.host, config.server.port, {
     headersTimeout: config.server.headersTimeoutMs,
@@ -62,26 +51,14 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     ? await listen(gateway.metricsFetch, config.observability.metrics.host, config.observability.metrics.port)
     : undefined;
 
-  let closing: Promise<void> | undefined;
-  return {
+  return runningGateway(wired, upstream, {
     url: urlOf(server),
     metricsUrl: metricsServer ? `${urlOf(metricsServer)}/metrics` : undefined,
-    get gateway() {
-      return gateway.current;
+    async stop() {
+      await drain(server, config.server.shutdownGraceMs, logger);
+      if (metricsServer) await drain(metricsServer, 1_000, logger);
     },
-    reload,
-    close() {
-      closing ??= (async () => {
-        // Requests waiting for a DingTalk QPS slot are answered now (503, send again: another instance serves it).
-        gateway.current.close();
-        await drain(server, config.server.shutdownGraceMs, logger);
-        if (metricsServer) await drain(metricsServer, 1_000, logger);
-        await upstream.close();
-        await release();
-      })();
-      return closing;
-    },
-  };
+  });
 }
 
 function listen(

@@ -56,6 +56,45 @@ export interface WiredGateway {
   release(): Promise<void>;
 }
 
+/** What each runtime's entry returns: the gateway behind its listeners. */
+export interface RunningGateway {
+  url: string;
+  metricsUrl: string | undefined;
+  /** The gateway in force now (a reload replaces it). */
+  readonly gateway: Gateway;
+  /** Replaces the config while serving, or refuses it (the last good one stays): see `core/reload/reloadable.ts`. */
+  reload(next: GatewayConfig | { error: Error }): ReloadOutcome;
+  /** Stops accepting connections, waits for in-flight requests (at most `shutdownGraceMs`), then closes everything. */
+  close(): Promise<void>;
+}
+
+/**
+ * A runtime's running gateway from its wiring and its listeners (`stop`: stop accepting, drain
+ * within the grace period): closed once, in order: the requests waiting for a QPS slot answered,
+ * the listeners drained, the upstream closed, then the stores and the log.
+ */
+export function runningGateway(wired: WiredGateway, upstream: Upstream, listening: { url: string; metricsUrl: string | undefined; stop(): Promise<void> }): RunningGateway {
+  let closing: Promise<void> | undefined;
+  return {
+    url: listening.url,
+    metricsUrl: listening.metricsUrl,
+    get gateway() {
+      return wired.gateway.current;
+    },
+    reload: wired.reload,
+    close() {
+      closing ??= (async () => {
+        // Requests waiting for a DingTalk QPS slot are answered now (503, send again: another instance serves it).
+        wired.gateway.current.close();
+        await listening.stop();
+        await upstream.close();
+        await wired.release();
+      })();
+      return closing;
+    },
+  };
+}
+
 export async function wireGateway(options: WireGatewayOptions): Promise<WiredGateway> {
   const { config } = options;
   const destination = options.logger === undefined ? turnBatchedDestination() : undefined;
@@ -193,4 +232,4 @@ function droppedKeyHashes(before: GatewayConfig, after: GatewayConfig): string[]
 
 const keyCount = (config: GatewayConfig) => Object.values(config.tenants).reduce((sum, tenant) => sum + tenant.apiKeys.length, 0);
 /** The tenant whose key has this hash, if the config has it. */
-const tenantOfKey = (config: GatewayConfig, sha256: string) => Object.entries(config.tenants).find(([, tenant]) => tenant.apiKeys.some((key) => key.sha256 === sha256))?.[0];
+export const tenantOfKey = (config: GatewayConfig, sha256: string): string | undefined => Object.entries(config.tenants).find(([, tenant]) => tenant.apiKeys.some((key) => key.sha256 === sha256))?.[0];
