@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import type { GatewayEnv } from '../../context.js';
-import { assignTraceContext, parseTraceparent } from './index.js';
+import { assignTraceContext, parseTraceparent, randomHex } from './index.js';
 
 const VALID = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
@@ -34,6 +34,14 @@ function traced(headers: Record<string, string>) {
   });
   return Promise.resolve(app.request('/', { headers })).then((r) => r.json() as Promise<{ trace: Record<string, string>; answerHeaders: Record<string, string> }>);
 }
+
+describe('randomHex', () => {
+  it('gives lowercase hex of the length asked, different each time, across refills of its pool', () => {
+    const ids = Array.from({ length: 1_000 }, () => randomHex(24));
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{48}$/);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});
 
 describe('assignTraceContext', () => {
   it("continues the caller's trace as a child span, keeping its flags and tracestate", async () => {
