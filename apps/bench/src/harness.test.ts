@@ -6,7 +6,7 @@ import { benchApiKey, benchGatewayConfig } from './gateway-config.js';
 import { parseDuration, parseOptions, redactUrl } from './options.js';
 import { locationOf, selfTimes, totalTimes } from './profile-summary.js';
 import { cpuBudget, renderReport, renderTable, targetChecks } from './report.js';
-import { rotation } from './scenarios/compare.js';
+import { rotation, targetLabel } from './scenarios/compare.js';
 import { roundRatios } from './scenarios/side-by-side.js';
 import { SOAK_COLUMNS, soakCsv } from './scenarios/soak.js';
 import type { TargetSummary } from './stats.js';
@@ -87,6 +87,15 @@ describe('side by side', () => {
     expect(() => parseOptions(['--rate=0'], {}, '/r')).toThrow(RangeError);
   });
 
+  it('runs every build on Node by default, or on the runtime --side-runtime names', () => {
+    expect(parseOptions(['--scenario=side-by-side'], {}, '/r').sideRuntime).toBeUndefined();
+    expect(parseOptions(['--scenario=side-by-side', '--side-runtime=node'], {}, '/r').sideRuntime).toBeUndefined();
+    expect(parseOptions(['--scenario=side-by-side', '--side-runtime=bun'], {}, '/r').sideRuntime).toBe('bun');
+    expect(() => parseOptions(['--scenario=side-by-side', '--side-runtime=workerd'], {}, '/r')).toThrow(RangeError);
+    const text = renderReport({ sideBySide: { runtime: 'deno', stores: 'redis', requestsPerSecondEach: 3000, connectionsEach: 16, durationS: 3, rounds: 6, operations: [{ operationId: 'listWorkspaces', method: 'GET', builds: [] }] } }, 'text');
+    expect(text).toContain('Side by side, GET listWorkspaces: every build at once on Deno, redis stores, 3,000 req/s each');
+  });
+
   it('compares builds round by round, leaving out rounds that measured nothing', () => {
     expect(roundRatios([90, 80, 120], [100, 100, 100])).toEqual([0.9, 0.8, 1.2]);
     expect(roundRatios([90, Number.NaN, 50], [100, 100, 0])).toEqual([0.9]);
@@ -163,6 +172,28 @@ describe('report', () => {
       'POST throughput, gateway (memory) / fastify peer': false,
       'POST throughput, gateway (memory) / floor': false,
     });
+  });
+
+  it('names the gateway on Bun and Deno with each store, checks Bun with Redis against 0.7×, and shows when each runtime first answered', () => {
+    expect(targetLabel('runtime:bun')).toBe('gateway on Bun, memory stores');
+    expect(targetLabel('runtimeRedis:deno')).toBe('gateway on Deno, Redis stores');
+    const summary = (requestsPerSecond: number) => ({ requestsPerSecond, p50Ms: 1, p99Ms: 3, p999Ms: 5, rssMaxMb: 100, cpuUsPerRequest: 40, systemCpuUsPerRequest: 15, requestsPerSecondByRound: [requestsPerSecond], foreignCoresMax: 0 }) as TargetSummary;
+    const op = (method: string, bunRedis: number) => ({
+      operationId: method === 'GET' ? 'listWorkspaces' : 'addWorkspace',
+      method,
+      path: '/',
+      saturated: { baseline: summary(10_000), gateway: summary(6_000), 'runtimeRedis:bun': summary(bunRedis) },
+      ratios: { gateway: { throughput: 0.6, p99: 1.5, p99EqualRate: Number.NaN }, 'runtimeRedis:bun': { throughput: bunRedis / 10_000, p99: 1.2, p99EqualRate: Number.NaN } },
+      gatewayOver: {},
+    });
+    const starts = { gateway: { startMs: 650, firstAnswerMs: 701, rssAtStartMb: 100 }, 'runtime:bun': { startMs: 420, rssAtStartMb: 90 } };
+    const compare = { connections: 32, durationS: 5, warmupS: 2, rounds: 1, redis: 'on' as const, operations: [op('GET', 7_100), op('POST', 6_900)], disturbances: [], upstream: { requests: 0, tokenFetches: 3, missingToken: 0, notFound: 0 }, starts };
+    const checks = Object.fromEntries(targetChecks({ compare }).map((c) => [c.name, c.met]));
+    expect(checks).toMatchObject({ 'GET throughput, gateway on Bun (Redis) / baseline': true, 'POST throughput, gateway on Bun (Redis) / baseline': false });
+    const text = renderReport({ compare }, 'text');
+    expect(text).toMatch(/gateway, memory stores\s+650\s+701\s+100/);
+    // Results written before the first answer was measured still render.
+    expect(text).toMatch(/gateway on Bun, memory stores\s+420\s+-\s+90/);
   });
 
   it('checks a token storm for exactly one fetch with every request answered', () => {

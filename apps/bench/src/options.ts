@@ -40,6 +40,8 @@ export interface BenchOptions {
   runtimes: GatewayRuntime[];
   /** Side by side: requests per second each build gets. */
   rate: number;
+  /** Side by side: the runtime every build runs on (default Node). */
+  sideRuntime: GatewayRuntime | undefined;
   redis: boolean;
   redisUrl: string;
   tenants: number;
@@ -81,6 +83,7 @@ export const USAGE = `Usage: pnpm bench [-- options]
   --no-fastify-peer        skip the comparison's fastify peer (fastify + @fastify/http-proxy + @fastify/rate-limit + API keys)
   --runtimes=<list>        the gateway on these runtimes too, memory stores (default bun,deno; none: Node only)
   --rate=<n>               side-by-side: requests/s each build gets, all builds at once (default 5000)
+  --side-runtime=<r>       side-by-side: every build on bun or deno (their entries built beside each --extra-gateway's CLI); default Node
   --no-redis               skip the gateway with the Redis stores
   --redis-url=<url>        default REDIS_URL or redis://127.0.0.1:6379
   --tenants=<n>            many-tenants scenario (default 10000)                                 [BENCH_TENANTS]
@@ -153,6 +156,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
       'no-fastify-peer': { type: 'boolean' },
       runtimes: { type: 'string' },
       rate: { type: 'string' },
+      'side-runtime': { type: 'string' },
       'no-redis': { type: 'boolean' },
       'redis-url': { type: 'string' },
       tenants: { type: 'string' },
@@ -198,6 +202,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
     fastifyPeer: !(values['no-fastify-peer'] ?? false),
     runtimes: runtimeList(values.runtimes ?? 'bun,deno'),
     rate: positiveInt('rate', values.rate ?? (quick ? '500' : '5000')),
+    sideRuntime: values['side-runtime'] === undefined || values['side-runtime'] === 'node' ? undefined : runtimeList(values['side-runtime'])[0],
     redis: !(values['no-redis'] ?? false),
     redisUrl: values['redis-url'] ?? env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     tenants: positiveInt('tenants', values.tenants ?? env.BENCH_TENANTS ?? (quick ? '1000' : '10000')),

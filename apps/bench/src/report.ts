@@ -66,6 +66,8 @@ export function targetChecks(results: AllResults): TargetCheck[] {
       checks.push(checkTarget(`${op.method} p99, gateway (memory) / baseline, same connections`, memory.p99, 'atMost', 1.5));
       const bun = op.ratios['runtime:bun'];
       if (bun) checks.push(checkTarget(`${op.method} throughput, gateway on Bun (memory) / baseline`, bun.throughput, 'atLeast', 1.0));
+      const bunRedis = op.ratios['runtimeRedis:bun'];
+      if (bunRedis) checks.push(checkTarget(`${op.method} throughput, gateway on Bun (Redis) / baseline`, bunRedis.throughput, 'atLeast', 0.7));
       const overPeer = op.gatewayOver.fastifyPeer;
       if (overPeer) checks.push(checkTarget(`${op.method} throughput, gateway (memory) / fastify peer`, overPeer.throughput, 'atLeast', 1.0));
       const overFloor = op.gatewayOver.floor;
@@ -151,8 +153,8 @@ export function renderReport(results: AllResults, format: TableFormat): string {
       }
     }
     if (c.starts && Object.keys(c.starts).length > 0) {
-      heading('Start-up: from the spawn to the listening line (config read and checked, sockets open), and RSS then');
-      out.push(renderTable(['target', 'start ms', 'RSS at start MB'], Object.entries(c.starts).map(([name, start]) => [targetLabel(name), n(start.startMs), n(start.rssAtStartMb)]), format));
+      heading('Start-up: from the spawn to the listening line (config read and checked, sockets open) and to the first answer (GET /healthz), and RSS then');
+      out.push(renderTable(['target', 'listening ms', 'first answer ms', 'RSS at start MB'], Object.entries(c.starts).map(([name, start]) => [targetLabel(name), n(start.startMs), start.firstAnswerMs === undefined ? '-' : n(start.firstAnswerMs), n(start.rssAtStartMb)]), format));
     }
     if (c.disturbances.length > 0) out.push('', `Disturbed: ${c.disturbances.join('; ')}`);
   }
@@ -236,7 +238,7 @@ export function renderReport(results: AllResults, format: TableFormat): string {
   const side = results.sideBySide;
   if (side) {
     for (const op of side.operations) {
-      heading(`Side by side, ${op.method} ${op.operationId}: every build at once, ${side.stores} stores, ${n(side.requestsPerSecondEach)} req/s each on ${side.connectionsEach} connections, ${side.rounds} rounds of ${side.durationS} s`);
+      heading(`Side by side, ${op.method} ${op.operationId}: every build at once${side.runtime && side.runtime !== 'node' ? ` on ${side.runtime === 'bun' ? 'Bun' : 'Deno'}` : ''}, ${side.stores} stores, ${n(side.requestsPerSecondEach)} req/s each on ${side.connectionsEach} connections, ${side.rounds} rounds of ${side.durationS} s`);
       out.push(
         renderTable(
           ['build', 'CPU µs/req (median)', `× ${WORKSPACE_BUILD} (median of rounds)`, `rounds below ${WORKSPACE_BUILD}`, 'CPU µs/req by round', 'requests', 'failures', 'RSS MB (max)'],

@@ -29,7 +29,7 @@ import { type RunMeasurement, type TargetSummary, ratio, summarizeRounds } from 
 
 const RUNTIME_NAMES: Record<string, string> = { bun: 'Bun', deno: 'Deno' };
 
-/** `baseline`, `floor`, `fastifyPeer`, `gateway`, `gatewayRedis`, `runtime:<bun|deno>` or `extra:<label>`. */
+/** `baseline`, `floor`, `fastifyPeer`, `gateway`, `gatewayRedis`, `runtime:<bun|deno>`, `runtimeRedis:<bun|deno>` or `extra:<label>`. */
 export type TargetName = string;
 
 export function targetLabel(name: TargetName): string {
@@ -39,6 +39,7 @@ export function targetLabel(name: TargetName): string {
   if (name === 'gateway') return 'gateway, memory stores';
   if (name === 'gatewayRedis') return 'gateway, Redis stores';
   if (name.startsWith('runtime:')) return `gateway on ${RUNTIME_NAMES[name.slice('runtime:'.length)] ?? name}, memory stores`;
+  if (name.startsWith('runtimeRedis:')) return `gateway on ${RUNTIME_NAMES[name.slice('runtimeRedis:'.length)] ?? name}, Redis stores`;
   return `gateway ${name.slice('extra:'.length)}`;
 }
 
@@ -86,11 +87,20 @@ export interface CompareResult {
   /** Foreign test runners seen between rounds (the numbers may be disturbed if any). */
   disturbances: string[];
   upstream: { requests: number; tokenFetches: number; missingToken: number; notFound: number };
-  /** Per gateway target: spawn to listening, and RSS then. */
-  starts: Record<TargetName, { startMs: number; rssAtStartMb: number }>;
+  /** Per gateway target: spawn to listening, spawn to the first answer, and RSS at start. */
+  starts: Record<TargetName, StartUp>;
 }
 
 const key = benchApiKey(0);
+
+export interface StartUp {
+  startMs: number;
+  /** Absent in results written before it was measured. */
+  firstAnswerMs?: number;
+  rssAtStartMb: number;
+}
+
+const startOf = (child: GatewayChild): StartUp => ({ startMs: child.startMs, firstAnswerMs: child.firstAnswerMs, rssAtStartMb: child.rssAtStartMb });
 
 /** Other processes' CPU (in cores) during a run above which the run is reported as disturbed. */
 export const FOREIGN_CORES_DISTURBING = 0.15;
@@ -125,7 +135,7 @@ export async function runCompare(ctx: RunContext): Promise<CompareResult> {
     const gateway = await ctx.startGateway({ name: 'gateway', upstreamUrl: upstream.url });
     started.push(gateway);
     targets.push({ name: 'gateway', url: gateway.url, pid: gateway.pid });
-    starts.gateway = { startMs: gateway.startMs, rssAtStartMb: gateway.rssAtStartMb };
+    starts.gateway = startOf(gateway);
     let redis: CompareResult['redis'] = options.redis ? 'on' : 'skipped: --no-redis';
     if (options.redis) {
       if (await ctx.redisAvailable()) {
@@ -141,7 +151,12 @@ export async function runCompare(ctx: RunContext): Promise<CompareResult> {
       const child = await ctx.startGateway({ name: `gateway-${runtime}`, upstreamUrl: upstream.url, runtime });
       started.push(child);
       targets.push({ name: `runtime:${runtime}`, url: child.url, pid: child.pid });
-      starts[`runtime:${runtime}`] = { startMs: child.startMs, rssAtStartMb: child.rssAtStartMb };
+      starts[`runtime:${runtime}`] = startOf(child);
+      if (redis === 'on') {
+        const onRedis = await ctx.startGateway({ name: `gateway-${runtime}-redis`, upstreamUrl: upstream.url, runtime, redisPrefix: ctx.redisPrefix(`compare-${runtime}`) });
+        started.push(onRedis);
+        targets.push({ name: `runtimeRedis:${runtime}`, url: onRedis.url, pid: onRedis.pid });
+      }
     }
     for (const extra of options.extraGateways) {
       if (extra.redis && redis !== 'on') continue;

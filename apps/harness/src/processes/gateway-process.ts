@@ -18,6 +18,8 @@ export interface GatewayProcess {
   metricsUrl: string;
   /** From the spawn to the listening line (config read, stores connected, sockets open). */
   startMs: number;
+  /** From the spawn to the first answer: the answer to a `GET /healthz` sent once it listens. */
+  firstAnswerMs: number;
   /** RSS right after start, before any request. */
   rssAtStartMb: number;
   stderr(): string;
@@ -66,12 +68,18 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const { url, metricsUrl } = await waitUntilListening(child, options.timeoutMs ?? 20_000);
   if (metricsUrl === undefined) throw new Error(`the gateway's config must turn the metrics listener on (${configFile})`);
+  const startMs = performance.now() - spawnedAt;
+  const health = await fetch(`${url}/healthz`);
+  await health.arrayBuffer();
+  if (!health.ok) throw new Error(`the gateway listens but answers GET /healthz with ${health.status}:\n${stderr}`);
+  const firstAnswerMs = performance.now() - spawnedAt;
   return {
     child,
     pid: child.pid!,
     url,
     metricsUrl,
-    startMs: performance.now() - spawnedAt,
+    startMs,
+    firstAnswerMs,
     rssAtStartMb: rssMb(child.pid!),
     stderr: () => stderr,
     output: () => output,
