@@ -4,4 +4,5 @@ export { type GatewayProcess, type GatewayProcessOptions, startGatewayProcess } 
 export { type Runtime, bunBinary, denoBinary, gatewayCli, gatewayCommand, gatewayConfigFile, gatewayPackageDir, workerdBinary } from './gateway-package.js';
 export { OwnRedis } from './own-redis.js';
 export { freePort, untilServing } from './serving.js';
+export { type WorkerdGateway, startWorkerdGateway } from './workerd-gateway.js';
 export { type LoadResult, drive } from './drive.js';

@@ -5,14 +5,9 @@
  * client and DingTalk's official SDK used against the gateway end to end, metrics, the docs
  * portal, and graceful shutdown.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
-import { promisify } from 'node:util';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as $OpenApi from '@alicloud/openapi-client';
 import * as $Util from '@alicloud/tea-util';
 import { DingTalkError, createGatewayClient, listAllWorkspaces } from '@dingtalk-gateway/client';
@@ -22,7 +17,7 @@ import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntilListening, configSchema, mintApiKey, startGateway } from '@dingtalk-gateway/gateway';
-import { type Runtime, freePort, gatewayCli, startGatewayProcess, track, untilServing, workerdBinary } from '../processes/index.js';
+import { type Runtime, startGatewayProcess, startWorkerdGateway } from '../processes/index.js';
 
 const require = createRequire(import.meta.url);
 const oauth2 = require('@alicloud/dingtalk/oauth2_1_0') as typeof import('@alicloud/dingtalk/dist/oauth2_1_0/client.js');
@@ -79,31 +74,17 @@ const RUNTIMES: Array<{ name: string; start(sandbox: RunningSandbox): Promise<Ga
   { name: 'Workers', start: startWorkerd },
 ];
 
-/**
- * The Workers bundle built for this config (`dingtalk-gateway build-worker`, as a user runs it),
- * served by the real workerd on a free port, the secret in its environment. Stopped with SIGTERM.
- */
+/** The Workers bundle built for this config, served by the real workerd (`startWorkerdGateway`). */
 async function startWorkerd(sandbox: RunningSandbox): Promise<GatewayUnderTest> {
-  const dir = mkdtempSync(join(tmpdir(), 'dtg-worker-'));
-  const port = await freePort();
-  const config = configFor(sandbox);
-  writeFileSync(join(dir, 'gateway.yaml'), JSON.stringify({ ...config, server: { ...config.server, host: '127.0.0.1', port } }));
-  await run(process.execPath, [gatewayCli, 'build-worker', '--config', join(dir, 'gateway.yaml'), '--out', dir]);
-  const child = track(spawn(workerdBinary(), ['serve', join(dir, 'workerd.capnp')], { env: { PATH: process.env.PATH, FULL_SECRET: seeded.apps.full.appSecret }, stdio: ['ignore', 'ignore', 'pipe'] }));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const url = `http://127.0.0.1:${port}`;
-  await untilServing([url], child, 20_000);
+  const gateway = await startWorkerdGateway({ config: configFor(sandbox), env: { FULL_SECRET: seeded.apps.full.appSecret } });
   return {
-    url,
+    url: gateway.url,
     metricsUrl: undefined,
     async close() {
-      child.kill('SIGTERM');
-      await exited;
+      await gateway.stop();
     },
   };
 }
-
-const run = promisify(execFile);
 
 
 /** Runtimes that answer a request without Host themselves, and what their body is. */

@@ -201,6 +201,7 @@ export function runtimeFetchUpstream(config: GatewayConfig): Upstream {
   return createFetchUpstream({
     baseUrl: config.upstream.baseUrl,
     fetch: (request) => fetch(request),
+    honoursAbort: true,
     responseTimeoutMs: config.upstream.responseTimeoutMs,
     maxResponseBytes: config.upstream.maxResponseBytes,
   });

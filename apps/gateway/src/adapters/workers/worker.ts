@@ -43,6 +43,7 @@ function gatewayFor(env: Bindings): Gateway {
     upstream: createFetchUpstream({
       baseUrl: config.upstream.baseUrl,
       fetch: (request) => fetch(request),
+      honoursAbort: true,
       responseTimeoutMs: config.upstream.responseTimeoutMs,
       maxResponseBytes: config.upstream.maxResponseBytes,
     }),

@@ -83,6 +83,16 @@ describe('createFetchUpstream', () => {
     expect(never).toHaveBeenCalledTimes(1);
   });
 
+  it("with honoursAbort, leaves the timeout to the fetch's own abort signal, and reports it as a timeout", async () => {
+    const honouring = (r: Request) => new Promise<Response>((_, reject) => r.signal.addEventListener('abort', () => reject(r.signal.reason)));
+    const up = createFetchUpstream({ baseUrl: 'http://dingtalk.test', fetch: honouring, honoursAbort: true, responseTimeoutMs: 30, maxResponseBytes: 1024 });
+    const started = performance.now();
+    const error = await failure(up.send(request()));
+    expect(error).toMatchObject({ failure: 'timeout', mayHaveReachedUpstream: true, message: 'no answer within 30 ms' });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(25);
+    expect(await createFetchUpstream({ baseUrl: 'http://dingtalk.test', fetch: () => new Response('{"ok":1}'), honoursAbort: true, responseTimeoutMs: 30, maxResponseBytes: 1024 }).send(request())).toMatchObject({ status: 200 });
+  });
+
   it('times out an answer whose body never ends', async () => {
     const stalled = new ReadableStream<Uint8Array>({
       start(controller) {
