@@ -36,6 +36,7 @@ import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Tenant } from '../tenants.js';
 import { EgressRefusedError } from '../egress/guard.js';
 import type { IpBan } from '../egress/ip-ban.js';
+import { dingtalkQpsRefusal } from '../qps/refusal.js';
 import type { TokenRegistry } from '../tokens/registry.js';
 import { ACCESS_TOKEN_HEADER, forwardedRawRequestHeaders, forwardedRequestHeaders } from './forward-headers.js';
 import { NULL_BODY_STATUSES, type Upstream, UpstreamError, type UpstreamRequest, type UpstreamResponse, dingtalkCodeOf } from './upstream.js';
@@ -209,10 +210,7 @@ export function dingtalkProxy(options: ProxyOptions): RouteHandler {
         // send again, rather than with DingTalk's 403.
         log.upstreamMs = upstreamMs;
         log.upstreamAttempts = attempts;
-        options.metrics.rateLimited.inc({ tenant: tenant.id, limit: 'dingtalkQps' });
-        return gatewayError(c, 429, 'gateway.rateLimit.dingtalkQps', `DingTalk refused app ${tenant.appId}'s ${operation.operationId} call for its QPS limit, and no slot freed up to send it again`, {
-          headers: { 'retry-after': String(THROTTLE_WINDOW_MS / 1000) },
-        });
+        return dingtalkQpsRefusal(c, options.metrics, tenant, `DingTalk refused app ${tenant.appId}'s ${operation.operationId} call for its QPS limit, and no slot freed up to send it again`, THROTTLE_WINDOW_MS / 1000);
       }
       if (isGet && response.status >= 500 && retriesLeft > 0 && (await mayRetry())) {
         retriesLeft -= 1;

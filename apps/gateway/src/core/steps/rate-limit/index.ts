@@ -24,6 +24,7 @@ import { addAnswerHeader } from '../../answer.js';
 import { gatewayError } from '../../errors.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
 import type { QpsQueue, QueueOutcome, SlotDecision } from '../../qps/queue.js';
+import { dingtalkQpsRefusal } from '../../qps/refusal.js';
 import { type Step, stepMiddleware } from '../step.js';
 
 /**
@@ -214,13 +215,10 @@ export function rateLimitSteps(options: RateLimitOptions): { rateLimit: Step; di
       case 'unavailable':
         return unavailable(c, outcome.error);
       default: {
-        metrics.rateLimited.inc({ tenant: tenant.id, limit: 'dingtalkQps' });
         const retryAfterMs = outcome.kind === 'gone' ? 1_000 : outcome.retryAfterMs;
         const why =
           outcome.kind === 'full' ? ', and too many requests already wait for its slots' : qpsQueue.maxWaitMs > 0 ? `, and no slot freed up within ${qpsQueue.maxWaitMs} ms` : '';
-        return gatewayError(c, 429, 'gateway.rateLimit.dingtalkQps', `DingTalk app ${tenant.appId} is at DingTalk's limit of ${options.dingtalkQpsLimit} ${operationId} calls per second${why}`, {
-          headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
-        });
+        return dingtalkQpsRefusal(c, metrics, tenant, `DingTalk app ${tenant.appId} is at DingTalk's limit of ${options.dingtalkQpsLimit} ${operationId} calls per second${why}`, retryAfterMs / 1000);
       }
     }
   }
