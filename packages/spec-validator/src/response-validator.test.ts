@@ -1,4 +1,4 @@
-import { type JsonObject, type OpenApiDocument, operationsOf } from '@dingtalk-gateway/spec';
+import { type JsonObject, type OpenApiDocument, deref as specDeref, operationsOf } from '@dingtalk-gateway/spec';
 import { loadDingTalkSpec } from '@dingtalk-gateway/spec/dingtalk-spec';
 import { loadGatewayContract } from '@dingtalk-gateway/spec/gateway-contract';
 import { describe, expect, it } from 'vitest';
@@ -6,17 +6,8 @@ import { createSpecValidator } from './index.js';
 
 const documents = { dingtalk: loadDingTalkSpec(), gateway: loadGatewayContract() };
 
-/** Follows `#/...` references the way the spec uses them (responses, examples, parameters). */
-function deref(doc: OpenApiDocument, value: unknown): JsonObject {
-  let current = value as JsonObject;
-  while (typeof current.$ref === 'string') {
-    current = (current.$ref as string)
-      .slice(2)
-      .split('/')
-      .reduce<unknown>((node, key) => (node as JsonObject)[key], doc) as JsonObject;
-  }
-  return current;
-}
+/** The object `value` names, following its `#/...` references. */
+const deref = (doc: OpenApiDocument, value: unknown): JsonObject => specDeref(doc, value).value;
 
 interface Example {
   operationId: string;

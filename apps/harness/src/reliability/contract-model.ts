@@ -3,7 +3,7 @@
  * body schema, `$ref`s resolved, read from the built contract (never hard-coded), plus
  * fast-check arbitraries for values a schema accepts and values it refuses. Test code only.
  */
-import { type OpenApiDocument, dingtalkOperationsOf } from '@dingtalk-gateway/spec';
+import { type OpenApiDocument, deref as specDeref, dingtalkOperationsOf } from '@dingtalk-gateway/spec';
 import { seeded } from '@dingtalk-gateway/sandbox/seed';
 import fc from 'fast-check';
 
@@ -24,16 +24,8 @@ export interface OperationModel {
   body: { schema: Schema; required: boolean } | undefined;
 }
 
-/** Follows `$ref`s (`#/components/...`) until a value that is not one. */
-export function deref(doc: OpenApiDocument, value: unknown): Schema {
-  let current = value as Schema;
-  for (let hops = 0; typeof current?.$ref === 'string'; hops++) {
-    if (hops > 20) throw new Error(`$ref cycle at ${String(current.$ref)}`);
-    const path = (current.$ref as string).replace(/^#\//, '').split('/');
-    current = path.reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], doc) as Schema;
-  }
-  return current;
-}
+/** The value `value` names, following its `$ref`s (the spec package's `deref`). */
+const deref = (doc: OpenApiDocument, value: unknown): Schema => specDeref(doc, value).value as Schema;
 
 /** A schema with its top-level `$ref` and its properties' `$ref`s resolved, recursively. */
 function resolveSchema(doc: OpenApiDocument, schema: unknown): Schema {
