@@ -2,7 +2,7 @@
  * What the scenarios share: the run's temporary directory (configs, access logs, profiles), a
  * way to start the processes under test, and Redis (checked once, cleaned after the run).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -113,6 +113,25 @@ export class RunContext {
       return (await redis.ping()) === 'PONG';
     } catch {
       return false;
+    } finally {
+      redis.disconnect();
+    }
+  }
+
+  /**
+   * redis-server's process id, when it runs on this machine (INFO's `process_id` names a
+   * `redis-server` in /proc): its CPU per request is measured beside the targets' on Redis.
+   */
+  async redisServerPid(): Promise<number | undefined> {
+    const redis = new Redis(this.options.redisUrl, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    redis.on('error', () => {});
+    try {
+      await redis.connect();
+      const pid = Number(/^process_id:(\d+)/m.exec(await redis.info('server'))?.[1]);
+      if (!Number.isInteger(pid)) return undefined;
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'redis-server' ? pid : undefined;
+    } catch {
+      return undefined;
     } finally {
       redis.disconnect();
     }

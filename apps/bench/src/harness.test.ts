@@ -182,7 +182,7 @@ describe('report', () => {
       operationId: method === 'GET' ? 'listWorkspaces' : 'addWorkspace',
       method,
       path: '/',
-      saturated: { baseline: summary(10_000), gateway: summary(6_000), 'runtimeRedis:bun': summary(bunRedis) },
+      saturated: { baseline: summary(10_000), gateway: summary(6_000), 'runtimeRedis:bun': { ...summary(bunRedis), redisCpuUsPerRequest: 31 } },
       ratios: { gateway: { throughput: 0.6, p99: 1.5, p99EqualRate: Number.NaN }, 'runtimeRedis:bun': { throughput: bunRedis / 10_000, p99: 1.2, p99EqualRate: Number.NaN } },
       gatewayOver: {},
     });
@@ -192,6 +192,9 @@ describe('report', () => {
     expect(checks).toMatchObject({ 'GET throughput, gateway on Bun (Redis) / baseline': true, 'POST throughput, gateway on Bun (Redis) / baseline': false });
     const text = renderReport({ compare }, 'text');
     expect(text).toMatch(/gateway, memory stores\s+650\s+701\s+100/);
+    // redis-server's CPU per request beside a Redis target's own; '-' for a target without Redis.
+    expect(text).toMatch(/gateway on Bun, Redis stores\s+7,100 \(0\.71×\)(\s+\S+){7}\s+31\s/);
+    expect(text).toMatch(/gateway, memory stores\s+6,000 \(0\.60×\)(\s+\S+){7}\s+-\s/);
     // Results written before the first answer was measured still render.
     expect(text).toMatch(/gateway on Bun, memory stores\s+420\s+-\s+90/);
   });

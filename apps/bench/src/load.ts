@@ -121,8 +121,9 @@ export async function drive(options: LoadOptions): Promise<LoadResult> {
 }
 
 /** One measured run against a target process: throughput, latency, its RSS and CPU per request. */
-export async function measure(options: LoadOptions & { pid: number; ownPids?: () => ReadonlySet<number> }): Promise<RunMeasurement & { statusCounts: Record<string, number> }> {
+export async function measure(options: LoadOptions & { pid: number; ownPids?: () => ReadonlySet<number>; redisPid?: number }): Promise<RunMeasurement & { statusCounts: Record<string, number> }> {
   const foreign = options.ownPids ? foreignLoad(options.ownPids) : undefined;
+  const redisBefore = options.redisPid === undefined ? undefined : cpuTimes(options.redisPid);
   const cpuBefore = cpuTimes(options.pid);
   const rss = sampleRss(options.pid);
   const load = await drive(options);
@@ -131,12 +132,15 @@ export async function measure(options: LoadOptions & { pid: number; ownPids?: ()
   const cpuAfter = cpuTimes(options.pid);
   const userUs = cpuAfter.userUs - cpuBefore.userUs;
   const systemUs = cpuAfter.systemUs - cpuBefore.systemUs;
+  const redisAfter = options.redisPid === undefined ? undefined : cpuTimes(options.redisPid);
+  const redisUs = redisBefore && redisAfter ? redisAfter.userUs + redisAfter.systemUs - (redisBefore.userUs + redisBefore.systemUs) : Number.NaN;
   return {
     requestsPerSecond: load.ok / load.elapsedS,
     latencyMs: summarizeLatencies(load.latenciesMs),
     rssMaxMb,
     cpuUsPerRequest: load.completed > 0 ? (userUs + systemUs) / load.completed : Number.NaN,
     systemCpuUsPerRequest: load.completed > 0 ? systemUs / load.completed : Number.NaN,
+    ...(options.redisPid === undefined ? {} : { redisCpuUsPerRequest: load.completed > 0 ? redisUs / load.completed : Number.NaN }),
     failures: load.failures,
     foreignCores,
     statusCounts: load.statusCounts,

@@ -127,9 +127,10 @@ export function renderReport(results: AllResults, format: TableFormat): string {
         const s = op.saturated[name]!;
         const vsBaseline = name === 'baseline' ? '' : ` (${x(s.requestsPerSecond / op.saturated.baseline!.requestsPerSecond)})`;
         const p99VsBaseline = name === 'baseline' ? '' : ` (${x(s.p99Ms / op.saturated.baseline!.p99Ms)})`;
-        return [targetLabel(name), `${n(s.requestsPerSecond)}${vsBaseline}`, n(s.p50Ms, 2), `${n(s.p99Ms, 2)}${p99VsBaseline}`, n(s.p999Ms, 2), n(s.rssMaxMb), n(s.cpuUsPerRequest), n(s.systemCpuUsPerRequest), s.requestsPerSecondByRound.map((r) => n(r)).join(' / '), n(s.foreignCoresMax, 2)];
+        const redisCpu = s.redisCpuUsPerRequest === undefined ? '-' : n(s.redisCpuUsPerRequest);
+        return [targetLabel(name), `${n(s.requestsPerSecond)}${vsBaseline}`, n(s.p50Ms, 2), `${n(s.p99Ms, 2)}${p99VsBaseline}`, n(s.p999Ms, 2), n(s.rssMaxMb), n(s.cpuUsPerRequest), n(s.systemCpuUsPerRequest), redisCpu, s.requestsPerSecondByRound.map((r) => n(r)).join(' / '), n(s.foreignCoresMax, 2)];
       });
-      out.push(renderTable(['target', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'RSS MB', 'CPU µs/req', 'of which kernel', 'req/s by round', 'others (cores, max)'], rows, format));
+      out.push(renderTable(['target', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'RSS MB', 'CPU µs/req', 'of which kernel', 'redis-server CPU µs/req', 'req/s by round', 'others (cores, max)'], rows, format));
       const over = Object.entries(op.gatewayOver);
       if (over.length > 0) {
         out.push('', `The gateway (memory stores) over ${over.map(([name, r]) => `the ${name === 'fastifyPeer' ? 'fastify peer' : name}: throughput ${x(r.throughput)}, p99 ${x(r.p99)}`).join('; over ')}.`);

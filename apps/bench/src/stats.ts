@@ -56,6 +56,8 @@ export interface RunMeasurement {
   failures: number;
   /** Cores other processes (not the run's) used meanwhile: a disturbed run shows here. */
   foreignCores?: number;
+  /** For a target on the Redis stores: CPU time redis-server used per answered request (it shares the machine's cores). */
+  redisCpuUsPerRequest?: number;
 }
 
 /** Several interleaved rounds of one target, condensed: medians, so one disturbed round does not decide. */
@@ -74,6 +76,8 @@ export interface TargetSummary {
   requestsPerSecondByRound: number[];
   /** The most cores other processes used during any of the rounds. */
   foreignCoresMax: number;
+  /** redis-server's CPU per request (median of rounds), for a target on the Redis stores. */
+  redisCpuUsPerRequest?: number;
 }
 
 export function summarizeRounds(runs: readonly RunMeasurement[]): TargetSummary {
@@ -91,6 +95,7 @@ export function summarizeRounds(runs: readonly RunMeasurement[]): TargetSummary 
     failures: runs.reduce((sum, r) => sum + r.failures, 0),
     requestsPerSecondByRound: runs.map((r) => r.requestsPerSecond),
     foreignCoresMax: Math.max(0, ...runs.map((r) => r.foreignCores ?? 0)),
+    ...(runs.some((r) => r.redisCpuUsPerRequest !== undefined) ? { redisCpuUsPerRequest: median(runs.map((r) => r.redisCpuUsPerRequest ?? Number.NaN)) } : {}),
   };
 }
 

@@ -47,6 +47,8 @@ interface Target {
   name: TargetName;
   url: string;
   pid: number;
+  /** On the Redis stores: redis-server's pid, to measure its CPU per request too. */
+  redisPid?: number;
 }
 
 export interface TargetRatios {
@@ -137,11 +139,13 @@ export async function runCompare(ctx: RunContext): Promise<CompareResult> {
     targets.push({ name: 'gateway', url: gateway.url, pid: gateway.pid });
     starts.gateway = startOf(gateway);
     let redis: CompareResult['redis'] = options.redis ? 'on' : 'skipped: --no-redis';
+    let redisPid: number | undefined;
     if (options.redis) {
       if (await ctx.redisAvailable()) {
+        redisPid = await ctx.redisServerPid();
         const gatewayRedis = await ctx.startGateway({ name: 'gateway-redis', upstreamUrl: upstream.url, redisPrefix: ctx.redisPrefix('compare') });
         started.push(gatewayRedis);
-        targets.push({ name: 'gatewayRedis', url: gatewayRedis.url, pid: gatewayRedis.pid });
+        targets.push({ name: 'gatewayRedis', url: gatewayRedis.url, pid: gatewayRedis.pid, redisPid });
       } else {
         redis = 'skipped: not reachable';
         log(`Redis at ${redactUrl(options.redisUrl)} is not reachable: the Redis variant is skipped`);
@@ -155,7 +159,7 @@ export async function runCompare(ctx: RunContext): Promise<CompareResult> {
       if (redis === 'on') {
         const onRedis = await ctx.startGateway({ name: `gateway-${runtime}-redis`, upstreamUrl: upstream.url, runtime, redisPrefix: ctx.redisPrefix(`compare-${runtime}`) });
         started.push(onRedis);
-        targets.push({ name: `runtimeRedis:${runtime}`, url: onRedis.url, pid: onRedis.pid });
+        targets.push({ name: `runtimeRedis:${runtime}`, url: onRedis.url, pid: onRedis.pid, redisPid });
       }
     }
     for (const extra of options.extraGateways) {
@@ -163,7 +167,7 @@ export async function runCompare(ctx: RunContext): Promise<CompareResult> {
       const redisPrefix = extra.redis ? ctx.redisPrefix(`extra-${extra.label}`) : undefined;
       const child = await ctx.startGateway({ name: `extra-${extra.label}`, upstreamUrl: upstream.url, cli: extra.cli, redisPrefix });
       started.push(child);
-      targets.push({ name: `extra:${extra.label}`, url: child.url, pid: child.pid });
+      targets.push({ name: `extra:${extra.label}`, url: child.url, pid: child.pid, ...(extra.redis ? { redisPid } : {}) });
     }
     const disturbances: string[] = [];
     // Another process using more than this share of a core during a run is recorded as a disturbance.
@@ -190,11 +194,11 @@ export async function runCompare(ctx: RunContext): Promise<CompareResult> {
       checkDisturbance(`saturated round ${round + 1}`);
       for (const operation of operations) {
         for (const target of rotation(targets, round)) {
-          const m = await measure({ url: target.url, pid: target.pid, operation, connections: options.connections, durationS: options.durationS, apiKey: key, ownPids: childPids });
+          const m = await measure({ url: target.url, pid: target.pid, redisPid: target.redisPid, operation, connections: options.connections, durationS: options.durationS, apiKey: key, ownPids: childPids });
           push(saturated, `${operation.name}/${target.name}`, m);
           noteForeign(`saturated round ${round + 1} ${operation.name} ${target.name}`, m.foreignCores);
           log(
-            `  round ${round + 1}/${options.rounds} ${operation.name.padEnd(4)} ${target.name.padEnd(14)} ${fmt(m.requestsPerSecond, 0).padStart(7)} req/s  p50 ${fmt(m.latencyMs.p50, 2)} ms  p99 ${fmt(m.latencyMs.p99, 2)} ms  RSS ${fmt(m.rssMaxMb, 0)} MB  ${fmt(m.cpuUsPerRequest, 0)} µs CPU/req (kernel ${fmt(m.systemCpuUsPerRequest, 0)})  others ${fmt(m.foreignCores ?? Number.NaN, 2)} cores${m.failures ? `  FAILURES ${m.failures} ${JSON.stringify(m.statusCounts)}` : ''}`,
+            `  round ${round + 1}/${options.rounds} ${operation.name.padEnd(4)} ${target.name.padEnd(14)} ${fmt(m.requestsPerSecond, 0).padStart(7)} req/s  p50 ${fmt(m.latencyMs.p50, 2)} ms  p99 ${fmt(m.latencyMs.p99, 2)} ms  RSS ${fmt(m.rssMaxMb, 0)} MB  ${fmt(m.cpuUsPerRequest, 0)} µs CPU/req (kernel ${fmt(m.systemCpuUsPerRequest, 0)})${m.redisCpuUsPerRequest === undefined ? '' : `  Redis ${fmt(m.redisCpuUsPerRequest, 0)} µs/req`}  others ${fmt(m.foreignCores ?? Number.NaN, 2)} cores${m.failures ? `  FAILURES ${m.failures} ${JSON.stringify(m.statusCounts)}` : ''}`,
           );
         }
       }
