@@ -18,11 +18,22 @@
  * no information (so Redis needs no sweeping). The TAT is stored with %.17g so it round-trips
  * exactly; Lua's tostring keeps only 14 digits, which would drift a saturated key by up to
  * 0.01 ms per request.
+ *
+ * One script run decides many requests at one Redis time, often on the same key (a tenant's
+ * bucket): the key is read once per run and written once, by `flush_limits()` at the end of the
+ * run, with the TAT and TTL its last admission left (performance: a run of 10 requests on one
+ * bucket made 20 calls, now 2). Nothing else runs between, so the result is the same.
  */
 export const GCRA_FUNCTION = `
+local gcra_tats = {}
+local gcra_written = {}
 local function gcra(key, interval, burst, cost, eps, now)
+  local stored = gcra_tats[key]
+  if stored == nil then
+    stored = tonumber(redis.call('GET', key) or '') or false
+    gcra_tats[key] = stored
+  end
   local tat = now
-  local stored = tonumber(redis.call('GET', key) or '')
   if stored and stored > now then tat = stored end
 
   if cost > burst then
@@ -34,8 +45,8 @@ local function gcra(key, interval, burst, cost, eps, now)
     return 0, string.format('%.17g', tat - now), string.format('%.17g', until_allowed)
   end
   if cost > 0 then
-    -- Expire exactly when the bucket is full again: from then on the key carries no state.
-    redis.call('SET', key, string.format('%.17g', new_tat), 'PX', math.max(1, math.ceil(new_tat - now)))
+    gcra_tats[key] = new_tat
+    gcra_written[key] = true
   end
   return 1, string.format('%.17g', new_tat - now), '0'
 end
@@ -59,12 +70,23 @@ end
  *   drop an admission still in the window).
  * - Numbers passed to `redis.call` are formatted with `%.0f`: Lua's default number-to-string
  *   keeps 14 digits, and microsecond times have 16.
+ *
+ * Within one script run (one Redis time) a log is pruned and counted once, its count then kept by
+ * the run, and its expiry set once by `flush_limits()` (performance: a run of 10 requests on one
+ * log made 50 calls, now 23). A hit with another window length on the same key (a policy
+ * changed between two requests of the run) prunes and counts again.
  */
 export const WINDOW_FUNCTION = `
 local window_next = 0
+local window_logs = {}
 local function window_hit(key, limit, window, now)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.0f', now - window))
-  local count = redis.call('ZCARD', key)
+  local log = window_logs[key]
+  if log == nil or log.window ~= window then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.0f', now - window))
+    log = { window = window, count = redis.call('ZCARD', key), expire_at = log and log.expire_at }
+    window_logs[key] = log
+  end
+  local count = log.count
 
   if count < limit then
     -- Members must be unique, and admissions at one microsecond share a score. The hits of one
@@ -79,12 +101,30 @@ local function window_hit(key, limit, window, now)
     end
     window_next = n + 1
     redis.call('ZADD', key, score, member)
-    redis.call('PEXPIREAT', key, string.format('%.0f', math.ceil((now + window) / 1000)))
+    log.count = count + 1
+    log.expire_at = string.format('%.0f', math.ceil((now + window) / 1000))
     return 1, count + 1, 0
   end
 
   local nth = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
   return 0, count, tonumber(nth[2]) + window - now
+end
+`;
+
+/**
+ * The writes a script run kept for its end (see `gcra` and `window_hit`): each bucket's last TAT
+ * with its TTL, each log's expiry. Called once, after the run's last decision.
+ */
+export const FLUSH_FUNCTION = `
+local function flush_limits(now_ms)
+  for key in pairs(gcra_written) do
+    local tat = gcra_tats[key]
+    -- Expire exactly when the bucket is full again: from then on the key carries no state.
+    redis.call('SET', key, string.format('%.17g', tat), 'PX', math.max(1, math.ceil(tat - now_ms)))
+  end
+  for key, log in pairs(window_logs) do
+    if log.expire_at then redis.call('PEXPIREAT', key, log.expire_at) end
+  end
 end
 `;
 

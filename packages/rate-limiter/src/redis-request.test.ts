@@ -395,6 +395,35 @@ describe.skipIf(unreachable !== undefined)('RedisRequestLimiter (real Redis)', (
     }
   });
 
+  it('leaves a bucket and a log hit several times in one script run as one request at a time would: the last TAT and its TTL, every admission, the expiry', async () => {
+    const limiter = limiterOn(client());
+    // Five requests in one run, each on one bucket (2/s, burst 10) and one log (limit 3 in 1 s).
+    const checks: LimitCheck[] = [
+      { kind: 'rate', key: 'run-bucket', policy: { rate: 2, burst: 10 } },
+      { kind: 'window', key: 'run-log', policy: { limit: 3, windowMs: 1_000 } },
+    ];
+    const outcomes = (await Promise.all(Array.from({ length: 5 }, () => limiter.check(checks)))).map(summary);
+    expect(outcomes).toEqual([
+      [['rate', true, 9], ['window', true, 2]],
+      [['rate', true, 8], ['window', true, 1]],
+      [['rate', true, 7], ['window', true, 0]],
+      [['rate', true, 6], ['window', false, 0]],
+      [['rate', true, 5], ['window', false, 0]],
+    ]);
+    // Five admissions of 500 ms each: full again in 2.5 s, the key's TTL.
+    const bucketTtl = await redisTests.admin.pttl(`${prefixes.rate}run-bucket`);
+    expect(bucketTtl).toBeGreaterThan(2_400);
+    expect(bucketTtl).toBeLessThanOrEqual(2_500);
+    expect(Number(await redisTests.admin.get(`${prefixes.rate}run-bucket`))).toBeGreaterThan(0);
+    // The log holds the three admissions and expires when they leave the window.
+    expect(await redisTests.admin.zcard(`${prefixes.window}run-log`)).toBe(3);
+    const logTtl = await redisTests.admin.pttl(`${prefixes.window}run-log`);
+    expect(logTtl).toBeGreaterThan(900);
+    expect(logTtl).toBeLessThanOrEqual(1_001);
+    // The next run reads what this one left: one more request on the bucket has 4 left.
+    expect(summary(await limiter.check(checks.slice(0, 1)))).toEqual([['rate', true, 4]]);
+  });
+
   it('sends a turn of more than maxBatch requests in several runs, with the same decisions', async () => {
     const proxy = await noscriptProxy();
     const redis = clientVia(proxy.port);

@@ -22,7 +22,7 @@
  */
 import { Cluster, type Redis } from 'ioredis';
 import { EPSILON_MS, assertPolicy, toDecision } from './gcra.js';
-import { CLOCK, GCRA_FUNCTION, WINDOW_FUNCTION } from './redis-lua.js';
+import { CLOCK, FLUSH_FUNCTION, GCRA_FUNCTION, WINDOW_FUNCTION } from './redis-lua.js';
 import { DEFAULT_TIMEOUT_MS, callRedis, defineScript } from './redis-script.js';
 import { RateLimiterUnavailableError } from './interface.js';
 import type { LimitCheck, LimitOutcome, RequestLimiter } from './request-limits.js';
@@ -35,7 +35,7 @@ import { admitted, assertWindowPolicy, denied } from './window.js';
  * 0, 0. Reply, per request: the number of decisions made, then three per decision as `gcra` and
  * `window_hit` return them (see `redis-lua.ts`), up to and including its first refusal.
  */
-export const REQUEST_LUA = `${GCRA_FUNCTION}${WINDOW_FUNCTION}${CLOCK}
+export const REQUEST_LUA = `${GCRA_FUNCTION}${WINDOW_FUNCTION}${FLUSH_FUNCTION}${CLOCK}
 local out = {}
 local key = 0
 local at = 1
@@ -63,11 +63,12 @@ while at <= #ARGV do
   end
   key = key + checks
 end
+flush_limits(now_ms)
 return out
 `;
 
 /** Name of the ioredis custom command; versioned with the script (see `defineScript`). */
-const COMMAND = 'dtgRequestLimitsV2';
+const COMMAND = 'dtgRequestLimitsV3';
 
 type RequestCommand = (numberOfKeys: number, ...keysThenArgs: Array<string | number>) => Promise<Array<number | string>>;
 
