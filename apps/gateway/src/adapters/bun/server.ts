@@ -13,7 +13,8 @@
  */
 import { longestRequestMs } from '../../core/create-gateway.js';
 import type { RunningGateway, StartGatewayOptions } from '../node/server.js';
-import { runningGateway, runtimeFetchUpstream, stopWithin, wireGateway } from '../node/wire-gateway.js';
+import { runtimeFetchUpstream } from '../../core/proxy/fetch-upstream.js';
+import { runningGateway, stopWithin, wireGateway } from '../node/wire-gateway.js';
 
 /** The part of Bun's API this file uses (Bun's type package would declare its globals for every file of the package). */
 interface BunServer {
@@ -32,7 +33,7 @@ declare const Bun: { serve(options: BunServeOptions): BunServer; version: string
 
 export async function startBunGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options;
-  const upstream = options.upstream ?? runtimeFetchUpstream(config);
+  const upstream = options.upstream ?? runtimeFetchUpstream(config.upstream);
   const wired = await wireGateway({ ...options, upstream });
   const { gateway, logger } = wired;
 

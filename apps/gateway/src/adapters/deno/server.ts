@@ -14,7 +14,8 @@
  */
 import { errorBody } from '@dingtalk-gateway/errors';
 import type { RunningGateway, StartGatewayOptions } from '../node/server.js';
-import { runningGateway, runtimeFetchUpstream, stopWithin, wireGateway } from '../node/wire-gateway.js';
+import { runtimeFetchUpstream } from '../../core/proxy/fetch-upstream.js';
+import { runningGateway, stopWithin, wireGateway } from '../node/wire-gateway.js';
 
 /** The part of Deno's API this file uses (Deno's own types are not part of this TypeScript build). */
 interface DenoHttpServer {
@@ -41,7 +42,7 @@ export function requireHostHeader(handler: (request: Request) => Response | Prom
 
 export async function startDenoGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options;
-  const upstream = options.upstream ?? runtimeFetchUpstream(config);
+  const upstream = options.upstream ?? runtimeFetchUpstream(config.upstream);
   const wired = await wireGateway({ ...options, upstream });
   const { gateway, logger } = wired;
 

@@ -21,7 +21,6 @@ import type { GatewayConfig } from '../../config/schema.js';
 import { secretsFromEnvironment } from '../../config/secrets.js';
 import { type Gateway, createGateway, longestRequestMs } from '../../core/create-gateway.js';
 import { sha256Hex } from './api-key.js';
-import { createFetchUpstream } from '../../core/proxy/fetch-upstream.js';
 import type { Upstream } from '../../core/proxy/upstream.js';
 import { cachePlanOf } from '../../core/read-cache/plan.js';
 import { type ReloadOutcome, type ReloadableGateway, reloadableGateway } from '../../core/reload/reloadable.js';
@@ -194,17 +193,6 @@ function loadDocsPages(logger: Logger): Map<string, Uint8Array> | undefined {
     pages.set(page.file, readFileSync(file));
   }
   return pages;
-}
-
-/** DingTalk through the runtime's own `fetch` (Bun, Deno: pooled keep-alive connections of their own). */
-export function runtimeFetchUpstream(config: GatewayConfig): Upstream {
-  return createFetchUpstream({
-    baseUrl: config.upstream.baseUrl,
-    fetch: (request) => fetch(request),
-    honoursAbort: true,
-    responseTimeoutMs: config.upstream.responseTimeoutMs,
-    maxResponseBytes: config.upstream.maxResponseBytes,
-  });
 }
 
 /**

@@ -17,7 +17,7 @@ import type { ExecutionContext } from 'hono';
 import { secretsFromEnvironment } from '../../config/secrets.js';
 import { type Gateway, createGateway } from '../../core/create-gateway.js';
 import { consoleLogger } from '../../core/observability/logger.js';
-import { createFetchUpstream } from '../../core/proxy/fetch-upstream.js';
+import { runtimeFetchUpstream } from '../../core/proxy/fetch-upstream.js';
 import { type GatewayStateStub, sharedStores } from './state.js';
 import { sharedTokenProviders } from './tokens.js';
 
@@ -40,13 +40,7 @@ function gatewayFor(env: Bindings): Gateway {
   const logger = consoleLogger(config.observability.logLevel);
   const shared = state ? () => state.get(state.idFromName('gateway')) : undefined;
   return createGateway(config, {
-    upstream: createFetchUpstream({
-      baseUrl: config.upstream.baseUrl,
-      fetch: (request) => fetch(request),
-      honoursAbort: true,
-      responseTimeoutMs: config.upstream.responseTimeoutMs,
-      maxResponseBytes: config.upstream.maxResponseBytes,
-    }),
+    upstream: runtimeFetchUpstream(config.upstream),
     secrets: secretsFromEnvironment(config, strings),
     logger,
     docsPages,

@@ -2,6 +2,7 @@
  * An `Upstream` over any `fetch`: Web-standard, for tests (e.g. the sandbox's `app.fetch`,
  * with no socket at all) and runtimes without undici.
  */
+import type { GatewayConfig } from '../../config/schema.js';
 import { type Upstream, UpstreamError, type UpstreamResponse, endToEndHeaders } from './upstream.js';
 
 export interface FetchUpstreamOptions {
@@ -52,6 +53,20 @@ export function createFetchUpstream(given: FetchUpstreamOptions): Upstream {
     },
     async close() {},
   };
+}
+
+/**
+ * DingTalk through the runtime's own `fetch` (Bun, Deno, Workers: pooled keep-alive connections of
+ * their own), which ends the exchange when its abort signal fires.
+ */
+export function runtimeFetchUpstream(upstream: GatewayConfig['upstream']): Upstream {
+  return createFetchUpstream({
+    baseUrl: upstream.baseUrl,
+    fetch: (request) => fetch(request),
+    honoursAbort: true,
+    responseTimeoutMs: upstream.responseTimeoutMs,
+    maxResponseBytes: upstream.maxResponseBytes,
+  });
 }
 
 /** An in-process fetch may ignore the signal; the timeout must hold anyway. */
