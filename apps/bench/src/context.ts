@@ -105,33 +105,37 @@ export class RunContext {
   }
 
   /** Whether Redis answers PING within 2 s. */
-  async redisAvailable(): Promise<boolean> {
-    const redis = new Redis(this.options.redisUrl, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    redis.on('error', () => {});
-    try {
-      await redis.connect();
-      return (await redis.ping()) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      redis.disconnect();
-    }
+  redisAvailable(): Promise<boolean> {
+    return this.withRedis(async (redis) => (await redis.ping()) === 'PONG', () => false);
   }
 
   /**
    * redis-server's process id, when it runs on this machine (INFO's `process_id` names a
    * `redis-server` in /proc): its CPU per request is measured beside the targets' on Redis.
    */
-  async redisServerPid(): Promise<number | undefined> {
-    const redis = new Redis(this.options.redisUrl, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redisServerPid(): Promise<number | undefined> {
+    return this.withRedis(
+      async (redis) => {
+        const pid = Number(/^process_id:(\d+)/m.exec(await redis.info('server'))?.[1]);
+        if (!Number.isInteger(pid)) return undefined;
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'redis-server' ? pid : undefined;
+      },
+      () => undefined,
+    );
+  }
+
+  /**
+   * `use` on a connection of its own to the run's Redis (2 s to connect, no reconnecting),
+   * closed afterwards; `failed` answers when it cannot connect or `use` throws.
+   */
+  private async withRedis<T>(use: (redis: Redis) => Promise<T>, failed: (error: unknown) => T, maxRetriesPerRequest = 0): Promise<T> {
+    const redis = new Redis(this.options.redisUrl, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest, retryStrategy: () => null });
     redis.on('error', () => {});
     try {
       await redis.connect();
-      const pid = Number(/^process_id:(\d+)/m.exec(await redis.info('server'))?.[1]);
-      if (!Number.isInteger(pid)) return undefined;
-      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'redis-server' ? pid : undefined;
-    } catch {
-      return undefined;
+      return await use(redis);
+    } catch (error) {
+      return failed(error);
     } finally {
       redis.disconnect();
     }
@@ -140,24 +144,21 @@ export class RunContext {
   /** Deletes the run's Redis keys (they expire anyway; a shared Redis should not keep them) and the temporary directory. */
   async cleanup(): Promise<void> {
     if (this.redisPrefixes.length > 0) {
-      const redis = new Redis(this.options.redisUrl, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 1, retryStrategy: () => null });
-      redis.on('error', () => {});
-      try {
-        await redis.connect();
-        for (const prefix of this.redisPrefixes) {
-          let cursor = '0';
-          let rounds = 0;
-          do {
-            const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-            if (keys.length > 0) await redis.unlink(...keys);
-            cursor = next;
-          } while (cursor !== '0' && ++rounds < 10_000);
-        }
-      } catch (error) {
-        this.log(`could not delete the run's Redis keys (they expire on their own): ${(error as Error).message}`);
-      } finally {
-        redis.disconnect();
-      }
+      await this.withRedis(
+        async (redis) => {
+          for (const prefix of this.redisPrefixes) {
+            let cursor = '0';
+            let rounds = 0;
+            do {
+              const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+              if (keys.length > 0) await redis.unlink(...keys);
+              cursor = next;
+            } while (cursor !== '0' && ++rounds < 10_000);
+          }
+        },
+        (error) => this.log(`could not delete the run's Redis keys (they expire on their own): ${(error as Error).message}`),
+        1,
+      );
     }
     if (this.options.keepTemp) this.log(`kept ${this.dir}`);
     else rmSync(this.dir, { recursive: true, force: true });
