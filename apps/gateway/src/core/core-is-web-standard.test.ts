@@ -28,13 +28,14 @@ interface Graph {
 }
 
 /**
- * Every module of the core (this folder and below), tests and declarations aside, and the Redis
- * stores (`redis.ts`): they sit beside their interfaces, as in the packages' `…/redis` subpaths,
- * and only the Node adapter loads them (`adapters/node/redis-stores.ts`).
+ * Every module of the core (this folder and below), tests, their helpers (`*.testing.ts`) and
+ * declarations aside, and the Redis stores (`redis.ts`): they sit beside their interfaces, as in
+ * the packages' `…/redis` subpaths, and only the Node adapter loads them
+ * (`adapters/node/redis-stores.ts`).
  */
 function coreModules(): string[] {
   const here = fileURLToPath(new URL('.', import.meta.url));
-  const isCore = (file: string) => file.endsWith('.ts') && !file.endsWith('.test.ts') && !file.endsWith('.d.ts') && !file.endsWith('/redis.ts');
+  const isCore = (file: string) => file.endsWith('.ts') && !file.endsWith('.test.ts') && !file.endsWith('.testing.ts') && !file.endsWith('.d.ts') && !file.endsWith('/redis.ts');
   return (readdirSync(here, { recursive: true }) as string[]).filter(isCore).map((file) => join(here, file));
 }
 

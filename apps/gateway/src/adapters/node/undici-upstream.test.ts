@@ -2,7 +2,8 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createUndiciUpstream } from './undici-upstream.js';
-import { type Upstream, UpstreamError, type UpstreamRequest } from '../../core/proxy/upstream.js';
+import type { Upstream, UpstreamRequest } from '../../core/proxy/upstream.js';
+import { upstreamFailure as failure } from '../../core/proxy/upstream-failure.testing.js';
 
 interface TestServer {
   origin: string;
@@ -59,15 +60,6 @@ function upstreamTo(baseUrl: string, options: { responseTimeoutMs?: number; maxR
 }
 
 const get = (path = '/v2.0/wiki/workspaces?operatorId=u'): UpstreamRequest => ({ method: 'GET', path, headers: { accept: 'application/json' }, body: undefined });
-
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(UpstreamError);
-  return error as UpstreamError;
-}
 
 describe('createUndiciUpstream', () => {
   it('sends the request as given and answers status, end-to-end headers and body bytes', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createFetchUpstream } from './fetch-upstream.js';
-import { UpstreamError, type UpstreamRequest } from './upstream.js';
+import type { UpstreamRequest } from './upstream.js';
+import { upstreamFailure as failure } from './upstream-failure.testing.js';
 
 const request = (overrides: Partial<UpstreamRequest> = {}): UpstreamRequest => ({
   method: 'GET',
@@ -12,15 +13,6 @@ const request = (overrides: Partial<UpstreamRequest> = {}): UpstreamRequest => (
 
 function upstream(fetch: (request: Request) => Response | Promise<Response>, options: { responseTimeoutMs?: number; maxResponseBytes?: number; baseUrl?: string } = {}) {
   return createFetchUpstream({ baseUrl: options.baseUrl ?? 'http://dingtalk.test', fetch, responseTimeoutMs: options.responseTimeoutMs ?? 1_000, maxResponseBytes: options.maxResponseBytes ?? 1024 });
-}
-
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(UpstreamError);
-  return error as UpstreamError;
 }
 
 describe('createFetchUpstream', () => {

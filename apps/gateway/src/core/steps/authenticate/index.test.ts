@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { describe, expect, it, vi } from 'vitest';
 import { configSchema } from '../../../config/schema.js';
 import type { GatewayEnv } from '../../context.js';
+import { beforeSteps } from '../before-steps.testing.js';
 import { createApiKeyIndex } from '../../keys/api-key-index.js';
 import { sha256Hex } from '../../../adapters/node/api-key.js';
 import { buildTenants } from '../../tenants.js';
@@ -20,12 +21,7 @@ function setup() {
   const hash = vi.fn(sha256Hex);
   const downstream = vi.fn();
   const app = new Hono<GatewayEnv>();
-  app.use('*', async (c, next) => {
-    c.set('requestId', 'r-1');
-    c.set('log', {});
-    await next();
-    c.header('x-error-code', c.get('log').errorCode ?? '-');
-  });
+  app.use('*', beforeSteps());
   app.use('*', authenticate({ keys: createApiKeyIndex(config, tenants, hash) }));
   app.get('/', (c) => {
     downstream();

@@ -4,6 +4,7 @@ import { type OperationInfo, createSpecValidator } from '@dingtalk-gateway/spec-
 import { Hono } from 'hono';
 import { describe, expect, it, vi } from 'vitest';
 import type { GatewayEnv } from '../../context.js';
+import { beforeSteps } from '../before-steps.testing.js';
 import type { Tenant } from '../../tenants.js';
 import { authorizeScopes } from './index.js';
 
@@ -30,14 +31,13 @@ const tenant = (scopes: string[]): Tenant => ({
 function call(scopes: string[], op: OperationInfo) {
   const downstream = vi.fn();
   const app = new Hono<GatewayEnv>();
-  app.use('*', async (c, next) => {
-    c.set('requestId', 'r-1');
-    c.set('log', {});
-    c.set('tenant', tenant(scopes));
-    c.set('operation', op);
-    await next();
-    c.header('x-error-code', c.get('log').errorCode ?? '-');
-  });
+  app.use(
+    '*',
+    beforeSteps((c) => {
+      c.set('tenant', tenant(scopes));
+      c.set('operation', op);
+    }),
+  );
   app.use('*', authorizeScopes());
   app.all('*', (c) => {
     downstream();

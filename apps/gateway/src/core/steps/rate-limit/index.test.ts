@@ -3,6 +3,7 @@ import type { OperationInfo } from '@dingtalk-gateway/spec-validator';
 import { Hono } from 'hono';
 import { describe, expect, it, vi } from 'vitest';
 import type { GatewayEnv } from '../../context.js';
+import { beforeSteps } from '../before-steps.testing.js';
 import { type PrometheusMetrics, createPrometheusMetrics } from '../../../adapters/node/prometheus-metrics.js';
 import type { Tenant } from '../../tenants.js';
 import { QpsQueue } from '../../qps/queue.js';
@@ -50,14 +51,13 @@ function setup(options: {
   const errors: unknown[] = [];
   const byId = new Map(options.tenants.map((t) => [t.id, t]));
   const app = new Hono<GatewayEnv>();
-  app.use('*', async (c, next) => {
-    c.set('requestId', 'r-1');
-    c.set('log', {});
-    c.set('tenant', byId.get(c.req.header('x-tenant')!)!);
-    c.set('operation', operation(c.req.path.slice(1)));
-    await next();
-    c.header('x-error-code', c.get('log').errorCode ?? '-');
-  });
+  app.use(
+    '*',
+    beforeSteps((c) => {
+      c.set('tenant', byId.get(c.req.header('x-tenant')!)!);
+      c.set('operation', operation(c.req.path.slice(1)));
+    }),
+  );
   const dingtalkQpsLimit = options.dingtalkQpsLimit ?? 100_000;
   const qpsQueue = new QpsQueue({
     take: (key) => qpsSlot(limits, key, dingtalkQpsLimit),

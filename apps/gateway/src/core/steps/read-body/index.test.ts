@@ -3,6 +3,7 @@ import { createSpecValidator } from '@dingtalk-gateway/spec-validator';
 import { Hono } from 'hono';
 import { describe, expect, it, vi } from 'vitest';
 import type { GatewayEnv } from '../../context.js';
+import { beforeSteps } from '../before-steps.testing.js';
 import { readBody } from './index.js';
 
 const LIMIT = 16;
@@ -11,13 +12,7 @@ const validator = createSpecValidator(loadGatewayContract());
 function setup(maxBytes = LIMIT) {
   const seen: Array<Uint8Array | undefined> = [];
   const app = new Hono<GatewayEnv>();
-  app.use('*', async (c, next) => {
-    c.set('requestId', 'r-1');
-    c.set('log', {});
-    c.set('operation', validator.operation('addSpace')!);
-    await next();
-    c.header('x-error-code', c.get('log').errorCode ?? '-');
-  });
+  app.use('*', beforeSteps((c) => c.set('operation', validator.operation('addSpace')!)));
   app.use('*', readBody({ maxBytes, validator }));
   app.all('*', (c) => {
     seen.push(c.get('rawBody'));

@@ -3,6 +3,7 @@ import { createSpecValidator } from '@dingtalk-gateway/spec-validator';
 import { Hono } from 'hono';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { GatewayEnv } from '../../context.js';
+import { beforeSteps } from '../before-steps.testing.js';
 import { routeOperation } from './index.js';
 
 let validator: ReturnType<typeof createSpecValidator>;
@@ -13,12 +14,7 @@ beforeAll(() => {
 function setup() {
   const downstream = vi.fn();
   const app = new Hono<GatewayEnv>();
-  app.use('*', async (c, next) => {
-    c.set('requestId', 'r-1');
-    c.set('log', {});
-    await next();
-    c.header('x-error-code', c.get('log').errorCode ?? '-');
-  });
+  app.use('*', beforeSteps());
   app.use('*', routeOperation({ validator }));
   app.all('*', (c) => {
     downstream();

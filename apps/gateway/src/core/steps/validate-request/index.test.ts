@@ -3,6 +3,7 @@ import { createSpecValidator } from '@dingtalk-gateway/spec-validator';
 import { Hono } from 'hono';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { GatewayEnv } from '../../context.js';
+import { beforeSteps } from '../before-steps.testing.js';
 import { validateRequest } from './index.js';
 
 let validator: ReturnType<typeof createSpecValidator>;
@@ -28,15 +29,14 @@ interface Init {
 function call(operationId: string, init: Init = {}) {
   const downstream = vi.fn();
   const app = new Hono<GatewayEnv>();
-  app.use('*', async (c, next) => {
-    c.set('requestId', 'r-1');
-    c.set('log', {});
-    c.set('operation', validator.operation(operationId)!);
-    c.set('pathParams', init.pathParams ?? {});
-    c.set('rawBody', typeof init.body === 'string' ? encode(init.body) : init.body);
-    await next();
-    c.header('x-error-code', c.get('log').errorCode ?? '-');
-  });
+  app.use(
+    '*',
+    beforeSteps((c) => {
+      c.set('operation', validator.operation(operationId)!);
+      c.set('pathParams', init.pathParams ?? {});
+      c.set('rawBody', typeof init.body === 'string' ? encode(init.body) : init.body);
+    }),
+  );
   app.use('*', validateRequest({ validator }));
   app.all('*', (c) => {
     downstream();
