@@ -69,6 +69,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   const { url, metricsUrl } = await waitUntilListening(child, options.timeoutMs ?? 20_000);
   if (metricsUrl === undefined) throw new Error(`the gateway's config must turn the metrics listener on (${configFile})`);
   const startMs = performance.now() - spawnedAt;
+  const rssAtStartMb = rssMb(child.pid!);
   const health = await fetch(`${url}/healthz`);
   await health.arrayBuffer();
   if (!health.ok) throw new Error(`the gateway listens but answers GET /healthz with ${health.status}:\n${stderr}`);
@@ -80,7 +81,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
     metricsUrl,
     startMs,
     firstAnswerMs,
-    rssAtStartMb: rssMb(child.pid!),
+    rssAtStartMb,
     stderr: () => stderr,
     output: () => output,
     stop: (graceMs = 15_000) => stopChild(child, graceMs),

@@ -1,10 +1,10 @@
 /**
  * DingTalk stops answering, on every runtime the gateway runs on as a process (Node, Bun, Deno,
- * and Workers on workerd): no answer at all,
- * or an answer whose body stops half-way. The gateway gives up at `upstream.responseTimeoutMs`
- * and answers `504 gateway.upstream.timeout` in DingTalk's error shape. On Bun, Deno and workerd the
- * exchange is the runtime's own `fetch`, ended by its abort signal (no race of our own on top):
- * this is what shows that the signal ends both the wait for the headers and the reading of the body.
+ * and Workers on workerd): no answer at all, or an answer whose body stops half-way. The gateway
+ * gives up at `upstream.responseTimeoutMs` and answers `504 gateway.upstream.timeout` in
+ * DingTalk's error shape. On Bun, Deno and workerd the exchange is the runtime's own `fetch`,
+ * ended by its abort signal (no race of our own on top): this is what shows that the signal ends
+ * both the wait for the headers and the reading of the body.
  */
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -41,22 +41,20 @@ async function stallingDingTalk() {
   };
 }
 
-const config = (upstreamUrl: string) => ({
-    server: { port: 0, shutdownGraceMs: 1_000 },
-    upstream: { baseUrl: upstreamUrl, responseTimeoutMs: RESPONSE_TIMEOUT_MS, getRetries: 0 },
-    apps: { app: { type: 'internal', appKey: 'dingstall', appSecretEnv: 'APP_SECRET' } },
-    tenants: { t: { name: 'T', app: 'app', apiKeys: [{ sha256: key.sha256 }], scopes: ['Wiki.Workspace.Read'], rateLimit: { rate: 100, burst: 100 } } },
-    observability: { logLevel: 'silent', metrics: { port: 0 } },
+/** The metrics listener is Node's, Bun's and Deno's (the process helper reads it); workerd has none. */
+const config = (upstreamUrl: string, metricsListener: boolean) => ({
+  server: { port: 0, shutdownGraceMs: 1_000 },
+  upstream: { baseUrl: upstreamUrl, responseTimeoutMs: RESPONSE_TIMEOUT_MS, getRetries: 0 },
+  apps: { app: { type: 'internal', appKey: 'dingstall', appSecretEnv: 'APP_SECRET' } },
+  tenants: { t: { name: 'T', app: 'app', apiKeys: [{ sha256: key.sha256 }], scopes: ['Wiki.Workspace.Read'], rateLimit: { rate: 100, burst: 100 } } },
+  observability: { logLevel: 'silent', ...(metricsListener ? { metrics: { port: 0 } } : {}) },
 });
 
-/** The gateway on each runtime; on Workers, the bundle served by workerd (no metrics listener there). */
+/** The gateway on each runtime; on Workers, the bundle served by workerd. */
 async function startOn(runtime: Runtime | 'workers', upstreamUrl: string): Promise<{ url: string; stop(): Promise<unknown> }> {
   const env = { APP_SECRET: 'stall-secret' };
-  if (runtime === 'workers') {
-    const { metrics: _metrics, ...observability } = config(upstreamUrl).observability;
-    return startWorkerdGateway({ config: { ...config(upstreamUrl), observability }, env });
-  }
-  return startGatewayProcess({ runtime, config: JSON.stringify(config(upstreamUrl)), env });
+  if (runtime === 'workers') return startWorkerdGateway({ config: config(upstreamUrl, false), env });
+  return startGatewayProcess({ runtime, config: JSON.stringify(config(upstreamUrl, true)), env });
 }
 
 describe.each<Runtime | 'workers'>(['node', 'bun', 'deno', 'workers'])('DingTalk stops answering, the gateway on %s', (runtime) => {
