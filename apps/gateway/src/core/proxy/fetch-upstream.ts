@@ -14,7 +14,7 @@ export interface FetchUpstreamOptions {
    * Whether `fetch` ends the exchange when the request's signal aborts, as the runtimes' own
    * `fetch` does (the answer, or the reading of its body, rejects). Default false: the timeout
    * is then also raced against the exchange, for an in-process `fetch` that may ignore the
-   * signal. Set it for the runtime's `fetch`: the race costs ~7 % of a request's CPU on Bun
+   * signal. Set it for the runtime's `fetch`: on Bun the race cost 5–14 % of a request's CPU
    * (measured side by side, docs/BENCHMARKS.md).
    */
   honoursAbort?: boolean;
