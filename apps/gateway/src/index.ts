@@ -12,6 +12,7 @@ export { secretsFromEnvironment, MissingSecretError, type SecretSource } from '.
 export { mintApiKey, sha256Hex, API_KEY_PREFIX } from './adapters/node/api-key.js';
 export { createFetchUpstream } from './core/proxy/fetch-upstream.js';
 export { createUndiciUpstream } from './adapters/node/undici-upstream.js';
+export { createRedisStores, type RedisStores } from './adapters/node/redis-stores.js';
 export { UpstreamError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './core/proxy/upstream.js';
 export { type GatewayMetrics, silentMetrics } from './core/observability/metrics.js';
 export { type GatewayLogger, consoleLogger } from './core/observability/logger.js';

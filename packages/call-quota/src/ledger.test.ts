@@ -7,12 +7,14 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RedisRequestLimiter } from '@dingtalk-gateway/rate-limiter/redis';
 import { checkRedis, redisForTests, refusedRedis, withHungRedis } from '@dingtalk-gateway/test-support';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fileLedgerPersistence } from './file.js';
 import type { QuotaAccount, QuotaLedger } from './interface.js';
+import type { Month } from './month.js';
 import { MemoryQuotaLedger } from './memory.js';
-import { RedisQuotaLedger, withLedgerFallback } from './redis.js';
+import { LEDGER_COMPANION, RedisQuotaLedger, withLedgerFallback } from './redis.js';
 
 const MONTH = '2026-12';
 /** Org `acme`: 100 calls; `wiki` may use 30 of them, `docs` 20; the pool of 50 is for the others. */
@@ -172,6 +174,27 @@ describe.skipIf(unreachable)('RedisQuotaLedger (real Redis)', () => {
   const make = () => new RedisQuotaLedger({ redis: redis.admin, prefix: `dtg-test:ledger:${process.pid}:${++n}:`, timeoutMs: 1000 });
 
   behavesAsALedger(make);
+
+  describe("with its reservations made in the limits' script run (LEDGER_COMPANION)", () => {
+    // A ledger whose `reserve` is the companion of a RedisRequestLimiter's script (with no checks:
+    // the limits' own decisions are RedisRequestLimiter's tests): the same promises as `reserve`.
+    behavesAsALedger(() => {
+      const ledger = make();
+      const limiter = new RedisRequestLimiter({ redis: redis.admin, ratePrefix: 'dtg-test:ledger:rl:', windowPrefix: 'dtg-test:ledger:rlw:', timeoutMs: 1000, companion: LEDGER_COMPANION });
+      const viaLimits: QuotaLedger = {
+        async reserve(account: QuotaAccount, operationId: string, month: Month) {
+          const { companion } = await limiter.checkWith([], ledger.reservationCall(account, operationId, month));
+          return ledger.reservationOf(account, companion!).reservation;
+        },
+        release: (...args) => ledger.release(...args),
+        orgSpent: (...args) => ledger.orgSpent(...args),
+        usage: (month) => ledger.usage(month),
+        orgUsage: (org, month) => ledger.orgUsage(org, month),
+        close: () => ledger.close(),
+      };
+      return viaLimits;
+    });
+  });
 
   it('decides the calls of one event-loop turn in one script run, in arrival order, as if each came alone', async () => {
     const ledger = make();

@@ -30,16 +30,14 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const RETAIN_MS = 400 * DAY_MS;
 
 /**
- * Counts, in arrival order, the calls of every request of one event-loop turn (see `#send`).
- * KEYS[i]: the org-month hash of the i-th. ARGV, 8 per request: quota, allocation (-1: the
- * pool), pool, tenant, operationId, calls (a reservation: 1, checked; an addition: any,
- * unchecked), checked (1|0), expire-at (ms). Returns 6 values per request: granted (1|0), the
- * spent limit ('' when granted), then the counts after it: used, pool, the tenant's, spentAt
- * ('' when never said).
+ * One count on an org-month hash: `quota_count(key, quota, allocation (-1: the pool), pool,
+ * tenant, operationId, calls, checked, expire-at ms)`; `calls` is 1 and `checked` true for a
+ * reservation, any number unchecked for an addition. Returns 6 values: granted (1|0), the spent
+ * limit ('' when granted), then the counts after it: used, pool, the tenant's, spentAt ('' when
+ * never said).
  */
-const COUNT_SCRIPT = `
-local out = {}
-local function count(key, quota, allocation, pool, tenant, operation, calls, checked, expire_at)
+const COUNT_FUNCTION = `
+local function quota_count(key, quota, allocation, pool, tenant, operation, calls, checked, expire_at)
   local tenant_field = 't:' .. tenant
   local values = redis.call('HMGET', key, 'used', 'pool', 'spentAt', tenant_field)
   local used, pool_used = tonumber(values[1]) or 0, tonumber(values[2]) or 0
@@ -59,13 +57,37 @@ local function count(key, quota, allocation, pool, tenant, operation, calls, che
   redis.call('PEXPIREAT', key, expire_at)
   return {1, '', used, pool_used, tenant_used, values[3] or ''}
 end
+`;
+
+/**
+ * Counts, in arrival order, the calls of every request of one event-loop turn (see `#send`).
+ * KEYS[i]: the org-month hash of the i-th. ARGV, 8 per request: `quota_count`'s arguments after
+ * the key. Returns `quota_count`'s 6 values per request.
+ */
+const COUNT_SCRIPT = `${COUNT_FUNCTION}
+local out = {}
 for i = 1, #KEYS do
   local a = (i - 1) * 8
-  local reply = count(KEYS[i], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), ARGV[a + 4], ARGV[a + 5], tonumber(ARGV[a + 6]), ARGV[a + 7] == '1', ARGV[a + 8])
+  local reply = quota_count(KEYS[i], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), ARGV[a + 4], ARGV[a + 5], tonumber(ARGV[a + 6]), ARGV[a + 7] == '1', ARGV[a + 8])
   for j = 1, 6 do out[#out + 1] = reply[j] end
 end
 return out
 `;
+
+/**
+ * The ledger's reservation as the companion of `RedisRequestLimiter`'s script (its `companion`
+ * option): a metered request's call of the month reserved in the same script run as its limits,
+ * only if they admit it. Its arguments: `RedisQuotaLedger.reservationCall`; its reply:
+ * `RedisQuotaLedger.reservationOf`.
+ */
+export const LEDGER_COMPANION = {
+  name: 'dtgQuotaCountV2',
+  lua: `${COUNT_FUNCTION}
+local function companion(key, a)
+  return quota_count(key, tonumber(a[1]), tonumber(a[2]), tonumber(a[3]), a[4], a[5], tonumber(a[6]), a[7] == '1', a[8])
+end
+`,
+} as const;
 
 /** KEYS[1] the org-month hash; ARGV: quota, expire-at (ms). spentAt becomes the larger of the two. */
 const SPENT_SCRIPT = `
@@ -132,9 +154,19 @@ export class RedisQuotaLedger implements QuotaLedger {
 
   /** `reserve`, and the counts Redis holds after it. */
   async reserveSeeing(account: QuotaAccount, operationId: string, month: Month): Promise<{ reservation: Reservation; seen: CountsSeen }> {
-    const reply = await this.#run(account, operationId, month, 1, true);
+    return this.reservationOf(account, await this.#run(account, operationId, month, 1, true));
+  }
+
+  /** A reservation as `LEDGER_COMPANION`'s call: its key and arguments. */
+  reservationCall(account: QuotaAccount, operationId: string, month: Month): { key: string; args: Array<string | number> } {
+    return { key: this.#key(account.org, month), args: argsOf(account, operationId, month, 1, true) };
+  }
+
+  /** The reservation a count's reply (`LEDGER_COMPANION`'s, or the ledger's own script's) stands for, and the counts Redis holds after it. */
+  reservationOf(account: QuotaAccount, reply: ReadonlyArray<number | string>): { reservation: Reservation; seen: CountsSeen } {
+    if (reply.length !== 6) throw new RateLimiterUnavailableError('error', `call ledger: unexpected reply from Redis: ${reply.length} values for a count`);
     const seen: CountsSeen = { used: Number(reply[2]), poolUsed: Number(reply[3]), tenantUsed: Number(reply[4]), spentAtQuota: reply[5] === '' ? undefined : Number(reply[5]) };
-    if (reply[0] === 1) {
+    if (Number(reply[0]) === 1) {
       // The decision as it was before this call's count: the same rule as every store.
       const before = { used: seen.used - 1, poolUsed: seen.poolUsed - (account.allocation === undefined ? 1 : 0), spentAtQuota: seen.spentAtQuota };
       return { reservation: decide(account, before, seen.tenantUsed - 1), seen };
@@ -187,7 +219,7 @@ export class RedisQuotaLedger implements QuotaLedger {
    * each had come alone.
    */
   #run(account: QuotaAccount, operationId: string, month: Month, calls: number, checked: boolean): Promise<CountReply> {
-    const args = [account.quota, account.allocation ?? -1, account.pool, account.tenant, operationId, calls, checked ? 1 : 0, expireAt(month)];
+    const args = argsOf(account, operationId, month, calls, checked);
     return new Promise<CountReply>((resolve, reject) => {
       this.#waiting.push({ key: this.#key(account.org, month), args, resolve, reject });
       if (this.#waiting.length >= this.#maxBatch) this.#send();
@@ -229,6 +261,18 @@ export class RedisQuotaLedger implements QuotaLedger {
   }
 }
 
+/** `quota_count`'s arguments after the key. */
+const argsOf = (account: QuotaAccount, operationId: string, month: Month, calls: number, checked: boolean): Array<string | number> => [
+  account.quota,
+  account.allocation ?? -1,
+  account.pool,
+  account.tenant,
+  operationId,
+  calls,
+  checked ? 1 : 0,
+  expireAt(month),
+];
+
 /** When a month's hash expires; the last month asked for is kept (every call of a month asks the same). */
 let lastExpiry: { month: Month; at: number } | undefined;
 const expireAt = (month: Month): number => {
@@ -262,6 +306,16 @@ export interface FallbackQuotaLedger extends QuotaLedger {
   readonly state: CircuitState;
   /** Counts made while Redis was away and not yet added to it. */
   readonly pendingCalls: number;
+  /**
+   * Whether a reservation may be made as `LEDGER_COMPANION` in another script now: Redis answers
+   * the ledger, and nothing counted meanwhile waits to be added (that goes first, by `reserve`, so
+   * that Redis decides on all of it).
+   */
+  readonly companionReady: boolean;
+  /** `RedisQuotaLedger.reservationCall`. */
+  reservationCall(account: QuotaAccount, operationId: string, month: Month): { key: string; args: Array<string | number> };
+  /** The reservation a companion's reply stands for; its counts are kept as a `reserve`'s are (for `local` mode). */
+  reservationOf(account: QuotaAccount, month: Month, reply: ReadonlyArray<number | string>): Reservation;
 }
 
 /** The Redis ledger behind the circuit breaker the Redis stores share; see the module comment. */
@@ -337,6 +391,15 @@ export function withLedgerFallback(primary: RedisQuotaLedger, options: LedgerFal
       let calls = 0;
       for (const entry of pending.values()) calls += entry.calls;
       return calls;
+    },
+    get companionReady() {
+      return circuit.state === 'primary' && pending.size === 0 && spentPending.size === 0;
+    },
+    reservationCall: (account, operationId, month) => primary.reservationCall(account, operationId, month),
+    reservationOf(account, month, reply) {
+      const { reservation, seen: counts } = primary.reservationOf(account, reply);
+      remember(account, month, counts);
+      return reservation;
     },
     reserve: (account, operationId, month) =>
       circuit.call(

@@ -28,7 +28,7 @@
 import { Circuit, type CircuitOptions, type CircuitState } from '@dingtalk-gateway/circuit-breaker';
 import { assertPolicy } from './gcra.js';
 import { RateLimiterUnavailableError } from './interface.js';
-import { type LimitCheck, type LimitOutcome, MemoryRequestLimiter, type RequestLimiter } from './request-limits.js';
+import { type CompanionCall, type CompanionLimiter, type CompanionOutcome, type LimitCheck, type LimitOutcome, MemoryRequestLimiter, type RequestLimiter } from './request-limits.js';
 import { admitted, assertWindowPolicy } from './window.js';
 
 export type FallbackMode = 'local' | 'open' | 'closed';
@@ -47,15 +47,21 @@ export interface RequestFallbackOptions extends FallbackCircuitOptions {
   local?: RequestLimiter;
 }
 
-export interface FallbackRequestLimiter extends RequestLimiter {
+export interface FallbackRequestLimiter extends CompanionLimiter {
   /** `primary` while Redis answers, `fallback` while the circuit is tripped. */
   readonly state: CircuitState;
   check(checks: readonly LimitCheck[]): Promise<LimitOutcome[]>;
+  /**
+   * The primary's `checkWith` while it answers (and has one). The fallback never makes the
+   * companion call (the reply's `companion` is `undefined`): the caller makes it on its own.
+   */
+  checkWith(checks: readonly LimitCheck[], call: CompanionCall): Promise<CompanionOutcome>;
 }
 
-export function withRequestFallback(primary: RequestLimiter, options: RequestFallbackOptions = {}): FallbackRequestLimiter {
+export function withRequestFallback(primary: RequestLimiter | CompanionLimiter, options: RequestFallbackOptions = {}): FallbackRequestLimiter {
   const circuit = new Circuit({ ...options, outage: RateLimiterUnavailableError });
   const fallback = fallbackOf(options);
+  const withoutCompanion = async (checks: readonly LimitCheck[]): Promise<CompanionOutcome> => ({ outcomes: await fallback.check(checks), companion: undefined });
   return {
     get state() {
       return circuit.state;
@@ -64,6 +70,11 @@ export function withRequestFallback(primary: RequestLimiter, options: RequestFal
       circuit.call(
         async () => primary.check(checks),
         async () => fallback.check(checks),
+      ),
+    checkWith: (checks, call) =>
+      circuit.call(
+        async () => ('checkWith' in primary ? primary.checkWith(checks, call) : { outcomes: await primary.check(checks), companion: undefined }),
+        () => withoutCompanion(checks),
       ),
   };
 }

@@ -49,7 +49,16 @@ export {
 } from './interface.js';
 export type { WindowDecision, WindowPolicy } from './window-interface.js';
 export type { SweepOptions } from './sweep.js';
-export { type LimitCheck, type LimitOutcome, MemoryRequestLimiter, type MemoryRequestLimiterOptions, type RequestLimiter } from './request-limits.js';
+export {
+  type CompanionCall,
+  type CompanionLimiter,
+  type CompanionOutcome,
+  type LimitCheck,
+  type LimitOutcome,
+  MemoryRequestLimiter,
+  type MemoryRequestLimiterOptions,
+  type RequestLimiter,
+} from './request-limits.js';
 export {
   withRequestFallback,
   type FallbackCircuitOptions,

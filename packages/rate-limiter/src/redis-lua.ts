@@ -1,5 +1,5 @@
 /**
- * The Lua of `RedisRequestLimiter`'s script (`REQUEST_LUA`), one function per algorithm: the same
+ * The Lua of `RedisRequestLimiter`'s script (`requestLua`), one function per algorithm: the same
  * admission rules as the in-process `GcraBuckets` and `WindowLogs`.
  *
  * Both read Redis `TIME` and then write, which is only allowed because Redis replicates a

@@ -8,7 +8,7 @@ import { Cluster, type Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { withRequestFallback } from './fallback.js';
 import { RateLimiterUnavailableError } from './interface.js';
-import { REQUEST_LUA, RedisRequestLimiter, type RedisRequestLimiterOptions } from './redis-request.js';
+import { RedisRequestLimiter, type RedisRequestLimiterOptions, requestLua } from './redis-request.js';
 import { type LimitCheck, type LimitOutcome, MemoryRequestLimiter } from './request-limits.js';
 
 const unreachable = await checkRedis();
@@ -256,9 +256,10 @@ describe.skipIf(unreachable !== undefined)('RedisRequestLimiter (real Redis)', (
       `;
       const limit = names + 10;
       const windowUs = 10_000_000;
-      await redisTests.admin.script('LOAD', REQUEST_LUA); // compiled before the MULTI, so it starts at once
-      // One request of one window check, as RedisRequestLimiter sends it.
-      const results = await redisTests.admin.multi().eval(seed, 1, key, aheadUs, names).eval(REQUEST_LUA, 1, key, 1, 'window', limit, windowUs, 0, 0).exec();
+      const lua = requestLua();
+      await redisTests.admin.script('LOAD', lua); // compiled before the MULTI, so it starts at once
+      // One request of one window check and no companion, as RedisRequestLimiter sends it.
+      const results = await redisTests.admin.multi().eval(seed, 1, key, aheadUs, names).eval(lua, 1, key, 1, 'window', limit, windowUs, 0, 0, 0).exec();
       expect(results?.map(([err]) => err)).toEqual([null, null]);
       const from = Number(results![0]![1]);
       expect(results![1]![1]).toEqual([1, 1, names + 1, 0]);
@@ -544,6 +545,56 @@ describe.skipIf(unreachable !== undefined)('RedisRequestLimiter (real Redis)', (
     expect(log!.decision).toMatchObject({ allowed: true, remaining: 0 });
     expect(limits.state).toBe('primary');
     expect(events).toEqual(['trip:error', 'recover']);
+  });
+
+  describe('a companion call (another store\'s call in the same script run)', () => {
+    /** Counts on its key by its first argument and answers the count and its second argument. */
+    const counter = { name: 'testCounterV1', lua: "local function companion(key, a) return { redis.call('INCRBY', key, a[1]), a[2] } end" };
+    const counted = (key: string) => redisTests.admin.get(`dtg:rq:test:${run}:${key}`).then(Number);
+    const call = (key: string, by: number) => ({ key: `dtg:rq:test:${run}:${key}`, args: [by, `label-${by}`] });
+
+    it('makes the call after the checks, only when they all admit the request, and answers its reply', async () => {
+      const limiter = limiterOn(client(), { companion: counter });
+      const checks = rate('companion-admit', { rate: 1, burst: 1 });
+      const first = await limiter.checkWith(checks, call('c-admit', 5));
+      expect(first.outcomes.map((o) => o.decision.allowed)).toEqual([true]);
+      expect(first.companion).toEqual([5, 'label-5']);
+      // The bucket is empty: refused, and the call is not made.
+      const second = await limiter.checkWith(checks, call('c-admit', 5));
+      expect(second.outcomes.map((o) => o.decision.allowed)).toEqual([false]);
+      expect(second.companion).toBeUndefined();
+      expect(await counted('c-admit')).toBe(5);
+      // Without checks, the call alone.
+      expect((await limiter.checkWith([], call('c-admit', 2))).companion).toEqual([7, 'label-2']);
+    });
+
+    it('answers each request of one script run its own decisions and reply, with and without a call, in arrival order', async () => {
+      const limiter = limiterOn(client(), { companion: counter });
+      const checks = window('companion-run', { limit: 2, windowMs: 60_000 });
+      const [a, b, c, d] = await Promise.all([
+        limiter.checkWith(checks, call('c-run', 1)),
+        limiter.check(checks),
+        limiter.checkWith(checks, call('c-run', 10)),
+        limiter.checkWith([], call('c-run', 100)),
+      ]);
+      expect(a.companion).toEqual([1, 'label-1']);
+      expect(b.map((o) => o.decision.allowed)).toEqual([true]);
+      expect(c).toEqual({ outcomes: [{ kind: 'window', decision: expect.objectContaining({ allowed: false }) }], companion: undefined });
+      expect(d).toEqual({ outcomes: [], companion: [101, 'label-100'] });
+      expect(await counted('c-run')).toBe(101);
+    });
+
+    it('is refused without a companion in the options; behind the fallback, the fallback decides and no call is made', async () => {
+      await expect(limiterOn(client()).checkWith([], call('c-none', 1))).rejects.toThrow(/companion/);
+      const redis = client();
+      const limits = withRequestFallback(limiterOn(redis, { companion: counter }));
+      expect((await limits.checkWith(rate('companion-fallback', { rate: 1, burst: 1 }), call('c-fallback', 1))).companion).toEqual([1, 'label-1']);
+      redis.disconnect();
+      const decided = await limits.checkWith(rate('companion-fallback', { rate: 1, burst: 1 }), call('c-fallback', 1));
+      expect(limits.state).toBe('fallback');
+      expect(decided).toEqual({ outcomes: [{ kind: 'rate', decision: expect.objectContaining({ allowed: true }) }], companion: undefined });
+      expect(await counted('c-fallback')).toBe(1);
+    });
   });
 
   it('refuses a Redis Cluster client (one script, several keys)', () => {

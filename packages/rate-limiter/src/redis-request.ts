@@ -1,7 +1,7 @@
 /**
  * The request limits shared by every gateway instance through Redis: all the limits of a request
  * in one round trip, shared with the requests that arrived in the same event-loop turn. A single
- * Lua script (`REQUEST_LUA`, on Redis `TIME`, so instances with skewed clocks still agree) decides
+ * Lua script (`requestLua`, on Redis `TIME`, so instances with skewed clocks still agree) decides
  * each request's checks in order (GCRA buckets and sliding-window logs, see `redis-lua.ts`),
  * stops at its first refusal, and answers every decision it made. Atomic: concurrent instances
  * can neither double-spend a bucket nor admit more than a window's limit together.
@@ -25,17 +25,23 @@ import { EPSILON_MS, assertPolicy, toDecision } from './gcra.js';
 import { CLOCK, FLUSH_FUNCTION, GCRA_FUNCTION, WINDOW_FUNCTION } from './redis-lua.js';
 import { DEFAULT_TIMEOUT_MS, callRedis, defineScript } from './redis-script.js';
 import { RateLimiterUnavailableError } from './interface.js';
-import type { LimitCheck, LimitOutcome, RequestLimiter } from './request-limits.js';
+import type { CompanionCall, CompanionLimiter, CompanionOutcome, LimitCheck, LimitOutcome } from './request-limits.js';
 import { admitted, assertWindowPolicy, denied } from './window.js';
 
 /**
  * The checks of several requests, decided in arrival order at one Redis time. KEYS: every
- * request's keys, one per check, request after request. ARGV, per request: its number of checks,
- * then five per check: `rate`, interval ms, burst, cost, slack ms; or `window`, limit, window µs,
- * 0, 0. Reply, per request: the number of decisions made, then three per decision as `gcra` and
- * `window_hit` return them (see `redis-lua.ts`), up to and including its first refusal.
+ * request's keys, one per check, then its companion's key if it has one, request after request.
+ * ARGV, per request: its number of checks, then five per check: `rate`, interval ms, burst, cost,
+ * slack ms; or `window`, limit, window µs, 0, 0; then its companion's number of arguments (0:
+ * none) and those arguments. Reply, per request: the number of decisions made, then three per
+ * decision as `gcra` and `window_hit` return them (see `redis-lua.ts`), up to and including its
+ * first refusal; then, if it has a companion, the number of values of the companion's reply (0
+ * when a check refused it: the companion is not called) and those values.
+ *
+ * `companionLua` defines `local function companion(key, args)` (args: the request's companion
+ * arguments, as strings), returning a flat array of numbers and strings.
  */
-export const REQUEST_LUA = `${GCRA_FUNCTION}${WINDOW_FUNCTION}${FLUSH_FUNCTION}${CLOCK}
+export const requestLua = (companionLua = '') => `${GCRA_FUNCTION}${WINDOW_FUNCTION}${FLUSH_FUNCTION}${companionLua}${CLOCK}
 local out = {}
 local key = 0
 local at = 1
@@ -62,13 +68,28 @@ while at <= #ARGV do
     at = at + 5
   end
   key = key + checks
+  local extra = tonumber(ARGV[at])
+  at = at + 1
+  if extra > 0 then
+    key = key + 1
+    if refused then
+      out[#out + 1] = 0
+    else
+      local args = {}
+      for j = 1, extra do args[j] = ARGV[at + j - 1] end
+      local reply = companion(KEYS[key], args)
+      out[#out + 1] = #reply
+      for j = 1, #reply do out[#out + 1] = reply[j] end
+    end
+    at = at + extra
+  end
 end
 flush_limits(now_ms)
 return out
 `;
 
-/** Name of the ioredis custom command; versioned with the script (see `defineScript`). */
-const COMMAND = 'dtgRequestLimitsV3';
+/** Name of the ioredis custom command; versioned with the script (see `defineScript`), and named after its companion's. */
+const COMMAND = 'dtgRequestLimitsV4';
 
 type RequestCommand = (numberOfKeys: number, ...keysThenArgs: Array<string | number>) => Promise<Array<number | string>>;
 
@@ -90,6 +111,12 @@ export interface RedisRequestLimiterOptions {
   timeoutMs?: number;
   /** Most requests one script run decides (a bigger turn is sent in several). Default 64. */
   maxBatch?: number;
+  /**
+   * The Lua of another store's call that requests may make in the same script run as their
+   * limits (`checkWith`): `lua` defines `local function companion(key, args)`; `name` versions it
+   * as `COMMAND` versions the limits' script.
+   */
+  companion?: { readonly name: string; readonly lua: string };
 }
 
 /** A request waiting for the script run that decides it. */
@@ -97,12 +124,15 @@ interface Waiting {
   readonly checks: readonly LimitCheck[];
   readonly keys: string[];
   readonly args: Array<string | number>;
-  readonly resolve: (outcomes: LimitOutcome[]) => void;
+  /** Whether the request has a companion call (its reply then follows the decisions). */
+  readonly companion: boolean;
+  readonly resolve: (decided: CompanionOutcome) => void;
   readonly reject: (error: unknown) => void;
 }
 
-export class RedisRequestLimiter implements RequestLimiter {
+export class RedisRequestLimiter implements CompanionLimiter {
   private readonly run: RequestCommand;
+  private readonly hasCompanion: boolean;
   private readonly ratePrefix: string;
   private readonly windowPrefix: string;
   private readonly timeoutMs: number;
@@ -112,7 +142,9 @@ export class RedisRequestLimiter implements RequestLimiter {
 
   constructor(options: RedisRequestLimiterOptions) {
     if (options.redis instanceof Cluster) throw new TypeError('RedisRequestLimiter needs one Redis node (its script touches several keys), not a Cluster');
-    this.run = defineScript<RequestCommand>(options.redis, COMMAND, undefined, REQUEST_LUA);
+    const { companion } = options;
+    this.run = defineScript<RequestCommand>(options.redis, companion ? `${COMMAND}_${companion.name}` : COMMAND, undefined, requestLua(companion?.lua));
+    this.hasCompanion = companion !== undefined;
     this.ratePrefix = options.ratePrefix ?? 'dtg:rl:';
     this.windowPrefix = options.windowPrefix ?? 'dtg:rlw:';
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -122,6 +154,16 @@ export class RedisRequestLimiter implements RequestLimiter {
 
   check(checks: readonly LimitCheck[]): Promise<LimitOutcome[]> {
     if (checks.length === 0) return Promise.resolve([]);
+    return this.decide(checks, undefined).then(outcomesOf);
+  }
+
+  /** The decisions of `checks` and, if they all admit the request, `call` to the companion, in the same script run. */
+  checkWith(checks: readonly LimitCheck[], call: CompanionCall): Promise<CompanionOutcome> {
+    if (!this.hasCompanion) return Promise.reject(new TypeError('RedisRequestLimiter: checkWith needs a companion in the options'));
+    return this.decide(checks, call);
+  }
+
+  private decide(checks: readonly LimitCheck[], call: CompanionCall | undefined): Promise<CompanionOutcome> {
     const keys: string[] = [];
     const args: Array<string | number> = [checks.length];
     try {
@@ -141,8 +183,12 @@ export class RedisRequestLimiter implements RequestLimiter {
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise<LimitOutcome[]>((resolve, reject) => {
-      this.waiting.push({ checks, keys, args, resolve, reject });
+    if (call) {
+      keys.push(call.key);
+      args.push(call.args.length, ...call.args);
+    } else args.push(0);
+    return new Promise<CompanionOutcome>((resolve, reject) => {
+      this.waiting.push({ checks, keys, args, companion: call !== undefined, resolve, reject });
       if (this.waiting.length >= this.maxBatch) this.send();
       else if (!this.scheduled) {
         this.scheduled = true;
@@ -192,12 +238,14 @@ export class RedisRequestLimiter implements RequestLimiter {
 
 }
 
-/** Hands each request of a script run its decisions (see `REQUEST_LUA` for the reply's layout). */
+const outcomesOf = (decided: CompanionOutcome): LimitOutcome[] => decided.outcomes;
+
+/** Hands each request of a script run its decisions (see `requestLua` for the reply's layout). */
 function settle(batch: readonly Waiting[], reply: ReadonlyArray<number | string>): void {
   let at = 0;
   for (const request of batch) {
     const made = Number(reply[at++]);
-    if (!Number.isInteger(made) || made < 1 || made > request.checks.length || at + made * 3 > reply.length) {
+    if (!Number.isInteger(made) || made < Math.min(1, request.checks.length) || made > request.checks.length || at + made * 3 > reply.length) {
       throw new Error(`${reply.length} values for ${batch.length} requests`);
     }
     const outcomes: LimitOutcome[] = [];
@@ -212,6 +260,13 @@ function settle(batch: readonly Waiting[], reply: ReadonlyArray<number | string>
           : { kind: 'window', decision: allowed ? admitted(Math.max(0, check.policy.limit - a)) : denied(b / 1000) },
       );
     }
-    request.resolve(outcomes);
+    let companion: Array<number | string> | undefined;
+    if (request.companion) {
+      const length = Number(reply[at++]);
+      if (!Number.isInteger(length) || length < 0 || at + length > reply.length) throw new Error(`${reply.length} values for ${batch.length} requests`);
+      companion = length === 0 ? undefined : reply.slice(at, at + length);
+      at += length;
+    }
+    request.resolve({ outcomes, companion });
   }
 }

@@ -42,6 +42,31 @@ export interface RequestLimiter {
   check(checks: readonly LimitCheck[]): LimitOutcome[] | Promise<LimitOutcome[]>;
 }
 
+/**
+ * Another store's call that a request makes in the same store call as its limits, after them and
+ * only if they all admit it (on Redis: in the same script run, so a request costs one round trip
+ * where it would cost two). The call ledger's reservation is the one there is: a call of the month
+ * is counted only for a request its limits let through.
+ */
+export interface CompanionCall {
+  /** The one Redis key the call reads and writes. */
+  readonly key: string;
+  /** Its arguments, as the companion's Lua `companion(key, args)` reads them. */
+  readonly args: ReadonlyArray<string | number>;
+}
+
+/** What a `CompanionLimiter` decided: the limits, and the companion's reply when it ran. */
+export interface CompanionOutcome {
+  readonly outcomes: LimitOutcome[];
+  /** The companion's reply; `undefined` when a limit refused the request (the call was not made) or no store that runs it decided. */
+  readonly companion: ReadonlyArray<number | string> | undefined;
+}
+
+/** A `RequestLimiter` that can make a companion call with the limits (`RedisRequestLimiter` with a `companion`). */
+export interface CompanionLimiter extends RequestLimiter {
+  checkWith(checks: readonly LimitCheck[], call: CompanionCall): Promise<CompanionOutcome>;
+}
+
 export interface MemoryRequestLimiterOptions extends SweepOptions {
   /** Millisecond clock; defaults to `performance` (monotonic, immune to wall-clock jumps). */
   clock?: Clock;

@@ -6,6 +6,7 @@ import type { RequestSpan } from './observability/tracing.js';
 import type { OperationInfo } from '@dingtalk-gateway/spec-validator';
 import type { Context } from 'hono';
 import type { MeteredCall } from './quota/metered-call.js';
+import type { ReservedCall } from './quota/limits-with-call.js';
 import type { Tenant } from './tenants.js';
 
 export interface RequestLog {
@@ -39,6 +40,8 @@ export type GatewayEnv = {
     answerHeadersSent: boolean;
     /** A metered operation's calls in the org's month, reserved by the quota step; settled by the proxy. */
     meteredCall: MeteredCall | undefined;
+    /** The call of the month the rate-limit step reserved with the limits (`quota/limits-with-call.ts`), for the quota step to take. */
+    reservedCall: ReservedCall | undefined;
     /** The call's slot of DingTalk's per-IP window was taken with its rate limits (the egress guard takes none for its first attempt: `UpstreamRequest.ipWindowSlot`). */
     egressCounted: boolean | undefined;
     /** `unknown`: an attempt may have reached DingTalk and no answer came (set by the proxy, read by idempotency). */

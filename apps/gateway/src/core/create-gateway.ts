@@ -40,7 +40,7 @@ import { IpBan } from './egress/ip-ban.js';
 import { QpsQueue } from './qps/queue.js';
 import { monthlyQuotaStep } from './steps/monthly-quota/index.js';
 import { qpsKeyOf, qpsSlot, rateLimitSteps } from './steps/rate-limit/index.js';
-import { idempotencyHandler } from './idempotency/handler.js';
+import { idempotencyHandler, idempotencyKeyHeader } from './idempotency/handler.js';
 import type { IdempotencyStore } from './idempotency/interface.js';
 import { MemoryIdempotencyStore } from './idempotency/memory.js';
 import { readCacheHandler } from './read-cache/handler.js';
@@ -58,6 +58,7 @@ import { upstreamAsFetch } from './proxy/upstream-fetch.js';
 import { quotaPlan } from './quota/plan.js';
 import { usageRows } from './quota/usage-report.js';
 import { USAGE_PATH, usageRoute } from './quota/usage-route.js';
+import type { LimitsWithCall } from './quota/limits-with-call.js';
 import type { Upstream } from './proxy/upstream.js';
 import { buildTenants } from './tenants.js';
 import { type TokenProviderFactory, type TokenRegistry, createTokenRegistry } from './tokens/registry.js';
@@ -73,6 +74,12 @@ export interface GatewayDeps<M extends GatewayMetrics = GatewayMetrics> {
    * trip shared by all instances.
    */
   requestLimiter?: RequestLimiter;
+  /**
+   * `requestLimiter`'s limits and `ledger`'s reservation in one store call, for a metered request
+   * that goes to DingTalk once admitted (`quota/limits-with-call.ts`). Given with the two stores
+   * it combines (the Redis stores'); default: none, each decides on its own.
+   */
+  limitsWithCall?: LimitsWithCall;
   /** Default: token providers in memory (one instance). */
   tokenProviders?: TokenProviderFactory;
   /** The read cache's store. Default: in memory (one instance), bounded by `cache.maxEntries` and `cache.maxBytes`. */
@@ -284,7 +291,17 @@ export function createGateway<M extends GatewayMetrics = GatewayMetrics>(config:
 
   // A request the read cache may answer takes DingTalk's slot only when it goes to DingTalk.
   const cached = (c: Context<GatewayEnv>) => cachePlan.enabled && c.get('operation').method === 'GET' && cachePlan.lifetimeMs(c.get('tenant').id, c.get('operation').operationId) !== undefined;
-  const limitSteps = rateLimitSteps({ limits, dingtalkQpsLimit: config.dingtalk.qpsLimit, qpsQueue, egressWindow, metrics, deferDingTalkSlot: cached });
+  const limitSteps = rateLimitSteps({
+    limits,
+    dingtalkQpsLimit: config.dingtalk.qpsLimit,
+    qpsQueue,
+    egressWindow,
+    metrics,
+    deferDingTalkSlot: cached,
+    // Nothing answers a metered request between its limits and its call of the month but the read
+    // cache (a deferred slot) and an Idempotency-Key's record.
+    withCall: deps.limitsWithCall && { store: deps.limitsWithCall, reservesCall: (c) => c.get('operation').metered && idempotencyKeyHeader(c) === undefined, now },
+  });
   const proxy = dingtalkProxy({
     upstream,
     ipBan,

@@ -1,26 +1,67 @@
 /**
  * The org's monthly call quota through the whole request path, in process: the gateway's ledger
- * in front of the sandbox's own count of metered calls.
+ * in front of the sandbox's own count of metered calls. Every case runs twice: on the stores in
+ * memory, and on the Redis stores, where a metered request's call of the month is reserved in
+ * the same script run as its limits (`quota/limits-with-call.ts`).
  */
+import { Writable } from 'node:stream';
 import { monthOf, nextMonthStart } from '@dingtalk-gateway/call-quota';
+import { type GatewayDeps, type PrometheusMetrics, type RedisStores, createPrometheusMetrics, createRedisStores } from '@dingtalk-gateway/gateway';
 import { seeded } from '@dingtalk-gateway/sandbox/seed';
-import { describe, expect, it } from 'vitest';
+import { checkRedis, redisForTests } from '@dingtalk-gateway/test-support';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Harness, type HarnessOptions, createHarness, json, operatorId } from '../in-process.js';
 
 const listPath = `/v2.0/wiki/workspaces?operatorId=${operatorId}`;
 const sandboxOrg = seeded.orgs.sandbox.corpId;
 /** Org `acme` (the sandbox org): 20 calls a month; `full` may use 5 of them, the other tenants share the pool of 15. */
 const QUOTA = { orgs: { acme: { corpId: sandboxOrg, monthlyCallQuota: 20 } }, tenants: { full: { monthlyAllocation: 5 } } };
+const REDIS_PREFIX = `dtg:test:quota-feature:${process.pid}:`;
+const redisUnreachable = await checkRedis();
+const redis = redisForTests(REDIS_PREFIX);
 
-function harness(options: HarnessOptions = {}): Harness {
-  // Waits before a retry take no time (DingTalk's QPS window is a second).
-  return createHarness({ deps: { retryTiming: { sleep: async () => {} } }, ...options, config: { ...QUOTA, ...options.config, tenants: { ...QUOTA.tenants, ...(options.config?.tenants as object) } } });
+/** Fresh Redis stores (a key prefix of their own), connected: what `wireGateway` gives a gateway with `redis:`. */
+async function redisStores(name: string): Promise<RedisStores> {
+  const config = { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', keyPrefix: `${REDIS_PREFIX}${name}:`, timeoutMs: 2_000, tokenTimeoutMs: 2_000, whenDown: 'local' as const };
+  const silent = pino({ level: 'silent' }, new Writable({ write: (_chunk, _encoding, done) => done() }));
+  const stores = createRedisStores(config, {}, silent, createPrometheusMetrics());
+  if (!(await stores.connected(5_000))) throw new Error('Redis stores did not connect');
+  return stores;
 }
+
+/** The stores' deps as `wireGateway` passes them (the token providers stay the harness's, in memory, on its clock). */
+const storeDeps = (stores: RedisStores): Partial<GatewayDeps<PrometheusMetrics>> => ({
+  requestLimiter: stores.requestLimiter,
+  ledger: stores.ledger,
+  limitsWithCall: stores.limitsWithCall,
+});
+
+const STORES = [{ stores: 'in memory', redis: false }, ...(redisUnreachable ? [] : [{ stores: 'on Redis', redis: true }])];
 
 const metered = (h: Harness) => h.sandbox.counters.snapshot().metered[sandboxOrg]?.[monthOf(Date.now())] ?? 0;
 const ledgerUsed = async (h: Harness, month = monthOf(Date.now())) => (await h.gateway.ledger.orgUsage('acme', month)).used;
 
-describe('the monthly call quota', () => {
+describe.each(STORES)('the monthly call quota, stores $stores', ({ redis: onRedis }) => {
+  let stores: RedisStores | undefined;
+  let test = 0;
+  beforeEach(async () => {
+    if (onRedis) stores = await redisStores(`case${++test}`);
+  });
+  afterEach(async () => {
+    await stores?.close();
+    stores = undefined;
+  });
+
+  function harness(options: HarnessOptions = {}): Harness {
+    // Waits before a retry take no time (DingTalk's QPS window is a second).
+    return createHarness({
+      ...options,
+      deps: { retryTiming: { sleep: async () => {} }, ...(stores ? storeDeps(stores) : {}), ...options.deps },
+      config: { ...QUOTA, ...options.config, tenants: { ...QUOTA.tenants, ...(options.config?.tenants as object) } },
+    });
+  }
+
   it("grants a tenant its allocation, then answers 429 gateway.quota.tenant until the next month, saying how much of how much", async () => {
     const h = harness();
     const answers = [];
@@ -181,5 +222,45 @@ describe('the monthly call quota', () => {
     const h = harness();
     const health = await h.gateway.app.request('/healthz');
     expect(health.headers.get('ratelimit-policy')).toBeNull();
+  });
+});
+
+describe.skipIf(redisUnreachable)("on Redis, a metered request's limits and its call of the month", () => {
+  /** The script runs (EVALSHA or EVAL) on the stores' keys while `send` runs, as Redis's MONITOR sees them. */
+  async function scriptRuns(prefix: string, send: () => Promise<unknown>): Promise<number> {
+    const monitor = await redis.client().monitor();
+    let runs = 0;
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if ((args[0] === 'evalsha' || args[0] === 'eval') && args.some((arg) => arg.startsWith(prefix))) runs++;
+    });
+    await send();
+    // MONITOR's feed trails the replies: a PING through the same server marks its end.
+    await redis.admin.ping();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    monitor.disconnect();
+    return runs;
+  }
+
+  it('take one script run when the stores combine them, where the two stores on their own take two; both count the call', async () => {
+    const combined = await redisStores('one-run');
+    const apart = await redisStores('two-runs');
+    try {
+      const one = createHarness({ config: QUOTA, deps: storeDeps(combined) });
+      const two = createHarness({ config: QUOTA, deps: { ...storeDeps(apart), limitsWithCall: undefined } });
+      await one.call(listPath); // scripts loaded, token fetched
+      await two.call(listPath);
+      expect(await scriptRuns(`${REDIS_PREFIX}one-run:`, () => one.call(listPath))).toBe(1);
+      expect(await scriptRuns(`${REDIS_PREFIX}two-runs:`, () => two.call(listPath))).toBe(2);
+      expect(await ledgerUsed(one)).toBe(2);
+      expect(await ledgerUsed(two)).toBe(2);
+      // An Idempotency-Key's record may answer the request before its call: reserved apart, by the quota step.
+      const create = () => one.call('/v1.0/drive/spaces', { ...json({ name: 'Space', unionId: operatorId }), headers: { 'content-type': 'application/json', 'idempotency-key': 'k-1' } });
+      expect(await scriptRuns(`${REDIS_PREFIX}one-run:`, async () => expect((await create()).status).toBe(200))).toBe(2);
+      expect((await create()).headers.get('idempotent-replayed')).toBe('true');
+      expect(await ledgerUsed(one)).toBe(3);
+    } finally {
+      await combined.close();
+      await apart.close();
+    }
   });
 });

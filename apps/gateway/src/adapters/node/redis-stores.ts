@@ -5,8 +5,8 @@
  * recovers.
  */
 import type { QuotaLedger } from '@dingtalk-gateway/call-quota';
-import { RedisQuotaLedger, withLedgerFallback } from '@dingtalk-gateway/call-quota/redis';
-import { type FallbackMode, type RequestLimiter, withRequestFallback } from '@dingtalk-gateway/rate-limiter';
+import { type FallbackQuotaLedger, LEDGER_COMPANION, RedisQuotaLedger, withLedgerFallback } from '@dingtalk-gateway/call-quota/redis';
+import { type FallbackMode, type FallbackRequestLimiter, type RequestLimiter, withRequestFallback } from '@dingtalk-gateway/rate-limiter';
 import { RedisRequestLimiter } from '@dingtalk-gateway/rate-limiter/redis';
 import { createMemoryTokenProvider } from '@dingtalk-gateway/token-provider';
 import { createRedisTokenProvider } from '@dingtalk-gateway/token-provider/redis';
@@ -16,6 +16,7 @@ import type { GatewayConfig } from '../../config/schema.js';
 import type { GatewayMetrics } from '../../core/observability/metrics.js';
 import type { TokenProviderFactory } from '../../core/tokens/registry.js';
 import type { IdempotencyStore } from '../../core/idempotency/interface.js';
+import type { LimitsWithCall } from '../../core/quota/limits-with-call.js';
 import { RedisIdempotencyStore } from '../../core/idempotency/redis.js';
 import type { ReadCacheStore } from '../../core/read-cache/interface.js';
 import { RedisReadCacheStore } from '../../core/read-cache/redis.js';
@@ -27,6 +28,8 @@ export interface RedisStores {
   tokenProviders: TokenProviderFactory;
   /** The monthly call ledger: one hash per org and month; counts made while Redis is away are added when it is back. */
   ledger: QuotaLedger;
+  /** The limits and the ledger's reservation of a metered request in one script run (the ledger's count as the limits script's companion). */
+  limitsWithCall: LimitsWithCall;
   /** The read cache, shared: one fetch of a read for all instances, invalidations seen by all. */
   readCacheStore: ReadCacheStore;
   /** What became of POSTs with an Idempotency-Key: one send per key whichever instance gets it. */
@@ -94,10 +97,10 @@ export function createRedisStores(
   // One store (metrics label `rateLimits`) for the tenants' limits and the QPS guard: one script decides both.
   // `closed`: the limiter is unavailable while Redis is away, which the rate-limit step answers
   // 503 gateway.unavailable (not a 429 that would tell the tenant it is over its rate).
-  const requestLimiter = withRequestFallback(new RedisRequestLimiter({ redis, ratePrefix: `${prefix}rl:`, windowPrefix: `${prefix}qps:`, timeoutMs: redisConfig.timeoutMs }), {
-    mode,
-    ...events('rateLimits'),
-  });
+  const requestLimiter = withRequestFallback(
+    new RedisRequestLimiter({ redis, ratePrefix: `${prefix}rl:`, windowPrefix: `${prefix}qps:`, timeoutMs: redisConfig.timeoutMs, companion: LEDGER_COMPANION }),
+    { mode, ...events('rateLimits') },
+  );
   const ledger = withLedgerFallback(new RedisQuotaLedger({ redis, prefix, timeoutMs: redisConfig.timeoutMs }), {
     mode,
     ...events('ledger'),
@@ -136,6 +139,7 @@ export function createRedisStores(
 
   return {
     requestLimiter,
+    limitsWithCall: limitsWithCall(requestLimiter, ledger),
     tokenProviders,
     revokedKeys,
     revoke: (hashes) => revokeKeys(redis, prefix, hashes),
@@ -164,6 +168,22 @@ export function createRedisStores(
     async close() {
       revokedKeys.close();
       redis.disconnect();
+    },
+  };
+}
+
+/**
+ * The ledger's reservation made in the limits' script run, while both stores are on Redis and the
+ * ledger has no outage's counts to add first; otherwise (`undefined`) each store decides on its own.
+ */
+function limitsWithCall(limiter: FallbackRequestLimiter, ledger: FallbackQuotaLedger): LimitsWithCall {
+  return {
+    checkAndReserve(checks, account, operationId, month) {
+      if (limiter.state !== 'primary' || !ledger.companionReady) return undefined;
+      return limiter.checkWith(checks, ledger.reservationCall(account, operationId, month)).then(({ outcomes, companion }) => ({
+        outcomes,
+        reservation: companion === undefined ? undefined : ledger.reservationOf(account, month, companion),
+      }));
     },
   };
 }

@@ -119,6 +119,8 @@ export async function wireGateway(options: WireGatewayOptions): Promise<WiredGat
       upstream: options.upstream,
       secrets: secretsFromEnvironment(next, options.env, (file) => readFile(file, 'utf8')),
       requestLimiter: stores?.requestLimiter,
+      // The limits' script reserves the call only in the stores' own ledger.
+      limitsWithCall: stores && ledger === stores.ledger ? stores.limitsWithCall : undefined,
       tokenProviders: options.tokenProviders ?? stores?.tokenProviders,
       ledger,
       ...(stores ? { readCacheStore: stores.readCacheStore, idempotencyStore: stores.idempotencyStore } : {}),

@@ -51,12 +51,15 @@ const KEY = /^[\x21-\x7e]{1,255}$/;
 
 type Result = 'first' | 'replayed' | 'inProgress' | 'keyReused' | 'outcomeUnknown';
 
+/** The request's `Idempotency-Key` header, if it has one that applies (not on a GET); without one the handler passes the request on. */
+export const idempotencyKeyHeader = (c: Context<GatewayEnv>): string | undefined => (c.get('operation').method === 'GET' ? undefined : c.req.header('idempotency-key'));
+
 export function idempotencyHandler(options: IdempotencyOptions, inner: RouteHandler): RouteHandler {
   const { store, ttlMs, metering, metrics } = options;
   const now = options.now ?? Date.now;
 
   return async (c) => {
-    const header = c.get('operation').method === 'GET' ? undefined : c.req.header('idempotency-key');
+    const header = idempotencyKeyHeader(c);
     if (header === undefined) return inner(c);
     const key = keyOf(header);
     if (key === undefined) return gatewayError(c, 400, 'gateway.idempotency.invalidKey', 'Idempotency-Key must be 1 to 255 visible ASCII characters, bare or in double quotes');

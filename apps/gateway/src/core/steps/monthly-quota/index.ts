@@ -11,6 +11,9 @@
  * - the org's quota is spent (by the ledger, or because DingTalk said so): DingTalk's own
  *   `403 Forbidden.AccessDenied.ApiCountLimitForOrg`, in DingTalk's words, without calling it.
  *
+ * The call may have been reserved already, with the request's limits (`reservedCall`, see
+ * `quota/limits-with-call.ts`): this step then answers for that reservation.
+ *
  * ```ts
  * app.use('*', monthlyQuota({ ledger, metrics, logger }));
  * ```
@@ -47,6 +50,12 @@ export function monthlyQuotaStep(options: MonthlyQuotaOptions): Step {
   return (c) => {
     const operation = c.get('operation');
     if (!operation.metered) return undefined;
+    // Reserved with the request's limits, in the same store call (`quota/limits-with-call.ts`).
+    const reserved = c.get('reservedCall');
+    if (reserved !== undefined) {
+      c.set('reservedCall', undefined);
+      return decided(c, reserved.reservation, reserved.at, reserved.span);
+    }
     const account = c.get('tenant').account;
     const at = now();
     const span = monthSpanOf(at);

@@ -16,6 +16,7 @@
  * app.use('*', rateLimit({ limits, dingtalkQpsLimit: 20, qpsQueue, metrics }));
  * ```
  */
+import { monthSpanOf } from '@dingtalk-gateway/call-quota';
 import { type LimitCheck, type LimitOutcome, type RateLimitPolicy, RateLimiterUnavailableError, type RequestLimiter, type WindowPolicy, rateLimitHeaders } from '@dingtalk-gateway/rate-limiter';
 import type { Context } from 'hono';
 import type { GatewayEnv } from '../../context.js';
@@ -24,6 +25,7 @@ import { addAnswerHeader } from '../../answer.js';
 import { gatewayError } from '../../errors.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
 import type { QpsQueue, QueueOutcome, SlotDecision } from '../../qps/queue.js';
+import type { LimitsWithCall } from '../../quota/limits-with-call.js';
 import { dingtalkQpsRefusal } from '../../qps/refusal.js';
 import { type Step, stepMiddleware } from '../step.js';
 
@@ -53,6 +55,13 @@ export interface RateLimitOptions {
    * or false: taken here, in the same decision as the tenant's limits.
    */
   deferDingTalkSlot?: (c: Context<GatewayEnv>) => boolean;
+  /**
+   * A metered request's call of the month reserved with its limits, in one store call, when
+   * `reservesCall(c)` says nothing between the limits and the quota step answers the request (no
+   * read cache, no Idempotency-Key) and DingTalk's slot is taken with the limits (not deferred,
+   * nobody queued for it). The quota step then takes that reservation (`reservedCall`).
+   */
+  withCall?: { store: LimitsWithCall; reservesCall: (c: Context<GatewayEnv>) => boolean; now: () => number } | undefined;
 }
 
 /** One hit of DingTalk's QPS window for `key` (app and operation): a slot, or when the next frees up. */
@@ -79,7 +88,7 @@ export function rateLimitStep(options: RateLimitOptions): Step {
  * unless deferred) and `dingtalkSlot` (a deferred slot, later in the path; nothing otherwise).
  */
 export function rateLimitSteps(options: RateLimitOptions): { rateLimit: Step; dingtalkSlot: Step } {
-  const { limits, metrics, qpsQueue, egressWindow: egress } = options;
+  const { limits, metrics, qpsQueue, egressWindow: egress, withCall } = options;
   const guard = { limit: options.dingtalkQpsLimit, windowMs: DINGTALK_QPS_WINDOW_MS };
 
   const dingtalkSlot: Step = (c) => {
@@ -102,8 +111,21 @@ export function rateLimitSteps(options: RateLimitOptions): { rateLimit: Step; di
     const deferred = options.deferDingTalkSlot?.(c) === true;
     if (deferred) c.set('dingtalkSlot', 'deferred');
     const queued = deferred ? false : slotChecks(checks, tenant, operationId);
+    const answer = (outcomes: LimitOutcome[]) => answerFor(c, outcomes, tenant, operationId, operationPolicy, deferred, queued);
 
-    return decide(c, checks, (outcomes) => answerFor(c, outcomes, tenant, operationId, operationPolicy, deferred, queued));
+    if (withCall !== undefined && !deferred && !queued && withCall.reservesCall(c)) {
+      const at = withCall.now();
+      const span = monthSpanOf(at);
+      const decided = withCall.store.checkAndReserve(checks, tenant.account, operationId, span.month);
+      if (decided !== undefined) {
+        const outcomes = decided.then(({ outcomes, reservation }) => {
+          if (reservation !== undefined) c.set('reservedCall', { reservation, at, span });
+          return outcomes;
+        });
+        return decide(c, checks, answer, () => outcomes);
+      }
+    }
+    return decide(c, checks, answer);
   };
   return { rateLimit, dingtalkSlot };
 
@@ -112,11 +134,16 @@ export function rateLimitSteps(options: RateLimitOptions): { rateLimit: Step; di
    * answer comes without one too); it stops at the first refusal. A store that cannot answer is
    * `unavailable`.
    */
-  function decide(c: Context<GatewayEnv>, checks: LimitCheck[], answer: (outcomes: LimitOutcome[]) => ReturnType<Step>): ReturnType<Step> {
+  function decide(
+    c: Context<GatewayEnv>,
+    checks: LimitCheck[],
+    answer: (outcomes: LimitOutcome[]) => ReturnType<Step>,
+    run: () => LimitOutcome[] | Promise<LimitOutcome[]> = () => limits.check(checks),
+  ): ReturnType<Step> {
     const span = c.get('span')?.child('gateway.limits', { 'gateway.limits.checks': checks.length });
     let outcomes: LimitOutcome[] | Promise<LimitOutcome[]>;
     try {
-      outcomes = limits.check(checks);
+      outcomes = run();
     } catch (error) {
       span?.end(undefined, (error as Error).message);
       return unavailable(c, error);
