@@ -12,7 +12,7 @@ import { checkRedis, redisForTests, refusedRedis, withHungRedis } from '@dingtal
 import { afterAll, describe, expect, it } from 'vitest';
 import { fileLedgerPersistence } from './file.js';
 import type { QuotaAccount, QuotaLedger } from './interface.js';
-import type { Month } from './month.js';
+import { type Month, monthStart } from './month.js';
 import { MemoryQuotaLedger } from './memory.js';
 import { LEDGER_COMPANION, RedisQuotaLedger, withLedgerFallback } from './redis.js';
 
@@ -203,6 +203,21 @@ describe.skipIf(unreachable)('RedisQuotaLedger (real Redis)', () => {
     expect(results.map((r) => r.granted)).toEqual([...Array(30).fill(true), ...Array(5).fill(false), ...Array(5).fill(true)]);
     expect(results.slice(0, 30).map((r) => (r.granted ? r.remaining : -1))).toEqual(Array.from({ length: 30 }, (_, i) => 29 - i));
     expect(await ledger.orgUsage('acme', MONTH)).toMatchObject({ used: 35, poolUsed: 5, tenants: { wiki: { used: 30, operations: { addSpace: 15, getWorkspace: 15 } } } });
+  });
+
+  it("keeps a month's hash until 400 days after the month ends, whichever script made it", async () => {
+    const prefix = `dtg-test:ledger:${process.pid}:expiry:`;
+    const ledger = new RedisQuotaLedger({ redis: redis.admin, prefix, timeoutMs: 1000 });
+    const expiresAt = (org: string) => redis.admin.pexpiretime(`${prefix}quota:${org}:2026-11`);
+    const keptUntil = monthStart('2026-12') + 400 * 24 * 60 * 60 * 1000;
+    await ledger.reserve(account('wiki'), 'addSpace', '2026-11');
+    await ledger.reserve(account('wiki'), 'addSpace', '2026-11');
+    await ledger.release(account('wiki'), 'addSpace', '2026-11');
+    expect(await expiresAt('acme')).toBe(keptUntil);
+    // A month DingTalk said is spent before the gateway counted anything in it, then counted.
+    await ledger.orgSpent('other', '2026-11', 100);
+    await ledger.reserve(account('wiki', { org: 'other' }), 'addSpace', '2026-11');
+    expect(await expiresAt('other')).toBe(keptUntil);
   });
 
   it('never passes a limit under concurrency from several clients (one atomic script per call)', async () => {

@@ -54,7 +54,9 @@ local function quota_count(key, quota, allocation, pool, tenant, operation, call
   tenant_used = redis.call('HINCRBY', key, tenant_field, calls)
   redis.call('HINCRBY', key, 'o:' .. tenant .. ':' .. operation, calls)
   if not own then pool_used = redis.call('HINCRBY', key, 'pool', calls) end
-  redis.call('PEXPIREAT', key, expire_at)
+  -- The expiry depends on the month alone: set when the hash gets its first count (a hash made
+  -- by the spent script has its own).
+  if not values[1] then redis.call('PEXPIREAT', key, expire_at) end
   return {1, '', used, pool_used, tenant_used, values[3] or ''}
 end
 `;
@@ -81,7 +83,7 @@ return out
  * `RedisQuotaLedger.reservationOf`.
  */
 export const LEDGER_COMPANION = {
-  name: 'dtgQuotaCountV2',
+  name: 'dtgQuotaCountV3',
   lua: `${COUNT_FUNCTION}
 local function companion(key, a)
   return quota_count(key, tonumber(a[1]), tonumber(a[2]), tonumber(a[3]), a[4], a[5], tonumber(a[6]), a[7] == '1', a[8])
@@ -143,7 +145,7 @@ export class RedisQuotaLedger implements QuotaLedger {
     this.#redis = options.redis;
     this.#prefix = options.prefix ?? 'dtg:';
     this.#timeoutMs = options.timeoutMs ?? 50;
-    this.#count = defineScript<CountCommand>(this.#redis, 'dtgQuotaCountV2', undefined, COUNT_SCRIPT);
+    this.#count = defineScript<CountCommand>(this.#redis, 'dtgQuotaCountV3', undefined, COUNT_SCRIPT);
     this.#maxBatch = this.#redis instanceof Cluster ? 1 : MAX_BATCH;
     this.#spent = defineScript<SpentCommand>(this.#redis, 'dtgQuotaSpentV1', 1, SPENT_SCRIPT);
   }

@@ -92,15 +92,15 @@ local function window_hit(key, limit, window, now)
     -- Members must be unique, and admissions at one microsecond share a score. The hits of one
     -- script run share its clock: each takes the next number of the run, so a run of n hits
     -- looks up n names, not n²/2; an earlier run's admission at that microsecond is stepped over.
+    -- ZADD NX adds the member only if the name is free (answering 1), in one call.
     local score = string.format('%.0f', now)
     local n = window_next
     local member = n == 0 and score or score .. '-' .. n
-    while redis.call('ZSCORE', key, member) do
+    while redis.call('ZADD', key, 'NX', score, member) == 0 do
       n = n + 1
       member = score .. '-' .. n
     end
     window_next = n + 1
-    redis.call('ZADD', key, score, member)
     log.count = count + 1
     log.expire_at = string.format('%.0f', math.ceil((now + window) / 1000))
     return 1, count + 1, 0

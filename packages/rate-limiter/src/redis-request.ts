@@ -89,7 +89,7 @@ return out
 `;
 
 /** Name of the ioredis custom command; versioned with the script (see `defineScript`), and named after its companion's. */
-const COMMAND = 'dtgRequestLimitsV4';
+const COMMAND = 'dtgRequestLimitsV5';
 
 type RequestCommand = (numberOfKeys: number, ...keysThenArgs: Array<string | number>) => Promise<Array<number | string>>;
 
