@@ -6,7 +6,8 @@
  * per-IP window), the monthly ledger, the read cache with its invalidations and its per-read
  * leads, and the Idempotency-Key records. Every isolate's gateway calls it over JS RPC
  * (`sharedStores`, `sharedTokenProviders`), so there is one token, limits are exact and a read, a
- * write and a key are one across isolates, as on Redis. The Durable Object runs the gateway's own
+ * write and a key are one across isolates, as on Redis. A metered request's limits and its call of
+ * the month are one call to the object (`limitsCheckAndReserve`), as they are one script run on Redis. The Durable Object runs the gateway's own
  * memory stores, one request at a time.
  *
  * The monthly ledger is also written to the object's durable storage (at most once a second, as
@@ -20,6 +21,7 @@ import { DurableObject, type DurableObjectState } from 'cloudflare:workers';
 import { config } from 'dingtalk-gateway:embedded';
 import { longestRequestMs } from '../../core/create-gateway.js';
 import type { IdempotencyRecord, IdempotencyStore } from '../../core/idempotency/interface.js';
+import type { LimitsWithCall } from '../../core/quota/limits-with-call.js';
 import { MemoryIdempotencyStore } from '../../core/idempotency/memory.js';
 import type { CachedAnswer, ReadCacheStore } from '../../core/read-cache/interface.js';
 import { MemoryReadCacheStore } from '../../core/read-cache/memory.js';
@@ -71,6 +73,12 @@ export class GatewayState extends DurableObject {
 
   limitsCheck(checks: LimitCheck[]) {
     return this.#limits.check(checks);
+  }
+  /** The limits and, if they all admit the request, its call of the month: one call to the object (`LimitsWithCall`). */
+  limitsCheckAndReserve(checks: LimitCheck[], account: QuotaAccount, operationId: string, month: Month) {
+    const outcomes = this.#limits.check(checks);
+    const admitted = outcomes.length === checks.length && outcomes.every((outcome) => outcome.decision.allowed);
+    return { outcomes, reservation: admitted ? this.#ledger.reserve(account, operationId, month) : undefined };
   }
 
   ledgerReserve(account: QuotaAccount, operationId: string, month: Month) {
@@ -140,9 +148,16 @@ export type GatewayStateStub = { [K in keyof GatewayState]: GatewayState[K] exte
  * async function: JS RPC answers with its own thenable, which the request path (telling a store's
  * sync answer from a promise by `instanceof Promise`) must see as a Promise.
  */
-export function sharedStores(state: () => GatewayStateStub): { requestLimiter: RequestLimiter; ledger: QuotaLedger; readCacheStore: ReadCacheStore; idempotencyStore: IdempotencyStore } {
+export function sharedStores(state: () => GatewayStateStub): {
+  requestLimiter: RequestLimiter;
+  ledger: QuotaLedger;
+  limitsWithCall: LimitsWithCall;
+  readCacheStore: ReadCacheStore;
+  idempotencyStore: IdempotencyStore;
+} {
   return {
     requestLimiter: { check: async (checks) => state().limitsCheck([...checks]) },
+    limitsWithCall: { checkAndReserve: async (checks, account, operationId, month) => state().limitsCheckAndReserve([...checks], account, operationId, month) },
     ledger: {
       reserve: async (account, operationId, month) => state().ledgerReserve(account, operationId, month),
       release: async (account, operationId, month, calls) => state().ledgerRelease(account, operationId, month, calls),
