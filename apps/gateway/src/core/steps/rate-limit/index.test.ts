@@ -1,4 +1,5 @@
-import { type LimitCheck, MemoryRequestLimiter, type RateLimitPolicy, RateLimiterUnavailableError, type RequestLimiter } from '@dingtalk-gateway/rate-limiter';
+import { MemoryQuotaLedger, monthOf } from '@dingtalk-gateway/call-quota';
+import { type LimitCheck, type LimitOutcome, MemoryRequestLimiter, type RateLimitPolicy, RateLimiterUnavailableError, type RequestLimiter } from '@dingtalk-gateway/rate-limiter';
 import type { OperationInfo } from '@dingtalk-gateway/spec-validator';
 import { Hono } from 'hono';
 import { describe, expect, it, vi } from 'vitest';
@@ -7,6 +8,7 @@ import { beforeSteps } from '../before-steps.testing.js';
 import { type PrometheusMetrics, createPrometheusMetrics } from '../../../adapters/node/prometheus-metrics.js';
 import type { Tenant } from '../../tenants.js';
 import { QpsQueue } from '../../qps/queue.js';
+import type { LimitsWithCall } from '../../quota/limits-with-call.js';
 import { stepMiddleware } from '../step.js';
 import { DINGTALK_QPS_WINDOW_MS, qpsSlot, rateLimitSteps } from './index.js';
 
@@ -42,6 +44,8 @@ function setup(options: {
   deferred?: string[];
   /** Between the two steps: answers instead of going on when it returns a response (a cache hit). */
   between?: (operationId: string) => Response | undefined;
+  /** The limits and the call of the month in one store call, for the operations `reservesCall` names. */
+  withCall?: { store: LimitsWithCall; reservesCall: (operationId: string) => boolean };
 }) {
   let clock = 1_000_000;
   const now = options.timersClock ? () => Date.now() : () => clock;
@@ -72,13 +76,15 @@ function setup(options: {
     egressWindow: options.egressWindow,
     metrics,
     ...(options.deferred ? { deferDingTalkSlot: (c) => options.deferred!.includes(c.get('operation').operationId) } : {}),
+    ...(options.withCall ? { withCall: { store: options.withCall.store, reservesCall: (c) => options.withCall!.reservesCall(c.get('operation').operationId), now } } : {}),
   });
   app.use('*', stepMiddleware(steps.rateLimit));
   app.use('*', async (c, next) => options.between?.(c.get('operation').operationId) ?? next());
   app.use('*', stepMiddleware(steps.dingtalkSlot));
   app.all('*', (c) => {
     downstream();
-    return c.text('through', 200, { 'x-egress-counted': String(c.get('egressCounted') ?? false) });
+    const reserved = c.get('reservedCall');
+    return c.text('through', 200, { 'x-egress-counted': String(c.get('egressCounted') ?? false), 'x-reserved': reserved ? `${reserved.span.month}:${reserved.reservation.granted}` : '-' });
   });
   app.onError((error, c) => {
     errors.push(error);
@@ -429,5 +435,69 @@ describe('rateLimit: when the limiter fails', () => {
         ] satisfies LimitCheck[],
       ],
     ]);
+  });
+});
+
+describe("rateLimit: the call of the month reserved with the limits (LimitsWithCall)", () => {
+  /** A store deciding the limits in memory and reserving in a memory ledger in the same call; `available: false` says "not now". */
+  function combined(limits: RequestLimiter, ledger: MemoryQuotaLedger, available = () => true) {
+    const asked: string[] = [];
+    const store: LimitsWithCall = {
+      checkAndReserve(checks, account, operationId, month) {
+        asked.push(operationId);
+        if (!available()) return undefined;
+        const outcomes = limits.check(checks) as LimitOutcome[];
+        const admitted = outcomes.length === checks.length && outcomes.every((o) => o.decision.allowed);
+        return Promise.resolve({ outcomes, reservation: admitted ? ledger.reserve(account, operationId, month) : undefined });
+      },
+    };
+    return { store, asked };
+  }
+  const used = (ledger: MemoryQuotaLedger, operationId: string) => ledger.orgUsage('default', monthOf(1_000_000)).tenants.team?.operations[operationId] ?? 0;
+
+  it('reserves the call with the limits for a request that goes on to DingTalk, and none for one a limit refuses', async () => {
+    const limits = new MemoryRequestLimiter({ clock: { now: () => 1_000_000 } });
+    const ledger = new MemoryQuotaLedger();
+    const { store, asked } = combined(limits, ledger);
+    const h = setup({ tenants: [tenant('team', 'app', { rate: 1, burst: 1 })], limits, withCall: { store, reservesCall: () => true } });
+    const admitted = await h.call('team');
+    expect(admitted.status).toBe(200);
+    expect(admitted.headers.get('x-reserved')).toBe(`${monthOf(1_000_000)}:true`);
+    await expectRefused(await h.call('team'), 'gateway.rateLimit.tenant', '1');
+    expect(asked).toEqual(['listWorkspaces', 'listWorkspaces']);
+    expect(used(ledger, 'listWorkspaces')).toBe(1);
+  });
+
+  it('leaves the call to the quota step when something may answer first, others queue for the slot, or the store cannot now', async () => {
+    const limits = new MemoryRequestLimiter({ clock: { now: () => 1_000_000 } });
+    const ledger = new MemoryQuotaLedger();
+    let available = true;
+    const { store, asked } = combined(limits, ledger, () => available);
+    const h = setup({
+      tenants: [tenant('team', 'app', GENEROUS)],
+      limits,
+      deferred: ['getWorkspace'],
+      withCall: { store, reservesCall: (operationId) => operationId !== 'addSpace' },
+    });
+    // A read the cache may answer (its slot deferred), a request an Idempotency-Key's record may answer.
+    for (const operationId of ['getWorkspace', 'addSpace']) expect((await h.call('team', operationId)).headers.get('x-reserved')).toBe('-');
+    expect(asked).toEqual([]);
+    // The store cannot now (a fallback decides): the limits alone.
+    available = false;
+    const alone = await h.call('team');
+    expect([alone.status, alone.headers.get('x-reserved')]).toEqual([200, '-']);
+    expect(asked).toEqual(['listWorkspaces']);
+    expect(used(ledger, 'listWorkspaces')).toBe(0);
+  });
+
+  it('reserves none for a request that waits behind others for a DingTalk QPS slot', async () => {
+    const limits = new MemoryRequestLimiter({ clock: { now: () => 1_000_000 } });
+    const { store, asked } = combined(limits, new MemoryQuotaLedger());
+    const h = setup({ tenants: [tenant('team', 'app', GENEROUS)], limits, qpsMaxWaitMs: 1_000, withCall: { store, reservesCall: () => true } });
+    vi.spyOn(h.qpsQueue, 'waiting').mockReturnValue(1);
+    vi.spyOn(h.qpsQueue, 'wait').mockResolvedValue({ kind: 'admitted' });
+    const queued = await h.call('team');
+    expect([queued.status, queued.headers.get('x-reserved')]).toEqual([200, '-']);
+    expect(asked).toEqual([]);
   });
 });
