@@ -495,7 +495,7 @@ describe("rateLimit: the call of the month reserved with the limits (LimitsWithC
     const { store, asked } = combined(limits, new MemoryQuotaLedger());
     const h = setup({ tenants: [tenant('team', 'app', GENEROUS)], limits, qpsMaxWaitMs: 1_000, withCall: { store, reservesCall: () => true } });
     vi.spyOn(h.qpsQueue, 'waiting').mockReturnValue(1);
-    vi.spyOn(h.qpsQueue, 'wait').mockResolvedValue({ kind: 'admitted' });
+    vi.spyOn(h.qpsQueue, 'wait').mockResolvedValue({ kind: 'admitted', waitedMs: 5 });
     const queued = await h.call('team');
     expect([queued.status, queued.headers.get('x-reserved')]).toEqual([200, '-']);
     expect(asked).toEqual([]);
