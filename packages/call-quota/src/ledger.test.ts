@@ -218,6 +218,13 @@ describe.skipIf(unreachable)('RedisQuotaLedger (real Redis)', () => {
     await ledger.orgSpent('other', '2026-11', 100);
     await ledger.reserve(account('wiki', { org: 'other' }), 'addSpace', '2026-11');
     expect(await expiresAt('other')).toBe(keptUntil);
+    // A new hash counted by several requests of one script run.
+    await Promise.all([ledger.reserve(account('wiki', { org: 'third' }), 'addSpace', '2026-11'), ledger.reserve(account('a', { org: 'third' }), 'addSpace', '2026-11')]);
+    expect(await expiresAt('third')).toBe(keptUntil);
+    // A run that counted nothing (every request refused) leaves no hash behind.
+    const refused = await Promise.all([ledger.reserve(account('wiki', { org: 'none', allocation: 0 }), 'addSpace', '2026-11'), ledger.reserve(account('a', { org: 'none', pool: 0 }), 'addSpace', '2026-11')]);
+    expect(refused.map((r) => r.granted)).toEqual([false, false]);
+    expect(await redis.admin.exists(`${prefix}quota:none:2026-11`)).toBe(0);
   });
 
   it('never passes a limit under concurrency from several clients (one atomic script per call)', async () => {

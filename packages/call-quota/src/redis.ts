@@ -35,29 +35,63 @@ const RETAIN_MS = 400 * DAY_MS;
  * reservation, any number unchecked for an addition. Returns 6 values: granted (1|0), the spent
  * limit ('' when granted), then the counts after it: used, pool, the tenant's, spentAt ('' when
  * never said).
+ *
+ * One script run counts many requests, mostly on one hash: a hash's fields are read once per run
+ * (a tenant's the first time the run meets it) and kept by the run, and what the run counted is
+ * added by `flush_quota()` at its end, one HINCRBY per field (performance: a run of 14
+ * reservations made 70 calls, now 6). Nothing else runs between, so the counts and the decisions
+ * are those of counting each at once. The expiry depends on the month alone: set when the hash
+ * gets its first count (a hash made by the spent script has its own).
  */
 const COUNT_FUNCTION = `
+local quota_hashes = {}
+local quota_order = {}
+local function quota_hash(key, tenant_field)
+  local hash = quota_hashes[key]
+  if hash == nil then
+    local values = redis.call('HMGET', key, 'used', 'pool', 'spentAt', tenant_field)
+    hash = { used = tonumber(values[1]) or 0, pool = tonumber(values[2]) or 0, spent_at = values[3] or '', new = not values[1], tenants = {}, added = {} }
+    hash.tenants[tenant_field] = tonumber(values[4]) or 0
+    quota_hashes[key] = hash
+    quota_order[#quota_order + 1] = key
+  elseif hash.tenants[tenant_field] == nil then
+    hash.tenants[tenant_field] = tonumber(redis.call('HGET', key, tenant_field)) or 0
+  end
+  return hash
+end
+local function quota_add(hash, field, calls)
+  hash.added[field] = (hash.added[field] or 0) + calls
+end
 local function quota_count(key, quota, allocation, pool, tenant, operation, calls, checked, expire_at)
   local tenant_field = 't:' .. tenant
-  local values = redis.call('HMGET', key, 'used', 'pool', 'spentAt', tenant_field)
-  local used, pool_used = tonumber(values[1]) or 0, tonumber(values[2]) or 0
-  local spent_at, tenant_used = tonumber(values[3]), tonumber(values[4]) or 0
+  local hash = quota_hash(key, tenant_field)
   local own = allocation >= 0
   if checked then
     local spent = nil
-    if own and tenant_used >= allocation then spent = 'tenant'
-    elseif (not own) and pool_used >= pool then spent = 'pool'
-    elseif used >= quota or (spent_at and spent_at >= quota) then spent = 'org' end
-    if spent then return {0, spent, used, pool_used, tenant_used, values[3] or ''} end
+    local spent_at = tonumber(hash.spent_at)
+    if own and hash.tenants[tenant_field] >= allocation then spent = 'tenant'
+    elseif (not own) and hash.pool >= pool then spent = 'pool'
+    elseif hash.used >= quota or (spent_at and spent_at >= quota) then spent = 'org' end
+    if spent then return {0, spent, hash.used, hash.pool, hash.tenants[tenant_field], hash.spent_at} end
   end
-  used = redis.call('HINCRBY', key, 'used', calls)
-  tenant_used = redis.call('HINCRBY', key, tenant_field, calls)
-  redis.call('HINCRBY', key, 'o:' .. tenant .. ':' .. operation, calls)
-  if not own then pool_used = redis.call('HINCRBY', key, 'pool', calls) end
-  -- The expiry depends on the month alone: set when the hash gets its first count (a hash made
-  -- by the spent script has its own).
-  if not values[1] then redis.call('PEXPIREAT', key, expire_at) end
-  return {1, '', used, pool_used, tenant_used, values[3] or ''}
+  hash.used = hash.used + calls
+  hash.tenants[tenant_field] = hash.tenants[tenant_field] + calls
+  quota_add(hash, 'used', calls)
+  quota_add(hash, tenant_field, calls)
+  quota_add(hash, 'o:' .. tenant .. ':' .. operation, calls)
+  if not own then
+    hash.pool = hash.pool + calls
+    quota_add(hash, 'pool', calls)
+  end
+  hash.expire_at = expire_at
+  return {1, '', hash.used, hash.pool, hash.tenants[tenant_field], hash.spent_at}
+end
+local function flush_quota()
+  for _, key in ipairs(quota_order) do
+    local hash = quota_hashes[key]
+    for field, calls in pairs(hash.added) do redis.call('HINCRBY', key, field, calls) end
+    if hash.new and hash.expire_at then redis.call('PEXPIREAT', key, hash.expire_at) end
+  end
 end
 `;
 
@@ -73,6 +107,7 @@ for i = 1, #KEYS do
   local reply = quota_count(KEYS[i], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), ARGV[a + 4], ARGV[a + 5], tonumber(ARGV[a + 6]), ARGV[a + 7] == '1', ARGV[a + 8])
   for j = 1, 6 do out[#out + 1] = reply[j] end
 end
+flush_quota()
 return out
 `;
 
@@ -83,11 +118,12 @@ return out
  * `RedisQuotaLedger.reservationOf`.
  */
 export const LEDGER_COMPANION = {
-  name: 'dtgQuotaCountV3',
+  name: 'dtgQuotaCountV4',
   lua: `${COUNT_FUNCTION}
 local function companion(key, a)
   return quota_count(key, tonumber(a[1]), tonumber(a[2]), tonumber(a[3]), a[4], a[5], tonumber(a[6]), a[7] == '1', a[8])
 end
+local companion_flush = flush_quota
 `,
 } as const;
 
@@ -145,7 +181,7 @@ export class RedisQuotaLedger implements QuotaLedger {
     this.#redis = options.redis;
     this.#prefix = options.prefix ?? 'dtg:';
     this.#timeoutMs = options.timeoutMs ?? 50;
-    this.#count = defineScript<CountCommand>(this.#redis, 'dtgQuotaCountV3', undefined, COUNT_SCRIPT);
+    this.#count = defineScript<CountCommand>(this.#redis, 'dtgQuotaCountV4', undefined, COUNT_SCRIPT);
     this.#maxBatch = this.#redis instanceof Cluster ? 1 : MAX_BATCH;
     this.#spent = defineScript<SpentCommand>(this.#redis, 'dtgQuotaSpentV1', 1, SPENT_SCRIPT);
   }

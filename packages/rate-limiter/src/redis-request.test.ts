@@ -549,7 +549,7 @@ describe.skipIf(unreachable !== undefined)('RedisRequestLimiter (real Redis)', (
 
   describe('a companion call (another store\'s call in the same script run)', () => {
     /** Counts on its key by its first argument and answers the count and its second argument. */
-    const counter = { name: 'testCounterV1', lua: "local function companion(key, a) return { redis.call('INCRBY', key, a[1]), a[2] } end" };
+    const counter = { name: 'testCounterV2', lua: "local function companion(key, a) return { redis.call('INCRBY', key, a[1]), a[2] } end local function companion_flush() end" };
     const counted = (key: string) => redisTests.admin.get(`dtg:rq:test:${run}:${key}`).then(Number);
     const call = (key: string, by: number) => ({ key: `dtg:rq:test:${run}:${key}`, args: [by, `label-${by}`] });
 

@@ -39,9 +39,10 @@ import { admitted, assertWindowPolicy, denied } from './window.js';
  * when a check refused it: the companion is not called) and those values.
  *
  * `companionLua` defines `local function companion(key, args)` (args: the request's companion
- * arguments, as strings), returning a flat array of numbers and strings.
+ * arguments, as strings), returning a flat array of numbers and strings, and
+ * `companion_flush()`, called once at the end of the run (for writes the companion kept for it).
  */
-export const requestLua = (companionLua = '') => `${GCRA_FUNCTION}${WINDOW_FUNCTION}${FLUSH_FUNCTION}${companionLua}${CLOCK}
+export const requestLua = (companionLua = NO_COMPANION) => `${GCRA_FUNCTION}${WINDOW_FUNCTION}${FLUSH_FUNCTION}${companionLua}${CLOCK}
 local out = {}
 local key = 0
 local at = 1
@@ -85,11 +86,17 @@ while at <= #ARGV do
   end
 end
 flush_limits(now_ms)
+companion_flush()
 return out
 `;
 
+/** The companion of a script without one: never called (no request has companion arguments), and nothing to flush. */
+const NO_COMPANION = `
+local function companion_flush() end
+`;
+
 /** Name of the ioredis custom command; versioned with the script (see `defineScript`), and named after its companion's. */
-const COMMAND = 'dtgRequestLimitsV5';
+const COMMAND = 'dtgRequestLimitsV6';
 
 type RequestCommand = (numberOfKeys: number, ...keysThenArgs: Array<string | number>) => Promise<Array<number | string>>;
 
@@ -113,7 +120,8 @@ export interface RedisRequestLimiterOptions {
   maxBatch?: number;
   /**
    * The Lua of another store's call that requests may make in the same script run as their
-   * limits (`checkWith`): `lua` defines `local function companion(key, args)`; `name` versions it
+   * limits (`checkWith`): `lua` defines `local function companion(key, args)` and
+   * `companion_flush()` (see `requestLua`); `name` versions it
    * as `COMMAND` versions the limits' script.
    */
   companion?: { readonly name: string; readonly lua: string };
