@@ -7,8 +7,8 @@
  * leads, and the Idempotency-Key records. Every isolate's gateway calls it over JS RPC
  * (`sharedStores`, `sharedTokenProviders`), so there is one token, limits are exact and a read, a
  * write and a key are one across isolates, as on Redis. A metered request's limits and its call of
- * the month are one call to the object (`limitsCheckAndReserve`), as they are one script run on Redis. The Durable Object runs the gateway's own
- * memory stores, one request at a time.
+ * the month are one call to the object (`limitsCheckAndReserve`), as they are one script run on
+ * Redis. The Durable Object runs the gateway's own memory stores, one request at a time.
  *
  * The monthly ledger is also written to the object's durable storage (at most once a second, as
  * the file ledger of one Node instance), so a restart of the object (a deploy, an eviction) keeps

@@ -10,6 +10,10 @@
  *    arriving while others wait for the same slots queues behind them.
  * Refusals are `429` with `Retry-After` (`503 gateway.unavailable` while shutting down).
  *
+ * Where the store can (`withCall`: on Redis, the same script run), a metered request that goes
+ * on to DingTalk once admitted has its call of the month reserved with these limits, for the
+ * quota step to take (`quota/limits-with-call.ts`).
+ *
  * ```ts
  * const limits = new MemoryRequestLimiter();
  * const qpsQueue = new QpsQueue({ take: (key) => qpsSlot(limits, key, 20), maxWaitMs: 1_500, maxQueued: 1_000 });
