@@ -403,7 +403,10 @@ describe.skipIf(unreachable !== undefined)('RedisRequestLimiter (real Redis)', (
       { kind: 'rate', key: 'run-bucket', policy: { rate: 2, burst: 10 } },
       { kind: 'window', key: 'run-log', policy: { limit: 3, windowMs: 1_000 } },
     ];
-    const outcomes = (await Promise.all(Array.from({ length: 5 }, () => limiter.check(checks)))).map(summary);
+    const decided = await Promise.all(Array.from({ length: 5 }, () => limiter.check(checks)));
+    const outcomes = decided.map(summary);
+    // The oldest admission in the window is this run's own: free again a whole window later.
+    expect(decided[3]![1]!.decision.retryAfterMs).toBe(1_000);
     expect(outcomes).toEqual([
       [['rate', true, 9], ['window', true, 2]],
       [['rate', true, 8], ['window', true, 1]],
@@ -423,6 +426,13 @@ describe.skipIf(unreachable !== undefined)('RedisRequestLimiter (real Redis)', (
     expect(logTtl).toBeLessThanOrEqual(1_001);
     // The next run reads what this one left: one more request on the bucket has 4 left.
     expect(summary(await limiter.check(checks.slice(0, 1)))).toEqual([['rate', true, 4]]);
+  });
+
+  it('counts a log hit with two window lengths in one script run (a policy changed between requests) as two admissions', async () => {
+    const limiter = limiterOn(client());
+    const [short, long] = await Promise.all([limiter.check(window('run-change', { limit: 5, windowMs: 1_000 })), limiter.check(window('run-change', { limit: 5, windowMs: 2_000 }))]);
+    expect([summary(short), summary(long)]).toEqual([[['window', true, 4]], [['window', true, 3]]]);
+    expect(await redisTests.admin.zcard(`${prefixes.window}run-change`)).toBe(2);
   });
 
   it('sends a turn of more than maxBatch requests in several runs, with the same decisions', async () => {

@@ -96,7 +96,7 @@ local function companion_flush() end
 `;
 
 /** Name of the ioredis custom command; versioned with the script (see `defineScript`), and named after its companion's. */
-const COMMAND = 'dtgRequestLimitsV6';
+const COMMAND = 'dtgRequestLimitsV7';
 
 type RequestCommand = (numberOfKeys: number, ...keysThenArgs: Array<string | number>) => Promise<Array<number | string>>;
 
