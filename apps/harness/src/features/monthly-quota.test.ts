@@ -4,7 +4,6 @@
  * memory, and on the Redis stores, where a metered request's call of the month is reserved in
  * the same script run as its limits (`quota/limits-with-call.ts`).
  */
-import { Writable } from 'node:stream';
 import { monthOf, nextMonthStart } from '@dingtalk-gateway/call-quota';
 import { type GatewayDeps, type PrometheusMetrics, type RedisStores, createPrometheusMetrics, createRedisStores } from '@dingtalk-gateway/gateway';
 import { seeded } from '@dingtalk-gateway/sandbox/seed';
@@ -24,8 +23,7 @@ const redis = redisForTests(REDIS_PREFIX);
 /** Fresh Redis stores (a key prefix of their own), connected: what `wireGateway` gives a gateway with `redis:`. */
 async function redisStores(name: string): Promise<RedisStores> {
   const config = { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', keyPrefix: `${REDIS_PREFIX}${name}:`, timeoutMs: 2_000, tokenTimeoutMs: 2_000, whenDown: 'local' as const };
-  const silent = pino({ level: 'silent' }, new Writable({ write: (_chunk, _encoding, done) => done() }));
-  const stores = createRedisStores(config, {}, silent, createPrometheusMetrics());
+  const stores = createRedisStores(config, {}, pino({ level: 'silent' }), createPrometheusMetrics());
   if (!(await stores.connected(5_000))) throw new Error('Redis stores did not connect');
   return stores;
 }

@@ -77,7 +77,8 @@ export class GatewayState extends DurableObject {
   /** The limits and, if they all admit the request, its call of the month: one call to the object (`LimitsWithCall`). */
   limitsCheckAndReserve(checks: LimitCheck[], account: QuotaAccount, operationId: string, month: Month) {
     const outcomes = this.#limits.check(checks);
-    const admitted = outcomes.length === checks.length && outcomes.every((outcome) => outcome.decision.allowed);
+    // The decisions end with the first refusal: every one allowed is every check admitted.
+    const admitted = outcomes.every((outcome) => outcome.decision.allowed);
     return { outcomes, reservation: admitted ? this.#ledger.reserve(account, operationId, month) : undefined };
   }
 
